@@ -1,0 +1,88 @@
+"""The `crosslab` command line.
+
+Each sub-command imports what it needs lazily, so `crosslab match` does not load
+the Telegram frameworks and `crosslab run` does not load the embedding model.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="crosslab", description="Crosslab matchmaking assistant")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the Telegram bot (polling)")
+    run.set_defaults(func=_cmd_run)
+
+    emu = sub.add_parser("emulator", help="run the local Telegram Bot API emulator")
+    emu.add_argument("--host", default="127.0.0.1")
+    emu.add_argument("--port", type=int, default=8081)
+    emu.set_defaults(func=_cmd_emulator)
+
+    demo = sub.add_parser("demo", help="emulator + bot + simulated cohort, prints a transcript summary")
+    demo.add_argument("--cohort", default=None, help="cohort JSON file (default: the bundled development cohort)")
+    demo.add_argument("--framework", choices=["aiogram", "ptb"], default=None)
+    demo.add_argument("--limit", type=int, default=None, help="only the first N participants")
+    demo.set_defaults(func=_cmd_demo)
+
+    match = sub.add_parser("match", help="suggest counterparts for every participant of a cohort file")
+    match.add_argument("--cohort", required=True)
+    match.add_argument("--top", type=int, default=3)
+    match.add_argument("--json", action="store_true", help="print only one JSON object to stdout")
+    match.set_defaults(func=_cmd_match)
+
+    ev = sub.add_parser("match-eval", help="nDCG@3, hit@3, MRR against the cohort's relevance labels")
+    ev.add_argument("--cohort", required=True)
+    ev.add_argument("--k", type=int, default=3)
+    ev.set_defaults(func=_cmd_match_eval)
+
+    mig = sub.add_parser("migrate", help="apply database migrations and exit")
+    mig.set_defaults(func=_cmd_migrate)
+    return parser
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from bot.app import run_bot
+
+    return run_bot()
+
+
+def _cmd_emulator(args: argparse.Namespace) -> int:
+    from bot.emulator import serve_forever
+
+    return serve_forever(args.host, args.port)
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from bot.demo import run_demo
+
+    return run_demo(cohort=args.cohort, framework=args.framework, limit=args.limit)
+
+
+def _cmd_match(args: argparse.Namespace) -> int:
+    from matching.cli import run_match
+
+    return run_match(args.cohort, top=args.top, as_json=args.json)
+
+
+def _cmd_match_eval(args: argparse.Namespace) -> int:
+    from matching.cli import run_match_eval
+
+    return run_match_eval(args.cohort, k=args.k)
+
+
+def _cmd_migrate(args: argparse.Namespace) -> int:
+    from bot.app import migrate_only
+
+    return migrate_only()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
