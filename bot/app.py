@@ -1,0 +1,137 @@
+"""Composition root: settings -> database (migrated) -> core -> transport."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.i18n import LANGUAGES, t
+from bot.settings import Settings, SettingsError, load_settings
+from db.engine import create_engine, create_session_factory
+from db.migrate import upgrade
+from handlers.core import PUBLIC_COMMANDS, CrosslabCore
+
+log = logging.getLogger("crosslab")
+
+
+class Transport(Protocol):
+    name: str
+    core: CrosslabCore
+
+    async def get_username(self) -> str: ...
+    async def start(self, *, polling_timeout: int = 10) -> None: ...
+    async def run_forever(self) -> None: ...
+    async def stop(self) -> None: ...
+    async def set_commands(self, commands: list[tuple[str, str]], language: str | None) -> None: ...
+
+
+def make_transport(framework: str, core: CrosslabCore, settings: Settings) -> Transport:
+    settings.require_token()
+    if framework == "ptb":
+        from bot.transport_ptb import PTBTransport
+
+        return PTBTransport(core, settings.telegram_bot_token, settings.telegram_api_url)
+    from bot.transport_aiogram import AiogramTransport
+
+    return AiogramTransport(core, settings.telegram_bot_token, settings.telegram_api_url)
+
+
+async def prepare_database(settings: Settings) -> tuple[AsyncEngine, async_sessionmaker[AsyncSession]]:
+    engine = create_engine(settings.database_url)
+    try:
+        await upgrade(engine)
+    except (OSError, ConnectionError) as exc:
+        await engine.dispose()
+        raise SettingsError(f"Cannot reach the database at DATABASE_URL ({exc.__class__.__name__}: {exc}).") from None
+    except Exception as exc:  # driver-specific connection errors (asyncpg, sqlite)
+        if exc.__class__.__module__.split(".")[0] in ("asyncpg", "sqlite3", "sqlalchemy"):
+            await engine.dispose()
+            raise SettingsError(f"Cannot use the database at DATABASE_URL: {exc}.") from None
+        raise
+    return engine, create_session_factory(engine)
+
+
+async def register_commands(transport: Transport, default_language: str) -> None:
+    for lang in (None, *LANGUAGES):
+        commands = [(c, t(lang or default_language, f"cmd.{c}")) for c in PUBLIC_COMMANDS]
+        await transport.set_commands(commands, lang)
+
+
+@dataclass
+class Crosslab:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    core: CrosslabCore
+    transport: Transport
+
+    async def start(self, *, polling_timeout: int = 10) -> None:
+        await self.transport.start(polling_timeout=polling_timeout)
+
+    async def stop(self) -> None:
+        await self.transport.stop()
+        await self.engine.dispose()
+
+
+async def create_app(settings: Settings, *, framework: str | None = None) -> Crosslab:
+    engine, sessions = await prepare_database(settings)
+    core = CrosslabCore(sessions, settings)
+    try:
+        transport = make_transport(framework or settings.bot_framework, core, settings)
+        core.bot_username = await transport.get_username()
+        await register_commands(transport, settings.default_language)
+    except BaseException:
+        await engine.dispose()
+        raise
+    return Crosslab(settings, engine, sessions, core, transport)
+
+
+async def _serve(settings: Settings) -> None:
+    try:
+        app = await create_app(settings)
+    except SettingsError:
+        raise
+    except Exception as exc:
+        raise SettingsError(
+            f"Cannot talk to the Telegram Bot API at {settings.telegram_api_url} ({exc.__class__.__name__}: {exc})."
+        ) from None
+    log.info("Crosslab is running as @%s with %s", app.core.bot_username, app.transport.name)
+    try:
+        await app.transport.run_forever()
+    finally:
+        await app.engine.dispose()
+
+
+def _fail(message: str) -> int:
+    print(f"crosslab: {message}", file=sys.stderr)
+    return 2
+
+
+def run_bot() -> int:
+    try:
+        settings = load_settings()
+        settings.require_token()
+        logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        asyncio.run(_serve(settings))
+    except SettingsError as exc:
+        return _fail(str(exc))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def migrate_only() -> int:
+    async def _go(settings: Settings) -> None:
+        engine, _ = await prepare_database(settings)
+        await engine.dispose()
+
+    try:
+        asyncio.run(_go(load_settings()))
+    except SettingsError as exc:
+        return _fail(str(exc))
+    print("database is up to date")
+    return 0

@@ -1,0 +1,126 @@
+"""Settings from the environment (and `.env`), validated once at start-up.
+
+Every field is documented in `.env.example`.  `load_settings()` turns a
+validation error into one clear sentence (`SettingsError`) so the command line
+can print it instead of a traceback.
+"""
+from __future__ import annotations
+
+import re
+from typing import Literal
+from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing_extensions import Annotated
+
+_TOKEN_RE = re.compile(r"^\d{3,12}:[A-Za-z0-9_-]{20,}$")
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message is one readable sentence."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    telegram_bot_token: str = Field(default="", repr=False)
+    telegram_api_url: str = "https://api.telegram.org"
+    database_url: str = "sqlite+aiosqlite:///crosslab.sqlite3"
+    admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    bot_framework: Literal["aiogram", "ptb"] = "aiogram"
+    embedding_model: str = ""
+    default_language: Literal["de", "en"] = "de"
+    timezone: str = "Europe/Berlin"
+    webhook_url: str = ""
+    webhook_secret: str = Field(default="", repr=False)
+    callback_secret: str = Field(default="", repr=False)
+    log_level: str = "INFO"
+
+    @field_validator("telegram_bot_token")
+    @classmethod
+    def _token(cls, value: str) -> str:
+        value = value.strip()
+        if value and not _TOKEN_RE.match(value):
+            raise ValueError("TELEGRAM_BOT_TOKEN looks malformed: expected '<digits>:<secret>' as given by @BotFather")
+        return value
+
+    @field_validator("telegram_api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        parsed = urlparse(value)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise ValueError(f"TELEGRAM_API_URL must be an http(s) URL such as http://127.0.0.1:8081, got {value!r}")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        value = value.strip()
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            raise ValueError(f"DATABASE_URL is not a database URL: {value!r} (example: sqlite+aiosqlite:///crosslab.sqlite3)") from None
+        if url.get_backend_name() not in ("sqlite", "postgresql"):
+            raise ValueError("DATABASE_URL must point to SQLite or PostgreSQL")
+        # Accept the common sync spellings and use the async drivers.
+        if url.drivername in ("sqlite", "sqlite+pysqlite"):
+            url = url.set(drivername="sqlite+aiosqlite")
+        elif url.drivername in ("postgresql", "postgres", "postgresql+psycopg2", "postgresql+psycopg"):
+            url = url.set(drivername="postgresql+asyncpg")
+        if url.drivername not in ("sqlite+aiosqlite", "postgresql+asyncpg"):
+            raise ValueError("DATABASE_URL must use sqlite+aiosqlite or postgresql+asyncpg")
+        return url.render_as_string(hide_password=False)
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _admin_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [p for p in re.split(r"[,\s]+", value.strip()) if p]
+            try:
+                return frozenset(int(p) for p in parts)
+            except ValueError:
+                raise ValueError("ADMIN_IDS must be Telegram user ids separated by commas, e.g. 12345,67890") from None
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"TIMEZONE {value!r} is not a known time zone (example: Europe/Berlin)") from None
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def require_token(self) -> None:
+        if not self.telegram_bot_token:
+            raise SettingsError("TELEGRAM_BOT_TOKEN is not set: put the token from @BotFather into .env or the environment.")
+
+    def effective_callback_secret(self) -> bytes:
+        """Key for signing button payloads; derived from the token unless set."""
+        import hashlib
+
+        source = self.callback_secret or f"crosslab-callbacks:{self.telegram_bot_token}"
+        return hashlib.sha256(source.encode()).digest()
+
+
+def load_settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err.get("loc", ())) or "settings"
+        msg = str(err.get("msg", "invalid value"))
+        msg = msg.removeprefix("Value error, ")
+        if field.upper() not in msg:
+            msg = f"{field.upper()}: {msg}"
+        raise SettingsError(msg.rstrip(".") + ".") from None

@@ -1,0 +1,185 @@
+"""Consent, events by deep link, and the privacy commands (/mydata, /delete)."""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from bot.i18n import LANGUAGES
+from db.models import Person, Profile, utcnow
+from handlers import onboarding as ob
+from handlers.turn import Turn
+from handlers.types import Document
+
+
+# --- before consent: nothing is stored -------------------------------------------
+
+async def before_consent(turn: Turn) -> None:
+    ev = turn.ev
+    if ev.kind == "button":
+        await _consent_button(turn)
+        return
+    command = ev.command
+    if command is not None and command[0] in ("mydata", "delete"):
+        turn.say("privacy.nothing_stored")
+        return
+    event_id = ""
+    if command is not None and command[0] == "start" and command[1]:
+        event = await turn.uow.events.by_slug(command[1][:64])
+        if event is None:
+            turn.say("event.unknown")
+        else:
+            event_id = str(event.id)
+            turn.say("event.invited", event=event.name)
+    elif command is None or command[0] not in ("start", "help", "language"):
+        turn.say("consent.needed")
+    welcome(turn, event_id)
+
+
+def welcome(turn: Turn, event_id: str, edit_message_id: int | None = None) -> None:
+    other = "en" if turn.lang == "de" else "de"
+    buttons = [
+        [turn.button(turn.tr("btn.consent_yes"), "consent", f"y-{turn.lang}-{event_id}")],
+        [turn.button(turn.tr("btn.consent_no"), "consent", f"n-{turn.lang}-{event_id}")],
+        [turn.button(turn.tr("btn.switch_language"), "plang", f"{other}-{event_id}")],
+    ]
+    text = turn.tr("welcome") + "\n\n" + turn.tr("privacy.notice")
+    if edit_message_id is not None:
+        turn.edit(edit_message_id, text, buttons)
+    else:
+        turn.send(text, buttons)
+
+
+async def _consent_button(turn: Turn) -> None:
+    ev = turn.ev
+    payload = turn.core.signer.verify(ev.user.id, ev.callback_data)
+    if payload is None:
+        turn.toast("button.invalid", alert=True)
+        return
+    if payload.action == "plang":
+        lang, _, event_id = payload.value.partition("-")
+        if lang in LANGUAGES:
+            turn.lang = lang
+        welcome(turn, event_id, edit_message_id=ev.message_id)
+        return
+    if payload.action != "consent":
+        # A button from a profile that was deleted since: start over.
+        turn.toast("button.stale")
+        welcome(turn, "")
+        return
+    choice, lang, event_id = (payload.value.split("-") + ["", "", ""])[:3]
+    if lang in LANGUAGES:
+        turn.lang = lang
+    if choice == "n":
+        turn.uow.add_refusal(turn.lang)
+        turn.edit(ev.message_id, turn.tr("consent.declined"))
+        return
+    person = await turn.uow.people.add(Person(
+        telegram_id=ev.user.id,
+        username=ev.user.username,
+        first_name=(ev.user.first_name or "")[:128],
+        language=turn.lang,
+        consent_at=utcnow(),
+        paused=False,
+    ))
+    turn.person = person
+    turn.state = await turn.uow.conversations.get(person)
+    profile = await turn.uow.people.profile(person)
+    turn.edit(ev.message_id, turn.tr("consent.thanks"))
+    if event_id.isdigit():
+        event = await turn.uow.events.get(int(event_id))
+        if event is not None:
+            await turn.uow.events.join(event, person)
+            turn.say("event.joined", event=event.name)
+    turn.goto("onboarding", None)
+    ob.continue_flow(turn, profile)
+
+
+async def join_event_by_slug(turn: Turn, slug: str) -> None:
+    assert turn.person is not None
+    event = await turn.uow.events.by_slug(slug[:64])
+    if event is None:
+        turn.say("event.unknown")
+    elif await turn.uow.events.join(event, turn.person):
+        turn.say("event.joined", event=event.name)
+    else:
+        turn.say("event.already", event=event.name)
+
+
+# --- /mydata -----------------------------------------------------------------------
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+async def collect_data(turn: Turn, profile: Profile) -> dict[str, object]:
+    person = turn.person
+    assert person is not None and turn.state is not None
+    events = await turn.uow.events.of_person(person)
+    return {
+        "generated_at": utcnow().isoformat(),
+        "person": {
+            "telegram_id": person.telegram_id,
+            "username": person.username,
+            "first_name": person.first_name,
+            "language": person.language,
+            "consent_at": _iso(person.consent_at),
+            "paused": person.paused,
+            "created_at": _iso(person.created_at),
+        },
+        "profile": {
+            "name": profile.name,
+            "side": profile.side,
+            "organisation": profile.organisation,
+            "role": profile.role,
+            "sector": profile.sector,
+            "disciplines": profile.disciplines,
+            "offers": profile.offers,
+            "seeks": profile.seeks,
+            "languages": profile.languages,
+            "availability": profile.availability,
+            "completed_at": _iso(profile.completed_at),
+            "updated_at": _iso(profile.updated_at),
+        },
+        "events": [{"name": e.name, "joined_at": _iso(ep.joined_at)} for e, ep in events],
+        "conversation": {"flow": turn.state.flow, "step": turn.state.step},
+    }
+
+
+async def export_data(turn: Turn, profile: Profile) -> None:
+    data = await collect_data(turn, profile)
+    content = json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")
+    filename = f"crosslab-data-{utcnow():%Y-%m-%d}.json"
+    turn.send(turn.tr("mydata.caption"), document=Document(filename, content, "application/json"))
+
+
+# --- /delete -------------------------------------------------------------------------
+
+def ask_delete(turn: Turn, *, keep: bool) -> None:
+    assert turn.state is not None
+    if not keep:
+        back = {"flow": turn.state.flow, "step": turn.state.step}
+        turn.goto("delete", "confirm", back=back)
+    turn.bump()
+    turn.say("delete.confirm", [[turn.button(turn.tr("btn.delete_yes"), "del", "yes")],
+                                [turn.button(turn.tr("btn.delete_no"), "del", "no")]])
+
+
+def cancel_delete(turn: Turn, profile: Profile) -> None:
+    assert turn.state is not None
+    back = turn.state.data.get("back") or {}
+    turn.goto(back.get("flow") or "idle", back.get("step"))
+    turn.edit(turn.ev.message_id if turn.ev.kind == "button" else None, turn.tr("delete.cancelled"))
+    if turn.flow in ("onboarding", "profile") and turn.step is not None:
+        ob.resume(turn, profile)
+
+
+async def delete_everything(turn: Turn, profile: Profile) -> None:
+    person = turn.person
+    assert person is not None
+    from handlers.embedding_keys import profile_embedding_keys
+
+    await turn.uow.embeddings.delete_keys(profile_embedding_keys(profile))
+    await turn.uow.people.delete(person)
+    turn.person = None
+    turn.state = None
+    turn.edit(turn.ev.message_id, turn.tr("delete.done"))

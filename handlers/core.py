@@ -1,0 +1,303 @@
+"""The channel-neutral core: every update from any transport comes through
+`CrosslabCore.handle`, inside one unit of work and one per-user lock."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from typing import TYPE_CHECKING, Awaitable, Callable
+
+from sqlalchemy.exc import IntegrityError
+
+from bot.i18n import language_for, t
+from db.models import Person, Profile, utcnow
+from db.uow import SqlAlchemyUnitOfWork
+from handlers import account, admin
+from handlers import onboarding as ob
+from handlers.callbacks import CallbackSigner
+from handlers.turn import Turn
+from handlers.types import Incoming, OutMessage, Reply
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+    from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# Commands shown in Telegram's menu (setMyCommands), per language via catalog keys cmd.<name>.
+PUBLIC_COMMANDS = ("start", "profile", "pause", "resume", "mydata", "delete", "language", "help", "cancel")
+
+
+class CrosslabCore:
+    def __init__(
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        settings: Settings,
+        *,
+        bot_username: str = "crosslab_bot",
+    ) -> None:
+        self.sessions = session_factory
+        self.settings = settings
+        self.signer = CallbackSigner(settings.effective_callback_secret())
+        self.bot_username = bot_username
+        self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    def uow(self) -> SqlAlchemyUnitOfWork:
+        return SqlAlchemyUnitOfWork(self.sessions)
+
+    def _lock(self, user_id: int) -> asyncio.Lock:
+        lock = self._locks.get(user_id)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[user_id] = lock
+        return lock
+
+    async def handle(self, ev: Incoming) -> Reply:
+        lock = self._lock(ev.user.id)  # strong reference while in use
+        async with lock:
+            async with self.uow() as uow:
+                if await uow.updates.seen(ev.update_id):
+                    return Reply(duplicate=True)
+                await uow.updates.record(ev.update_id)
+                person = await uow.people.by_telegram_id(ev.user.id)
+                lang = person.language if person else language_for(ev.user.language_code, self.settings.default_language)
+                turn = Turn(self, uow, ev, lang, person)
+                if person is not None:
+                    turn.state = await uow.conversations.get(person)
+                try:
+                    await dispatch(turn)
+                except Exception:
+                    log.exception("error while handling update %s", ev.update_id)
+                    await uow.rollback()
+                    reply = Reply()
+                    reply.messages.append(OutMessage(ev.chat_id, t(lang, "error.generic")))
+                    return reply
+                try:
+                    await uow.commit()
+                except IntegrityError:
+                    # The same update was committed concurrently (a second process).
+                    log.info("update %s already handled elsewhere", ev.update_id)
+                    return Reply(duplicate=True)
+                return turn.reply
+
+
+async def dispatch(turn: Turn) -> None:
+    ev = turn.ev
+    if ev.chat_type != "private":
+        turn.say("private_only")
+        return
+    if turn.person is None:
+        await account.before_consent(turn)
+        return
+    profile = await turn.uow.people.profile(turn.person)
+    if ev.kind == "button":
+        await on_button(turn, profile)
+    elif ev.command is not None:
+        name, args = ev.command
+        await on_command(turn, profile, name, args)
+    elif ev.kind == "text":
+        await on_text(turn, profile)
+    else:
+        on_unsupported(turn, profile)
+
+
+# --- text ---------------------------------------------------------------------
+
+async def on_text(turn: Turn, profile: Profile) -> None:
+    step = turn.step
+    if turn.flow in ("onboarding", "profile") and step in ob.TEXT_STEPS:
+        ob.answer_text(turn, profile, step, turn.ev.text)
+    elif turn.flow in ("onboarding", "profile", "delete") and step is not None:
+        turn.say("input.use_buttons")
+        _resume(turn, profile)
+    elif profile.completed_at is None:
+        turn.say("onboarding.paused_hint")
+    else:
+        turn.say("idle.text")
+
+
+def on_unsupported(turn: Turn, profile: Profile) -> None:
+    turn.say("input.unsupported")
+    if turn.flow in ("onboarding", "profile", "delete") and turn.step is not None:
+        _resume(turn, profile)
+    elif profile.completed_at is None:
+        turn.say("onboarding.paused_hint")
+
+
+def _resume(turn: Turn, profile: Profile) -> None:
+    if turn.flow == "delete":
+        account.ask_delete(turn, keep=True)
+    else:
+        ob.resume(turn, profile)
+
+
+# --- commands -------------------------------------------------------------------
+
+CommandHandler = Callable[[Turn, Profile, str], Awaitable[None]]
+
+
+async def cmd_start(turn: Turn, profile: Profile, args: str) -> None:
+    if args:
+        await account.join_event_by_slug(turn, args)
+    if profile.completed_at is not None and turn.flow not in ("onboarding", "profile", "delete"):
+        turn.say("start.welcome_back", name=profile.name or turn.ev.user.first_name)
+        return
+    if turn.flow in ("idle", "none") and profile.completed_at is None:
+        turn.goto("onboarding", None)
+        turn.say("onboarding.resume")
+    _resume(turn, profile)
+
+
+async def cmd_help(turn: Turn, profile: Profile, args: str) -> None:
+    turn.say("help.text")
+    if turn.is_admin:
+        turn.say("help.admin")
+    if turn.flow in ("onboarding", "profile", "delete") and turn.step is not None:
+        _resume(turn, profile)
+
+
+async def cmd_cancel(turn: Turn, profile: Profile, args: str) -> None:
+    flow = turn.flow
+    if flow == "onboarding":
+        turn.goto("idle", None)
+        turn.say("cancel.onboarding")
+    elif flow == "delete":
+        account.cancel_delete(turn, profile)
+    elif flow == "profile":
+        turn.goto("idle", None)
+        turn.say("cancel.done")
+    else:
+        turn.say("cancel.nothing")
+
+
+async def cmd_language(turn: Turn, profile: Profile, args: str) -> None:
+    turn.bump()
+    turn.say("language.choose", [[turn.button("🇩🇪 Deutsch", "lang", "de"), turn.button("🇬🇧 English", "lang", "en")]])
+
+
+async def cmd_profile(turn: Turn, profile: Profile, args: str) -> None:
+    if profile.completed_at is None:
+        turn.say("profile.incomplete")
+        if turn.flow == "idle":
+            turn.goto("onboarding", None)
+        _resume(turn, profile)
+        return
+    ob.show_profile(turn, profile)
+
+
+async def cmd_pause(turn: Turn, profile: Profile, args: str) -> None:
+    assert turn.person is not None
+    turn.person.paused = True
+    turn.say("pause.done")
+    _resume_if_busy(turn, profile)
+
+
+async def cmd_resume(turn: Turn, profile: Profile, args: str) -> None:
+    assert turn.person is not None
+    turn.person.paused = False
+    turn.say("resume.done")
+    _resume_if_busy(turn, profile)
+
+
+def _resume_if_busy(turn: Turn, profile: Profile) -> None:
+    if turn.flow in ("onboarding", "profile") and turn.step is not None:
+        ob.resume(turn, profile)
+
+
+async def cmd_mydata(turn: Turn, profile: Profile, args: str) -> None:
+    await account.export_data(turn, profile)
+    _resume_if_busy(turn, profile)
+
+
+async def cmd_delete(turn: Turn, profile: Profile, args: str) -> None:
+    account.ask_delete(turn, keep=False)
+
+
+COMMANDS: dict[str, CommandHandler] = {
+    "start": cmd_start,
+    "help": cmd_help,
+    "cancel": cmd_cancel,
+    "language": cmd_language,
+    "profile": cmd_profile,
+    "pause": cmd_pause,
+    "resume": cmd_resume,
+    "mydata": cmd_mydata,
+    "delete": cmd_delete,
+    **admin.COMMANDS,
+}
+
+
+async def on_command(turn: Turn, profile: Profile, name: str, args: str) -> None:
+    handler = COMMANDS.get(name)
+    if handler is None:
+        turn.say("command.unknown", command=name[:40])
+        if turn.flow in ("onboarding", "profile", "delete") and turn.step is not None:
+            _resume(turn, profile)
+        return
+    await handler(turn, profile, args)
+
+
+# --- buttons ----------------------------------------------------------------------
+
+async def on_button(turn: Turn, profile: Profile) -> None:
+    ev = turn.ev
+    payload = turn.core.signer.verify(ev.user.id, ev.callback_data)
+    if payload is None:
+        turn.toast("button.invalid", alert=True)
+        return
+    if payload.action == "consent":
+        turn.toast("consent.already")
+        _resume_if_busy(turn, profile)
+        return
+    if payload.version != turn.version:
+        turn.toast("button.stale")
+        if turn.flow in ("onboarding", "profile", "delete") and turn.step is not None:
+            _resume(turn, profile)
+        return
+
+    action, value, step = payload.action, payload.value, turn.step
+    if action == "lang" and value in ("de", "en"):
+        assert turn.person is not None
+        turn.person.language = turn.lang = value
+        turn.edit(ev.message_id, turn.tr("language.set"))
+        _resume_if_busy(turn, profile)
+    elif action == "name" and step == "name":
+        ob.answer_text(turn, profile, "name", ev.user.first_name)
+    elif action == "side" and step == "side":
+        ob.set_side(turn, profile, value)
+        turn.edit(ev.message_id, turn.tr("chosen", label=turn.tr(f"side.{profile.side}")))
+        ob.continue_flow(turn, profile)
+    elif action == "org" and step == "organisation":
+        ob.answer_text(turn, profile, "organisation", turn.tr("org.freelance"))
+    elif action in ("dis", "lng", "av") and step in ob.CHOICE_STEPS:
+        if value == "ok":
+            if ob.finish_selection(turn, profile, step):
+                turn.edit(ev.message_id, turn.tr("chosen.saved"))
+                ob.continue_flow(turn, profile)
+        else:
+            ob.toggle(turn, profile, step, value, ob.allowed_codes(step), ev.message_id)
+    elif action == "sum" and step == "summary":
+        turn.edit(ev.message_id, turn.tr("summary.head") + "\n\n" + ob.render_profile(turn, profile, with_status=False))
+        if value == "ok":
+            ob.confirm(turn, profile)
+        else:
+            ob.show_edit_menu(turn, profile)
+    elif action == "edit" and step in ("edit_menu", "menu"):
+        if value == "done":
+            turn.edit(ev.message_id, turn.tr("chosen.closed"))
+            if profile.completed_at is None:
+                ob.show_summary(turn, profile)
+            else:
+                turn.goto("idle", None)
+        elif value in ob.steps_for(profile.side):
+            ob.ask(turn, profile, value)
+        else:
+            turn.toast("button.invalid", alert=True)
+    elif action == "del" and turn.flow == "delete":
+        if value == "yes":
+            await account.delete_everything(turn, profile)
+        else:
+            account.cancel_delete(turn, profile)
+    else:
+        turn.toast("button.stale")

@@ -1,0 +1,104 @@
+"""The small channel-neutral interface between transports and flows.
+
+A transport turns whatever its framework delivers into an `Incoming` and
+delivers the `Reply` it gets back; flows never see aiogram or PTB objects.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class UserRef:
+    id: int
+    first_name: str = ""
+    last_name: str | None = None
+    username: str | None = None
+    language_code: str | None = None
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One update from a user.
+
+    kind: "text" (includes commands), "button" (a pressed inline button), or the
+    name of an unsupported content type ("sticker", "photo", "voice", ...).
+    """
+
+    update_id: int
+    user: UserRef
+    chat_id: int
+    kind: str
+    text: str = ""
+    callback_data: str | None = None
+    callback_id: str | None = None
+    message_id: int | None = None  # the message carrying the pressed button
+    chat_type: str = "private"
+
+    @property
+    def command(self) -> tuple[str, str] | None:
+        """('start', 'payload') for '/start payload' or '/start@bot payload'."""
+        if self.kind != "text" or not self.text.startswith("/"):
+            return None
+        head, _, args = self.text.strip().partition(" ")
+        name = head[1:].split("@", 1)[0].lower()
+        return name, args.strip()
+
+
+@dataclass(frozen=True)
+class Button:
+    text: str
+    data: str | None = None  # callback data (signed, ≤ 64 bytes)
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Document:
+    filename: str
+    content: bytes
+    mime_type: str = "application/octet-stream"
+
+
+@dataclass
+class OutMessage:
+    chat_id: int
+    text: str
+    buttons: list[list[Button]] = field(default_factory=list)
+    document: Document | None = None
+    edit_message_id: int | None = None  # edit this message instead of sending a new one
+
+
+@dataclass
+class Reply:
+    messages: list[OutMessage] = field(default_factory=list)
+    callback_text: str | None = None  # toast shown for a pressed button
+    callback_alert: bool = False
+    duplicate: bool = False  # the update was seen before; nothing was done
+
+    def __bool__(self) -> bool:  # pragma: no cover - convenience
+        return bool(self.messages) or self.callback_text is not None
+
+
+TELEGRAM_TEXT_LIMIT = 4096
+
+
+def split_text(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
+    """Split a long text at line breaks so each part fits one Telegram message."""
+    if len(text) <= limit:
+        return [text]
+    parts: list[str] = []
+    current = ""
+    for line in text.splitlines(keepends=True):
+        while len(line) > limit:
+            if current:
+                parts.append(current)
+                current = ""
+            parts.append(line[:limit])
+            line = line[limit:]
+        if len(current) + len(line) > limit:
+            parts.append(current)
+            current = ""
+        current += line
+    if current:
+        parts.append(current)
+    return parts
