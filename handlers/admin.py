@@ -11,8 +11,8 @@ if TYPE_CHECKING:
     from handlers.turn import Turn
 
 
-def admin_only(func: Callable[[Turn, Profile, str], Awaitable[None]]) -> Callable[[Turn, Profile, str], Awaitable[None]]:
-    async def wrapper(turn: Turn, profile: Profile, args: str) -> None:
+def admin_only(func: Callable[[Turn, Profile | None, str], Awaitable[None]]) -> Callable[[Turn, Profile | None, str], Awaitable[None]]:
+    async def wrapper(turn: Turn, profile: Profile | None, args: str) -> None:
         if not turn.is_admin:
             turn.say("admin.only")
             return
@@ -26,7 +26,7 @@ def deep_link(turn: Turn, slug: str) -> str:
 
 
 @admin_only
-async def cmd_newevent(turn: Turn, profile: Profile, args: str) -> None:
+async def cmd_newevent(turn: Turn, profile: Profile | None, args: str) -> None:
     name = " ".join(args.split())
     if len(name) < 3 or len(name) > 200:
         turn.say("admin.newevent_usage")
@@ -37,7 +37,7 @@ async def cmd_newevent(turn: Turn, profile: Profile, args: str) -> None:
 
 
 @admin_only
-async def cmd_events(turn: Turn, profile: Profile, args: str) -> None:
+async def cmd_events(turn: Turn, profile: Profile | None, args: str) -> None:
     events = await turn.uow.events.all()
     if not events:
         turn.say("admin.no_events")

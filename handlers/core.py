@@ -88,7 +88,10 @@ async def dispatch(turn: Turn) -> None:
         turn.say("private_only")
         return
     if turn.person is None:
-        await account.before_consent(turn)
+        if ev.command is not None and ev.command[0] in admin.COMMANDS and turn.is_admin:
+            await admin.COMMANDS[ev.command[0]](turn, None, ev.command[1])  # organisers need no profile
+        else:
+            await account.before_consent(turn)
         return
     profile = await turn.uow.people.profile(turn.person)
     if ev.kind == "button":

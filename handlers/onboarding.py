@@ -62,11 +62,7 @@ def is_filled(profile: Profile, step: str) -> bool:
 
 
 def first_missing(profile: Profile) -> str | None:
-    if not profile.side:
-        steps = steps_for(None)
-    else:
-        steps = steps_for(profile.side)
-    for step in steps:
+    for step in steps_for(profile.side):
         if not is_filled(profile, step):
             return step
     return None
@@ -81,7 +77,8 @@ def clean_text(text: str) -> str:
 # --- rendering --------------------------------------------------------------
 
 def _progress(turn: Turn, profile: Profile, step: str) -> str:
-    steps = steps_for(profile.side)
+    # Until the side is known, count the longer (creative) path.
+    steps = steps_for(profile.side or "creative")
     if profile.completed_at is not None or step not in steps:
         return ""
     return f"({steps.index(step) + 1}/{len(steps)}) "

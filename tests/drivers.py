@@ -1,0 +1,103 @@
+"""Chat drivers: scenarios are written once against `Chat` and run directly on
+the core (fast) and through the Bot API emulator with aiogram and with PTB."""
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from handlers.core import CrosslabCore
+from handlers.types import Incoming, Reply, UserRef
+
+_update_ids = itertools.count(1000)
+
+
+@dataclass
+class Msg:
+    message_id: int
+    text: str
+    buttons: list[list[tuple[str, str]]] = field(default_factory=list)
+    document: tuple[str, bytes] | None = None
+
+    @property
+    def labels(self) -> list[str]:
+        return [label for row in self.buttons for label, _ in row]
+
+    def data_for(self, label_part: str) -> str:
+        for row in self.buttons:
+            for label, data in row:
+                if label_part in label:
+                    return data
+        raise AssertionError(f"no button containing {label_part!r} in {self.labels}")
+
+    def json(self) -> Any:
+        assert self.document is not None
+        return json.loads(self.document[1].decode("utf-8"))
+
+
+class CoreChat:
+    """Talks to CrosslabCore directly, keeping a local picture of the chat."""
+
+    def __init__(self, core: CrosslabCore, user_id: int, first_name: str = "Anna", language_code: str | None = "de",
+                 username: str | None = None) -> None:
+        self.core = core
+        self.user = UserRef(user_id, first_name, None, username or f"user{user_id}", language_code)
+        self.user_id = user_id
+        self.messages: list[Msg] = []
+        self.toasts: list[str | None] = []
+        self._ids = itertools.count(1)
+        self.last_update_id = 0
+
+    def _apply(self, reply: Reply) -> list[Msg]:
+        new: list[Msg] = []
+        for out in reply.messages:
+            buttons = [[(b.text, b.data or b.url or "") for b in row] for row in out.buttons]
+            doc = (out.document.filename, out.document.content) if out.document else None
+            if out.edit_message_id is not None:
+                for m in self.messages:
+                    if m.message_id == out.edit_message_id:
+                        m.text, m.buttons = out.text, buttons
+                        new.append(m)
+                        break
+                continue
+            msg = Msg(next(self._ids), out.text, buttons, doc)
+            self.messages.append(msg)
+            new.append(msg)
+        if reply.callback_text is not None or not reply.duplicate:
+            self.toasts.append(reply.callback_text)
+        return new
+
+    async def _handle(self, ev: Incoming) -> list[Msg]:
+        self.last_update_id = ev.update_id
+        return self._apply(await self.core.handle(ev))
+
+    async def say(self, text: str) -> list[Msg]:
+        return await self._handle(Incoming(next(_update_ids), self.user, self.user_id, "text", text=text))
+
+    async def send_kind(self, kind: str) -> list[Msg]:
+        return await self._handle(Incoming(next(_update_ids), self.user, self.user_id, kind))
+
+    async def press_data(self, data: str, message_id: int | None = None) -> list[Msg]:
+        if message_id is None:
+            message_id = self.messages[-1].message_id if self.messages else 1
+        return await self._handle(Incoming(next(_update_ids), self.user, self.user_id, "button", callback_data=data,
+                                           callback_id=str(next(_update_ids)), message_id=message_id))
+
+    async def press(self, label_part: str) -> list[Msg]:
+        """Press the button containing `label_part` on the newest message that has one."""
+        for msg in reversed(self.messages):
+            if any(label_part in label for label in msg.labels):
+                return await self.press_data(msg.data_for(label_part), msg.message_id)
+        raise AssertionError(f"no message has a button containing {label_part!r}; last: {self.last.text!r}")
+
+    async def redeliver_last(self) -> list[Msg]:
+        raise NotImplementedError
+
+    @property
+    def last(self) -> Msg:
+        return self.messages[-1]
+
+    @property
+    def last_toast(self) -> str | None:
+        return self.toasts[-1] if self.toasts else None

@@ -1,0 +1,265 @@
+"""End-to-end conversation scenarios, written once, run on every harness
+(core alone on SQLite/PostgreSQL; emulator + aiogram; emulator + PTB)."""
+from __future__ import annotations
+
+from db.models import Person, Profile
+from tests.conftest import ADMIN_ID
+
+CHALLENGE_DE = ("Unsere Möbel verkaufen wir nur im eigenen Laden. Wir wollen sie online verkaufen, "
+                "aber unsere Fotos sind schlecht und wir haben keinen Onlineshop.")
+SKILLS_EN = ("Product photographer: studio shots for online shops, 360° product views and lookbooks "
+             "for furniture makers and manufacturers.")
+
+
+async def onboard_company_de(h, user_id: int = 1001) -> None:
+    chat = h.chat(user_id, "Klara", "de")
+    new = await chat.say("/start")
+    assert "Willkommen" in new[-1].text and "Datenschutz" in new[-1].text
+    assert await h.person(user_id) is None  # nothing stored before consent
+    await chat.press("Einverstanden")
+    assert "(1/" in chat.last.text and "Wie heißt du" in chat.last.text
+    await chat.say("Klara Seifert")
+    assert "Seite" in chat.last.text
+    await chat.press("Produktion")
+    await chat.say("Seifert Möbelwerkstatt")
+    await chat.say("Inhaberin")
+    assert "Branche" in chat.last.text
+    await chat.say("Tischlerei, Massivholzmöbel, 12 Mitarbeitende")
+    assert "Herausforderung" in chat.last.text
+    await chat.say("Fotos")  # too short: asked for more, with an example
+    assert "mindestens 40" in chat.last.text and "Zum Beispiel" in chat.last.text
+    await chat.say(CHALLENGE_DE)
+    assert "Sprachen" in chat.last.text
+    assert "✅ Deutsch" in chat.last.labels  # preselected from the chat language
+    await chat.press("Englisch")
+    assert "✅ Englisch" in chat.last.labels
+    await chat.press("Fertig")
+    assert "Wann hast du" in chat.last.text
+    await chat.press("Fertig")  # nothing chosen yet: alert, still on this step
+    assert "mindestens einen Tag" in (chat.last_toast or "")
+    await chat.press("Di")
+    await chat.press("Do")
+    await chat.press("vormittags")
+    await chat.press("Fertig")
+    assert "So sieht dein Profil aus" in chat.last.text
+    assert "Seifert Möbelwerkstatt" in chat.last.text and "Di, Do · vormittags" in chat.last.text
+    await chat.press("Passt so")
+    assert "Profil ist gespeichert" in chat.last.text
+
+    profile = await h.profile(user_id)
+    assert profile is not None and profile.completed_at is not None
+    assert (profile.name, profile.side, profile.organisation, profile.role) == (
+        "Klara Seifert", "production", "Seifert Möbelwerkstatt", "Inhaberin")
+    assert profile.seeks == CHALLENGE_DE
+    assert profile.offers == "Tischlerei, Massivholzmöbel, 12 Mitarbeitende"
+    assert profile.languages == ["de", "en"]
+    assert profile.availability == {"days": [1, 3], "windows": ["morning"]}
+    person = await h.person(user_id)
+    assert person is not None and person.language == "de" and person.consent_at is not None
+
+
+async def onboard_creative_en(h, user_id: int = 2001) -> None:
+    chat = h.chat(user_id, "Ben", "en-GB")
+    await chat.say("/start")
+    assert "Welcome to Crosslab" in chat.last.text
+    await chat.press("I agree")
+    await chat.press("Continue as")  # the Telegram first name
+    await chat.press("Creative industries")
+    assert "organisation" in chat.last.text
+    await chat.press("Freelance")
+    await chat.say("Photographer")
+    assert "disciplines" in chat.last.text
+    await chat.press("Done")  # none chosen yet
+    assert "at least one" in (chat.last_toast or "")
+    await chat.press("Photo, film")
+    await chat.press("Communication")
+    await chat.press("Communication")  # toggled off again
+    await chat.press("Done")
+    await chat.say(SKILLS_EN)
+    assert "collaboration" in chat.last.text
+    await chat.say("Projects with furniture makers and craft companies, a few weeks each.")
+    assert "✅ English" in chat.last.labels
+    await chat.press("Done")
+    await chat.press("Sat")
+    await chat.press("evenings")
+    await chat.press("Done")
+    assert "This is your profile" in chat.last.text and "Photo, film & video" in chat.last.text
+    # Edit a field from the summary, then confirm.
+    await chat.press("Edit")
+    await chat.press("Name")
+    await chat.say("Ben Okafor")
+    assert "This is your profile" in chat.last.text and "Ben Okafor" in chat.last.text
+    await chat.press("Looks good")
+    assert "profile is saved" in chat.last.text
+
+    profile = await h.profile(user_id)
+    assert profile is not None and profile.completed_at is not None
+    assert profile.name == "Ben Okafor" and profile.side == "creative"
+    assert profile.organisation == "freelance"
+    assert profile.disciplines == ["photo_film"]
+    assert profile.offers == SKILLS_EN
+    assert profile.languages == ["en"]
+    assert profile.availability == {"days": [5], "windows": ["evening"]}
+    person = await h.person(user_id)
+    assert person is not None and person.language == "en"
+
+
+async def refuse_consent(h, user_id: int = 3001) -> None:
+    chat = h.chat(user_id, "Nina", "de")
+    await chat.say("/start")
+    before = await h.refusals()
+    await chat.press("Nein")
+    assert "nichts über dich gespeichert" in chat.last.text
+    assert await h.person(user_id) is None
+    assert await h.count(Person) == 0
+    assert await h.refusals() == before + 1
+    await chat.say("hallo?")
+    assert "Einverständnis" in chat.messages[-2].text or "Einverständnis" in chat.last.text
+    await chat.say("/mydata")
+    assert "nichts gespeichert" in chat.last.text
+
+
+async def bad_input_during_onboarding(h, user_id: int = 4001) -> None:
+    chat = h.chat(user_id, "Ole", "de")
+    await chat.say("/start")
+    await chat.send_kind("sticker")  # before consent: asked to use the buttons
+    assert await h.person(user_id) is None
+    await chat.press("Einverstanden")
+    side_prompt_version = None
+    for kind in ("sticker", "photo", "voice", "location"):
+        new = await chat.send_kind(kind)
+        assert "nur Textnachrichten" in new[0].text and "Wie heißt du" in new[-1].text
+    await chat.say("   ")  # empty after trimming
+    assert "mindestens 2" in chat.last.text
+    await chat.say("x" * 10_000)
+    assert "zu lang (10000 Zeichen)" in chat.last.text
+    assert (await h.profile(user_id)).name is None
+    await chat.say("/frobnicate")
+    assert "/frobnicate" in chat.messages[-2].text and "Wie heißt du" in chat.last.text
+    await chat.say("/help")
+    assert "/profile" in chat.messages[-2].text and "Wie heißt du" in chat.last.text
+    await chat.say("/profile")
+    assert "noch nicht fertig" in chat.messages[-2].text
+    await chat.say("/newevent Sommerfest")
+    assert "nur für Organisator" in chat.last.text
+    await chat.say("Ole Brandt")
+    side_msg = chat.last
+    await chat.say("Ich bin Kreativer")  # text where buttons are expected
+    assert "Knöpfe" in chat.messages[-2].text
+    # Forged button: a well-formed payload with a wrong signature changes nothing.
+    await chat.press_data("side|creative|99|AAAAAAAA")
+    assert "ungültig" in (chat.last_toast or "")
+    assert (await h.profile(user_id)).side is None
+    # Stale button: the first side prompt was replaced by the re-sent one.
+    await chat.press_data(side_msg.data_for("Kreativ"), side_msg.message_id)
+    assert "nicht mehr aktuell" in (chat.last_toast or "")
+    assert (await h.profile(user_id)).side is None
+    await chat.press("Kreativ")
+    assert (await h.profile(user_id)).side == "creative"
+    # A button press replayed from an old message after moving on is stale too.
+    await chat.press_data(side_msg.data_for("Produktion"), side_msg.message_id)
+    assert (await h.profile(user_id)).side == "creative"
+    state = await h.state(user_id)
+    assert state is not None and state.step == "organisation"
+    del side_prompt_version
+
+
+async def restart_mid_onboarding(h, user_id: int = 5001) -> None:
+    chat = h.chat(user_id, "Paula", "de")
+    await chat.say("/start")
+    await chat.press("Einverstanden")
+    await chat.say("Paula Engel")
+    await chat.press("Produktion")
+    await h.restart()
+    await chat.say("Engel Polsterei")
+    assert "Rolle" in chat.last.text
+    await chat.say("Meisterin")
+    await h.restart()
+    await chat.say("Polsterei und Raumausstattung")
+    assert "Herausforderung" in chat.last.text
+    profile = await h.profile(user_id)
+    assert profile.organisation == "Engel Polsterei" and profile.role == "Meisterin"
+
+
+async def cancel_and_resume(h, user_id: int = 6001) -> None:
+    chat = h.chat(user_id, "Jonas", "de")
+    await chat.say("/start")
+    await chat.press("Einverstanden")
+    await chat.say("Jonas Vogel")
+    await chat.say("/cancel")
+    assert "Angehalten" in chat.last.text
+    await chat.say("irgendwas")
+    assert "/start" in chat.last.text
+    await chat.say("/start")
+    assert "Seite" in chat.last.text  # continues with the next missing field
+    assert (await h.profile(user_id)).name == "Jonas Vogel"
+
+
+async def language_switch(h, user_id: int = 7001) -> None:
+    chat = h.chat(user_id, "Eva", "de")
+    await chat.say("/start")
+    await chat.press("English")  # switch the welcome before consenting
+    assert "Welcome to Crosslab" in chat.last.text
+    await chat.press("I agree")
+    assert "What is your name" in chat.last.text
+    await chat.say("/language")
+    await chat.press("Deutsch")
+    assert "Wie heißt du" in chat.last.text
+    assert (await h.person(user_id)).language == "de"
+
+
+async def privacy_commands(h, user_id: int = 1001) -> None:
+    await onboard_company_de(h, user_id)
+    chat = h.chats[-1]
+    await chat.say("/pause")
+    assert (await h.person(user_id)).paused is True
+    await chat.say("/profile")
+    assert "pausiert" in chat.last.text
+    await chat.say("/resume")
+    assert (await h.person(user_id)).paused is False
+    # Edit a field of a completed profile.
+    await chat.say("/profile")
+    await chat.press("Rolle")
+    await chat.say("Geschäftsführerin")
+    assert "Gespeichert" in chat.last.text and "Geschäftsführerin" in chat.last.text
+    await chat.press("Schließen")
+    # Export
+    await chat.say("/mydata")
+    doc = chat.last
+    assert doc.document is not None and doc.document[0].endswith(".json")
+    data = doc.json()
+    assert data["profile"]["role"] == "Geschäftsführerin"
+    assert data["profile"]["seeks"] == CHALLENGE_DE
+    assert data["person"]["telegram_id"] == user_id
+    # Delete: cancel first, then confirm.
+    await chat.say("/delete")
+    await chat.press("Nein")
+    assert await h.person(user_id) is not None
+    await chat.say("/delete")
+    await chat.press("Ja, alles löschen")
+    assert "gelöscht" in chat.last.text
+    assert await h.person(user_id) is None
+    assert await h.count(Profile) == 0
+    await chat.say("/mydata")
+    assert "nichts gespeichert" in chat.last.text
+
+
+async def event_deep_link(h) -> None:
+    admin = h.chat(ADMIN_ID, "Orga", "de")
+    await admin.say("/newevent cp/lab Herbst 2026")
+    assert "angelegt" in admin.last.text
+    link = admin.last.text.split()[-1]
+    slug = link.rsplit("=", 1)[1]
+    chat = h.chat(8001, "Mia", "de")
+    await chat.say(f"/start {slug}")
+    assert "cp/lab Herbst 2026" in chat.last.text or "cp/lab Herbst 2026" in chat.messages[-2].text
+    await chat.press("Einverstanden")
+    assert any("angemeldet" in m.text for m in chat.messages)
+    await admin.say("/events")
+    assert "1 Teilnehmende" in admin.last.text
+    await chat.say("/start nonexistent")
+    assert any("kenne ich nicht" in m.text for m in chat.messages[-3:])
+
+
+ALL = [onboard_company_de, onboard_creative_en, refuse_consent, bad_input_during_onboarding,
+       restart_mid_onboarding, cancel_and_resume, language_switch, privacy_commands, event_deep_link]
