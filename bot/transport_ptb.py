@@ -116,13 +116,11 @@ class PTBTransport:
 
     # -- lifecycle -------------------------------------------------------------
     async def get_username(self) -> str:
-        if not self.app.bot._initialized:  # noqa: SLF001 - PTB has no public flag
-            await self.app.initialize()
+        await self.app.initialize()  # idempotent; calls getMe
         return self.bot.username or "crosslab_bot"
 
     async def start(self, *, polling_timeout: int = 10) -> None:
-        if not self.app.bot._initialized:  # noqa: SLF001
-            await self.app.initialize()
+        await self.app.initialize()
         await self.app.start()
         assert self.app.updater is not None
         await self.app.updater.start_polling(poll_interval=0, timeout=polling_timeout,

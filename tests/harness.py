@@ -10,7 +10,7 @@ from db.engine import create_engine, create_session_factory
 from db.migrate import upgrade
 from db.models import ConsentRefusal, ConversationState, Person, Profile
 from handlers.core import CrosslabCore
-from tests.drivers import CoreChat
+from tests.drivers import CoreChat, Msg
 
 
 class CoreHarness:
@@ -62,3 +62,130 @@ class CoreHarness:
 
     async def refusals(self) -> int:
         return await self.count(ConsentRefusal)
+
+
+class EmulatorChat:
+    """A user in the Bot API emulator; same interface as CoreChat."""
+
+    def __init__(self, harness: EmulatorHarness, user_id: int, first_name: str, language_code: str | None) -> None:
+        self.h = harness
+        self.user_id = user_id
+        harness.emu.add_user(user_id, first_name, username=f"user{user_id}", language_code=language_code)
+        self.last_update_id = 0
+
+    @property
+    def messages(self) -> list[Msg]:
+        out = []
+        for sm in self.h.emu.sent(self.user_id):
+            if sm.deleted:
+                continue
+            doc = (sm.document.filename or "", sm.document.data) if sm.document is not None else None
+            out.append(Msg(sm.message_id, sm.text or sm.caption or "",
+                           [[(label, data or "") for label, data in row] for row in sm.buttons], doc))
+        return out
+
+    async def _settle(self, update: dict) -> list[Msg]:
+        mark = self.h.emu.seq
+        self.last_update_id = update["update_id"]
+        await self.h.settle(update["update_id"])
+        changed = {m.message_id for m in self.h.emu.changed_since(self.user_id, mark)}
+        return [m for m in self.messages if m.message_id in changed]
+
+    async def say(self, text: str) -> list[Msg]:
+        return await self._settle(self.h.emu.send_text(self.user_id, text))
+
+    async def send_kind(self, kind: str) -> list[Msg]:
+        send = {"sticker": self.h.emu.send_sticker, "photo": self.h.emu.send_photo, "voice": self.h.emu.send_voice,
+                "location": self.h.emu.send_location, "video": self.h.emu.send_video,
+                "document": self.h.emu.send_document, "contact": self.h.emu.send_contact}[kind]
+        return await self._settle(send(self.user_id))
+
+    async def press_data(self, data: str, message_id: int | None = None) -> list[Msg]:
+        if message_id is None:
+            message_id = self.messages[-1].message_id
+        return await self._settle(self.h.emu.press_button(self.user_id, message_id, data))
+
+    async def press(self, label_part: str) -> list[Msg]:
+        for msg in reversed(self.messages):
+            if any(label_part in label for label in msg.labels):
+                return await self.press_data(msg.data_for(label_part), msg.message_id)
+        raise AssertionError(f"no message has a button containing {label_part!r}; last: {self.last.text!r}")
+
+    async def redeliver_last(self) -> list[Msg]:
+        mark = self.h.emu.seq
+        before = self.h.handled_count
+        self.h.emu.redeliver(self.last_update_id)
+        await self.h.emu.wait_until(lambda: self.h.handled_count > before, 10, "redelivered update handled")
+        await self.h.emu.wait_idle(quiet=0.03)
+        changed = {m.message_id for m in self.h.emu.changed_since(self.user_id, mark)}
+        return [m for m in self.messages if m.message_id in changed]
+
+    @property
+    def last(self) -> Msg:
+        return self.messages[-1]
+
+    @property
+    def last_toast(self) -> str | None:
+        answers = [a for a in self.h.emu.callback_answers if a.get("callback_query_id")]
+        return answers[-1].get("text") if answers else None
+
+
+class EmulatorHarness(CoreHarness):
+    """The real bot (aiogram or PTB) polling the Bot API emulator over HTTP."""
+
+    def __init__(self, settings: Settings, framework: str) -> None:
+        super().__init__(settings)
+        self.framework = framework
+        self.handled: set[int] = set()
+        self.handled_count = 0
+        self.emu: Any = None
+
+    async def start(self) -> None:
+        from bot.emulator import BotAPIEmulator
+
+        if self.emu is None:
+            self.emu = BotAPIEmulator()
+            await self.emu.start()
+        await self._start_bot()
+
+    async def _start_bot(self) -> None:
+        from bot.app import create_app
+
+        settings = self.settings.model_copy(update={"telegram_api_url": self.emu.base_url})
+        self.app = await create_app(settings, framework=self.framework)
+        self.core = self.app.core
+        self.sessions = self.app.sessions
+        self.engine = self.app.engine
+        real_handle = self.core.handle
+
+        async def handle(ev: Any) -> Any:
+            reply = await real_handle(ev)
+            self._replies[id(reply)] = ev.update_id
+            return reply
+
+        self._replies: dict[int, int] = {}
+        self.core.handle = handle  # type: ignore[method-assign]
+        await self.app.start(polling_timeout=1)
+
+    def note_delivered(self, reply: Any) -> None:
+        update_id = self._replies.pop(id(reply), None)
+        if update_id is not None:
+            self.handled.add(update_id)
+            self.handled_count += 1
+
+    async def settle(self, update_id: int) -> None:
+        await self.emu.wait_until(lambda: update_id in self.handled, 10, f"update {update_id} handled and delivered")
+        await self.emu.wait_idle(quiet=0.02)
+
+    async def restart(self) -> None:
+        await self.app.stop()
+        await self._start_bot()
+
+    async def stop(self) -> None:
+        await self.app.stop()
+        await self.emu.stop()
+
+    def chat(self, user_id: int, first_name: str = "Anna", language_code: str | None = "de") -> EmulatorChat:  # type: ignore[override]
+        chat = EmulatorChat(self, user_id, first_name, language_code)
+        self.chats.append(chat)  # type: ignore[arg-type]
+        return chat
