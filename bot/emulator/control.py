@@ -155,6 +155,8 @@ def add_control_routes(app: web.Application, emu: "BotAPIEmulator") -> None:
         except (ValueError, TypeError) as exc:
             return _error(f"bad request body: {exc}")
         wait = body.pop("wait", None)
+        if action == "click" and "message_id" in body:
+            body["message"] = body.pop("message_id")
         fn = getattr(emu, action)
         try:
             bound = inspect.signature(fn).bind(**body)
