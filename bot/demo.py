@@ -1,0 +1,274 @@
+"""`crosslab demo`: the emulator, the bot and a simulated cohort, end to end.
+
+Every simulated participant is a Telegram user in the local Bot API emulator who
+reads the bot's questions and answers them from their cohort entry, so the real
+aiogram (or PTB) code, the database and the conversation run exactly as in
+production. Prints a transcript summary and the stored profiles.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot.i18n import t
+
+DEFAULT_COHORT = Path(__file__).with_name("data") / "demo_cohort.json"
+DEMO_TOKEN = "424242:crosslab-demo-token-abcdefghijklmnop"
+ORGANISER_ID = 100
+FIRST_USER_ID = 1000
+
+
+@dataclass
+class SimulatedParticipant:
+    """A cohort entry acting as a Telegram user: answers what the bot asks."""
+
+    emu: Any
+    user_id: int
+    entry: dict[str, Any]
+    event_slug: str = ""
+    actions: int = 0
+    steps: list[str] = field(default_factory=list)
+    done: bool = False
+
+    @property
+    def lang(self) -> str:
+        return "en" if self.entry.get("language") == "en" else "de"
+
+    @property
+    def first_name(self) -> str:
+        return (self.entry.get("name") or "Guest").split()[0]
+
+    def register(self) -> None:
+        self.emu.add_user(self.user_id, self.first_name, username=f"demo{self.user_id}",
+                          language_code=self.lang, last_name=" ".join((self.entry.get("name") or "").split()[1:]) or None)
+
+    async def _wait_quiet(self, mark: int, quiet: float = 0.06, timeout: float = 30.0) -> None:
+        """Wait until the bot answered in this chat and then stayed quiet."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        last_seq, last_change = mark, loop.time()
+        while loop.time() < deadline:
+            changed = self.emu.changed_since(self.user_id, mark)
+            seq = max((m.seq for m in changed), default=mark)
+            if seq != last_seq:
+                last_seq, last_change = seq, loop.time()
+            elif changed and loop.time() - last_change >= quiet:
+                return
+            await asyncio.sleep(0.01)
+        raise TimeoutError(f"the bot did not answer {self.entry.get('id')} in time")
+
+    async def _say(self, text: str) -> None:
+        mark = self.emu.seq
+        self.emu.send_text(self.user_id, text)
+        self.actions += 1
+        await self._wait_quiet(mark)
+
+    async def _tap(self, message: Any, label: str) -> None:
+        mark = self.emu.seq
+        self.emu.click(self.user_id, message, label)
+        self.actions += 1
+        await self._wait_quiet(mark)
+
+    def _current(self) -> Any:
+        return self.emu.sent(self.user_id)[-1]
+
+    def _is(self, message: Any, key: str) -> bool:
+        return t(self.lang, key).split("\n")[0][:40] in (message.text or "")
+
+    async def run(self) -> None:
+        self.register()
+        await self._say(f"/start {self.event_slug}".strip())
+        for _ in range(40):
+            msg = self._current()
+            step = self._recognise(msg)
+            self.steps.append(step)
+            if step == "done":
+                self.done = True
+                return
+            await self._answer(step, msg)
+        raise RuntimeError(f"{self.entry.get('id')} did not finish onboarding")
+
+    def _recognise(self, msg: Any) -> str:
+        if self._is(msg, "onboarding.done"):
+            return "done"
+        if self._is(msg, "welcome"):
+            return "welcome"
+        if self._is(msg, "summary.head"):
+            return "summary"
+        for step in ("name", "side", "organisation", "role", "sector", "challenge", "disciplines", "skills",
+                     "collaboration", "languages", "availability"):
+            if self._is(msg, f"ask.{step}"):
+                return step
+        return "unknown"
+
+    async def _answer(self, step: str, msg: Any) -> None:
+        e = self.entry
+        side = e.get("side")
+        offers = (e.get("offers") or "").strip()
+        seeks = (e.get("seeks") or "").strip()
+        if step == "welcome":
+            await self._tap(msg, t(self.lang, "btn.consent_yes"))
+        elif step == "name":
+            await self._say(e.get("name") or self.first_name)
+        elif step == "side":
+            await self._tap(msg, t(self.lang, f"side.{side}"))
+        elif step == "organisation":
+            if e.get("organisation"):
+                await self._say(e["organisation"])
+            else:
+                await self._tap(msg, t(self.lang, "btn.freelance"))
+        elif step == "role":
+            role = e.get("role") or (offers.split(":")[0] if side == "creative" and ":" in offers[:60] else "")
+            await self._say(role or ("Inhaber:in" if self.lang == "de" else "Owner"))
+        elif step == "sector":
+            await self._say(e.get("sector") or offers or "Handwerk")
+        elif step == "challenge":
+            await self._say(_at_least(seeks, offers, 40))
+        elif step == "skills":
+            await self._say(_at_least(offers, seeks, 40))
+        elif step == "collaboration":
+            wish = seeks or t(self.lang, "demo.collaboration")
+            await self._say(_at_least(wish, t(self.lang, "demo.collaboration"), 15))
+        elif step == "disciplines":
+            for code in demo_disciplines(e):
+                await self._tap(self._current(), _discipline_label(code, self.lang))
+            await self._tap(self._current(), t(self.lang, "btn.done"))
+        elif step == "languages":
+            wanted = e.get("languages") or [e.get("language") or "de", "en"]
+            current = self._current()
+            for code in wanted:
+                label = t(self.lang, f"lang.{code}")
+                if f"✅ {label}" not in [b for row in current.buttons for b, _ in row]:
+                    await self._tap(current, label)
+                    current = self._current()
+            await self._tap(self._current(), t(self.lang, "btn.done"))
+        elif step == "availability":
+            for label in (t(self.lang, "day.1"), t(self.lang, "day.3"), t(self.lang, "window.morning")):
+                await self._tap(self._current(), label)
+            await self._tap(self._current(), t(self.lang, "btn.done"))
+        elif step == "summary":
+            await self._tap(msg, t(self.lang, "btn.confirm"))
+        else:
+            raise RuntimeError(f"unexpected message for {e.get('id')}: {msg.text!r}")
+
+
+def _at_least(text: str, extra: str, n: int) -> str:
+    text = text.strip()
+    if len(text) >= n:
+        return text
+    return f"{text} {extra}".strip() if extra else text
+
+
+def _discipline_label(code: str, lang: str) -> str:
+    from matching.taxonomy import DISCIPLINES
+
+    return DISCIPLINES[code][lang]
+
+
+def demo_disciplines(entry: dict[str, Any]) -> list[str]:
+    """The cohort's `disciplines` if given, else what the taxonomy reads in the offer."""
+    from matching.taxonomy import DISCIPLINE_KEYWORDS, DISCIPLINES
+    from matching.text import fold
+
+    given = [c for c in entry.get("disciplines") or [] if c in DISCIPLINES]
+    if given:
+        return given
+    text = " " + " ".join(fold(w) for w in (entry.get("offers") or "").split()) + " "
+    hits = []
+    for code, keywords in DISCIPLINE_KEYWORDS.items():
+        stems = [k.split(":")[0].strip("=$") for k in keywords]
+        if any(stem and stem in text for stem in stems):
+            hits.append(code)
+    return hits[:2] or ["communication_design"]
+
+
+def load_cohort(path: str | Path | None) -> list[dict[str, Any]]:
+    data = json.loads(Path(path or DEFAULT_COHORT).read_text(encoding="utf-8"))
+    return list(data["participants"])
+
+
+async def _demo(cohort: list[dict[str, Any]], framework: str, out: Any) -> dict[str, Any]:
+    from bot.app import create_app
+    from bot.emulator import BotAPIEmulator
+    from bot.settings import load_settings
+
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="crosslab-demo-") as tmp:
+        async with BotAPIEmulator(bot_username="crosslab_demo_bot") as emu:
+            settings = load_settings(
+                _env_file=None, telegram_bot_token=DEMO_TOKEN, telegram_api_url=emu.base_url,
+                database_url=f"sqlite+aiosqlite:///{tmp}/demo.sqlite3", admin_ids=str(ORGANISER_ID),
+            )
+            app = await create_app(settings, framework=framework)
+            await app.start(polling_timeout=1)
+            try:
+                emu.add_user(ORGANISER_ID, "Orga", username="organiser", language_code="de")
+                emu.send_text(ORGANISER_ID, "/newevent cp/lab Demo")
+                await emu.wait_for(ORGANISER_ID, 1)
+                link = emu.last(ORGANISER_ID).text.split()[-1]
+                slug = link.rsplit("=", 1)[-1]
+                print(f"Organiser created the event: {link}", file=out)
+
+                people = [SimulatedParticipant(emu, FIRST_USER_ID + i, entry, slug) for i, entry in enumerate(cohort)]
+                results = await asyncio.gather(*(p.run() for p in people), return_exceptions=True)
+                elapsed = time.perf_counter() - started
+                _print_summary(emu, people, results, elapsed, out)
+                await _print_profiles(app, out)
+                return {"participants": len(people), "completed": sum(p.done for p in people)}
+            finally:
+                await app.stop()
+
+
+def _print_summary(emu: Any, people: list[SimulatedParticipant], results: list[Any], elapsed: float, out: Any) -> None:
+    updates = len(emu.updates())
+    bot_messages = len(emu.sent())
+    print(f"\n== Onboarding transcript summary ({elapsed:.1f} s) ==", file=out)
+    print(f"{len(people)} participants, {updates} updates from users, {bot_messages} messages from the bot", file=out)
+    for p, result in zip(people, results):
+        status = "✓ profile saved" if p.done else f"✗ {result!r}"
+        path = " → ".join(s for s in p.steps if s != "done")
+        print(f"  {p.entry.get('id', p.user_id):>6}  {p.entry.get('name', ''):<22} {p.actions:>3} actions  {status}", file=out)
+        if not p.done:
+            print(f"          path: {path}", file=out)
+    sample = next((p for p in people if p.done and p.entry.get("side") == "production"), None)
+    if sample is not None:
+        print(f"\n-- transcript of {sample.entry.get('name')} --", file=out)
+        print(emu.transcript(sample.user_id), file=out)
+
+
+async def _print_profiles(app: Any, out: Any) -> None:
+    async with app.core.uow() as uow:
+        rows = await uow.people.completed_profiles()
+        print(f"\n== Stored profiles ({len(rows)}) ==", file=out)
+        for _person, profile in rows:
+            what = profile.seeks if profile.side == "production" else profile.offers
+            extra = ", ".join(profile.disciplines or []) if profile.side == "creative" else (profile.sector or "")
+            print(f"  [{profile.side:<10}] {profile.name:<22} {profile.organisation or '':<26} "
+                  f"langs={','.join(profile.languages or [])}  {extra[:40]}", file=out)
+            print(f"               {(what or '')[:110]}", file=out)
+
+
+def run_demo(cohort: str | None = None, framework: str | None = None, limit: int | None = None) -> int:
+    import sys
+
+    from bot.settings import SettingsError, load_settings
+
+    try:
+        participants = load_cohort(cohort)
+    except (OSError, ValueError, KeyError) as exc:
+        print(f"crosslab demo: cannot read the cohort file: {exc}", file=sys.stderr)
+        return 2
+    if limit:
+        participants = participants[:limit]
+    try:
+        framework = framework or load_settings(_env_file=None).bot_framework
+    except SettingsError:
+        framework = "aiogram"
+    print(f"Crosslab demo: {len(participants)} participants, transport {framework}, local Bot API emulator")
+    summary = asyncio.run(_demo(participants, framework, sys.stdout))
+    return 0 if summary["completed"] == summary["participants"] else 1

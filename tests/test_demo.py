@@ -1,0 +1,26 @@
+"""`crosslab demo` runs end to end (a few participants, both frameworks)."""
+from __future__ import annotations
+
+import pytest
+
+from bot.demo import load_cohort, run_demo
+
+
+@pytest.mark.parametrize("framework", ["aiogram", "ptb"])
+def test_demo_onboards_a_small_cohort(framework: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_demo(framework=framework, limit=3) == 0
+    out = capsys.readouterr().out
+    assert out.count("✓ profile saved") == 3
+    assert "== Stored profiles (3) ==" in out
+
+
+def test_demo_rejects_unreadable_cohort(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = tmp_path / "cohort.json"
+    bad.write_text("{not json", encoding="utf-8")
+    assert run_demo(cohort=str(bad)) == 2
+    assert "cannot read the cohort file" in capsys.readouterr().err
+
+
+def test_bundled_cohort_has_both_sides() -> None:
+    sides = {p["side"] for p in load_cohort(None)}
+    assert sides == {"production", "creative"}
