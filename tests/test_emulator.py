@@ -250,6 +250,20 @@ async def test_commands_menu_chat_and_misc(emu, http):
     assert [m for m, _ in emu.requests][-2:] == ["copyMessage", "forwardMessage"]
 
 
+async def test_flood_limits_opt_in(http):
+    from bot.emulator import FloodLimits
+
+    async with BotAPIEmulator(flood_limits=FloodLimits(private_burst=2, private_per_second=1)) as emu:
+        emu.add_user(1, "A")
+        emu.add_user(2, "B")
+        assert (await call(http, emu, "sendMessage", chat_id=1, text="1"))[0] == 200
+        assert (await call(http, emu, "sendMessage", chat_id=1, text="2"))[0] == 200
+        status, body = await call(http, emu, "sendMessage", chat_id=1, text="3")
+        assert status == 429 and body["parameters"]["retry_after"] >= 1
+        assert (await call(http, emu, "sendMessage", chat_id=2, text="other chat"))[0] == 200
+        assert (await call(http, emu, "sendChatAction", chat_id=1, action="typing"))[0] == 200  # not a send
+
+
 # ============================================================================ raw HTTP: getUpdates
 
 

@@ -8,10 +8,10 @@
 
 See docs/emulator.md.
 """
-from .core import BotAPIEmulator
+from .core import BotAPIEmulator, FloodLimits
 from .formatting import EntityParseError, parse_text
 from .records import ApiError, SentFile, SentMessage
 from .standalone import serve_forever
 
-__all__ = ["BotAPIEmulator", "SentMessage", "SentFile", "ApiError", "EntityParseError", "parse_text",
+__all__ = ["BotAPIEmulator", "FloodLimits", "SentMessage", "SentFile", "ApiError", "EntityParseError", "parse_text",
            "serve_forever"]

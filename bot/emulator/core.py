@@ -26,7 +26,7 @@ from .records import ApiError, Params, SentFile, SentMessage, Upload
 
 log = logging.getLogger("crosslab.emulator")
 
-__all__ = ["BotAPIEmulator"]
+__all__ = ["BotAPIEmulator", "FloodLimits"]
 
 DEFAULT_UPDATE_TYPES = frozenset({
     "message", "edited_message", "channel_post", "edited_channel_post", "business_connection",
@@ -37,6 +37,42 @@ DEFAULT_UPDATE_TYPES = frozenset({
 })  # Telegram's default: everything except chat_member, message_reaction(_count)
 
 MAX_UPLOAD = 50 * 1024 * 1024
+
+SEND_METHODS = frozenset({
+    "sendMessage", "sendDocument", "sendPhoto", "sendVoice", "sendAudio", "sendVideo", "sendAnimation",
+    "sendVideoNote", "sendSticker", "sendMediaGroup", "sendLocation", "sendVenue", "sendContact",
+    "copyMessage", "forwardMessage",
+})
+
+
+@dataclass
+class FloodLimits:
+    """Opt-in flood control (token buckets), roughly Telegram's documented limits.
+
+    Telegram's real limits are not published precisely; this model answers
+    429 "Too Many Requests: retry after N" (with ``parameters.retry_after``) when a
+    send would exceed: ``global_per_second`` across all chats, ``private_per_second``
+    per private chat (bursts of ``private_burst`` allowed), ``group_per_minute``
+    per group.  Only sending methods count, not edits.
+    """
+
+    global_per_second: float = 30.0
+    private_per_second: float = 1.0
+    private_burst: int = 3
+    group_per_minute: float = 20.0
+
+
+class _Bucket:
+    def __init__(self, capacity: float, rate: float) -> None:
+        self.capacity, self.rate = capacity, rate
+        self.tokens = capacity
+        self.stamp = time.monotonic()
+
+    def wait_time(self) -> float:
+        now = time.monotonic()
+        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        return 0.0 if self.tokens >= 1 else (1 - self.tokens) / self.rate
 
 
 def _in_loop(fn: Callable) -> Callable:
@@ -126,6 +162,7 @@ class BotAPIEmulator(ApiMethods):
         bot_username: str = "crosslab_test_bot",
         bot_name: str = "Crosslab",
         clock: Callable[[], float] = time.time,
+        flood_limits: FloodLimits | bool | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -133,6 +170,8 @@ class BotAPIEmulator(ApiMethods):
         self.bot_username = bot_username
         self.bot_name = bot_name
         self.clock = clock
+        self.flood_limits: FloodLimits | None = FloodLimits() if flood_limits is True else (flood_limits or None)
+        self._buckets: dict[Any, _Bucket] = {}
         self.base_url: str = ""
         # --- what the bot did (public, read them in tests)
         self.requests: list[tuple[str, dict]] = []
@@ -980,6 +1019,8 @@ class BotAPIEmulator(ApiMethods):
             failure = self._pop_failure(canonical)
             if failure is not None:
                 raise failure
+            if self.flood_limits is not None and canonical in SEND_METHODS:
+                self._flood_check(params)
             result = entry[1](self, Call(canonical, params, token, self.bot_user(token)))
             if inspect.isawaitable(result):
                 result = await result
@@ -995,6 +1036,32 @@ class BotAPIEmulator(ApiMethods):
                 self._inflight -= 1
                 self._touch()
                 self._bump()
+
+    def _flood_check(self, params: Params) -> None:
+        limits = self.flood_limits
+        assert limits is not None
+        raw = params.get("chat_id")
+        try:
+            chat = self._chats.get(int(raw))  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            chat = None
+        buckets = [self._bucket("global", limits.global_per_second, limits.global_per_second)]
+        if chat is not None and chat.type == "private":
+            buckets.append(self._bucket(chat.id, limits.private_burst, limits.private_per_second))
+        elif chat is not None:
+            buckets.append(self._bucket(chat.id, limits.group_per_minute, limits.group_per_minute / 60))
+        wait = max(b.wait_time() for b in buckets)
+        if wait > 0:
+            retry = max(1, int(wait + 0.999))
+            raise ApiError(429, f"Too Many Requests: retry after {retry}", {"retry_after": retry})
+        for b in buckets:
+            b.tokens -= 1
+
+    def _bucket(self, key: Any, capacity: float, rate: float) -> _Bucket:
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = _Bucket(capacity, rate)
+        return bucket
 
     async def _handle_file(self, request: web.Request) -> web.StreamResponse:
         token = request.match_info["token"]
