@@ -682,6 +682,39 @@ async def test_ptb_polling_round_trip_and_duplicates(caplog):
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
+async def test_every_injected_update_parses_in_both_frameworks(emu, http):
+    from aiogram.types import Update as AiogramUpdate
+    from telegram import Bot as PtbBot, Update as PtbUpdate
+
+    emu.add_group(-100123, "Kohorte")
+    _, body = await call(http, emu, "sendMessage", chat_id=UID, text="?", reply_markup=inline([("A", "a")]))
+    updates = [
+        emu.send_text(UID, "/start ref_1"),
+        emu.send_text(UID, "hallo Gruppe", chat_id=-100123),
+        emu.send_sticker(UID),
+        emu.send_photo(UID, caption="Werkstatt"),
+        emu.send_voice(UID),
+        emu.send_video(UID),
+        emu.send_document(UID, b"%PDF-1.4", "cv.pdf"),
+        emu.send_location(UID),
+        emu.send_contact(UID),
+        emu.press_button(UID, body["result"]["message_id"], "a"),
+        emu.edit_text(UID, 2, "/start ref_2"),
+        emu.block_bot(UID),
+        emu.send_text(UID, "wieder da"),  # unblocks first, like "Restart"
+    ]
+    assert [next(k for k in u if k != "update_id") for u in emu.updates()][-3:] == \
+        ["my_chat_member", "my_chat_member", "message"]
+    ptb_bot = PtbBot(TOKEN)
+    for update in updates:
+        parsed = AiogramUpdate.model_validate(update)
+        assert parsed.update_id == update["update_id"] and parsed.event_type != "unknown"
+        assert PtbUpdate.de_json(update, ptb_bot).effective_user.id == UID
+    photo = updates[3]["message"]["photo"]
+    assert len(photo) >= 1 and len({p["file_id"] for p in photo}) == len(photo)
+    assert emu.file(photo[-1]["file_id"]).data.startswith(b"\x89PNG")
+
+
 def test_sent_message_helpers():
     sm = SentMessage(chat_id=1, message_id=2, method="sendMessage", date=0,
                      raw={"message_id": 2, "text": "x"}, text="x",

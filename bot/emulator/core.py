@@ -220,6 +220,9 @@ class BotAPIEmulator(ApiMethods):
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.get_ident()
         self._closing = False
+        # fresh events: an Event binds to the first loop that waits on it
+        self._update_event = asyncio.Event()
+        self._change_event = asyncio.Event()
         app = web.Application(client_max_size=MAX_UPLOAD + 10 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle_api)
         app.router.add_route("GET", "/file/bot{token}/{path:.+}", self._handle_file)
