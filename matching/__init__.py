@@ -1,0 +1,53 @@
+"""Crosslab matching: who should meet whom, and why.
+
+Public API (importing this package never imports torch or
+sentence-transformers; the model loads on the first text to embed):
+
+    from matching import Participant, Matcher, Suggestion
+    matcher = Matcher(model_name=None, cache=InMemoryEmbeddingCache())
+    suggestions = matcher.suggest(participants, top=5, exclude_pairs=frozenset(), for_ids=None)
+    suggestions["p1"][0].counterpart_id, .score, .reason("de")
+
+See docs/matching.md.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "AbstractEmbeddingCache",
+    "Encoder",
+    "InMemoryEmbeddingCache",
+    "Matcher",
+    "Participant",
+    "ScoringWeights",
+    "Suggestion",
+    "cache_key",
+]
+
+_LOCATIONS = {
+    "AbstractEmbeddingCache": "matching.cache",
+    "InMemoryEmbeddingCache": "matching.cache",
+    "cache_key": "matching.cache",
+    "Encoder": "matching.encoder",
+    "Matcher": "matching.matcher",
+    "Participant": "matching.domain",
+    "Suggestion": "matching.domain",
+    "ScoringWeights": "matching.scoring",
+}
+
+
+def __getattr__(name: str) -> Any:
+    # lazy, so `from matching.taxonomy import DISCIPLINES` stays cheap
+    module = _LOCATIONS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'matching' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + __all__)

@@ -1,0 +1,200 @@
+"""Short human reasons for a suggestion, in German and English.
+
+A reason names what connects the two — the shared challenge type with the
+words from both texts that triggered it, else the discipline the challenge
+calls for, else the words both texts share, else a snippet of the
+counterpart's text — plus, when the creative described a wish, what of it
+fits, and a note when no common working language is known.  Never a score.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from matching import taxonomy
+from matching.scoring import CohortFeatures
+from matching.text import fold, surface_words
+
+_TEMPLATES = {
+    "de": {
+        "challenge": "Herausforderung „{label}“: {left} ↔ {right}",
+        "challenge_one": "Herausforderung „{label}“: {words}",
+        "discipline": "Gesuchte Disziplin: {label}",
+        "discipline_words": "Gesuchte Disziplin: {label} ({words})",
+        "shared": "Gemeinsame Begriffe: {words}",
+        "similar": "Ähnliche Beschreibung: {snippet}",
+        "nothing": "Noch keine Beschreibung zum Vergleichen",
+        "wish_type": "Wunsch passt: {words} ↔ „{label}“",
+        "wish_sector": "Wunsch passt: {words} ↔ {label}",
+        "wish_words": "Wunsch passt: {words}",
+        "language": "Achtung: keine gemeinsame Arbeitssprache bekannt ({left} / {right})",
+        "quote": "„{}“",
+    },
+    "en": {
+        "challenge": "Challenge “{label}”: {left} ↔ {right}",
+        "challenge_one": "Challenge “{label}”: {words}",
+        "discipline": "Discipline needed: {label}",
+        "discipline_words": "Discipline needed: {label} ({words})",
+        "shared": "Shared terms: {words}",
+        "similar": "Similar description: {snippet}",
+        "nothing": "No description to compare yet",
+        "wish_type": "Wish fits: {words} ↔ “{label}”",
+        "wish_sector": "Wish fits: {words} ↔ {label}",
+        "wish_words": "Wish fits: {words}",
+        "language": "Note: no common working language known ({left} / {right})",
+        "quote": "“{}”",
+    },
+}
+LANGUAGES = tuple(_TEMPLATES)
+
+
+def _quote(lang: str, words: Sequence[str], limit: int = 2) -> str:
+    q = _TEMPLATES[lang]["quote"]
+    return ", ".join(q.format(w) for w in list(words)[:limit])
+
+
+def _snippet(text: str, limit: int = 90) -> str:
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0]
+    return cut.rstrip(",;:.-–") + " …"
+
+
+def _stem_pairs(left: str, right: str, min_len: int = 5, limit: int = 2) -> list[tuple[str, str]]:
+    """Word pairs of two texts sharing a substring of ≥ min_len letters
+    (so "Polsterei" meets "Polsterbezüge"), longest overlap first."""
+    from matching.text import STOPWORDS
+
+    def cands(text: str) -> list[tuple[str, str]]:
+        out = []
+        for surface in dict.fromkeys(surface_words(text)):
+            folded = fold(surface).replace("-", "")
+            if len(folded) >= min_len and folded not in STOPWORDS:
+                out.append((surface, folded))
+        return out
+
+    found: list[tuple[int, str, str]] = []
+    right_words = cands(right)
+    for ls, lf in cands(left):
+        grams = {lf[i:i + min_len] for i in range(len(lf) - min_len + 1)}
+        for rs, rf in right_words:
+            if any(rf[i:i + min_len] in grams for i in range(len(rf) - min_len + 1)):
+                # longest common substring length as the ordering key
+                best = max(
+                    (n for n in range(min_len, min(len(lf), len(rf)) + 1)
+                     if any(rf[i:i + n] in lf for i in range(len(rf) - n + 1))),
+                    default=min_len,
+                )
+                found.append((best, ls, rs))
+    found.sort(key=lambda t: -t[0])
+    pairs, used_left, used_right = [], set(), set()
+    for _, ls, rs in found:
+        if ls in used_left or rs in used_right:
+            continue
+        pairs.append((ls, rs))
+        used_left.add(ls)
+        used_right.add(rs)
+        if len(pairs) == limit:
+            break
+    return pairs
+
+
+def explain_pair(features: CohortFeatures, i: int, j: int, viewer_side: str) -> dict[str, str]:
+    """Reasons (de, en) for company i and creative j, as seen by `viewer_side`."""
+    c, k = features.companies[i], features.creatives[j]
+    hits = features.hits
+    type_codes = list(taxonomy.CHALLENGE_TYPES)
+    disc_codes = list(taxonomy.DISCIPLINES)
+    sector_codes = list(taxonomy.SECTORS)
+    reasons: dict[str, list[str]] = {lang: [] for lang in LANGUAGES}
+
+    # 1. the challenge type both texts point to
+    contrib = features.tax_c[i] * features.tax_k[j]
+    best = int(np.argmax(contrib)) if contrib.size else 0
+    primary_done = False
+    if contrib.size and contrib[best] > 0:
+        code = type_codes[best]
+        label = taxonomy.CHALLENGE_TYPES[code]["label"]
+        left = hits["c_seeks"][c.id].words.get(best, ())
+        right = hits["k_offers"][k.id].words.get(best, ())
+        for lang in LANGUAGES:
+            t = _TEMPLATES[lang]
+            if left and right:
+                reasons[lang].append(t["challenge"].format(label=label[lang], left=_quote(lang, left), right=_quote(lang, right)))
+            else:
+                reasons[lang].append(t["challenge_one"].format(label=label[lang], words=_quote(lang, left or right)))
+        primary_done = True
+
+    # 2. the discipline the challenge calls for
+    if not primary_done and features.disc_c.size:
+        contrib = features.disc_c[i] * features.disc_k[j]
+        best = int(np.argmax(contrib))
+        if contrib[best] > 0.15:
+            label = taxonomy.DISCIPLINES[disc_codes[best]]
+            words = hits["d_k_offers"][k.id].words.get(best, ())
+            for lang in LANGUAGES:
+                t = _TEMPLATES[lang]
+                if words:
+                    reasons[lang].append(t["discipline_words"].format(label=label[lang], words=_quote(lang, words)))
+                else:
+                    reasons[lang].append(t["discipline"].format(label=label[lang]))
+            primary_done = True
+
+    # 3. words both texts share (compound-aware), 4. a snippet
+    if not primary_done:
+        query = " ".join(x for x in (c.seeks, c.trade) if x)
+        pairs = _stem_pairs(query, k.offers)
+        if pairs:
+            for lang in LANGUAGES:
+                q = _TEMPLATES[lang]["quote"]
+                words = ", ".join(f"{q.format(a)} ↔ {q.format(b)}" if a != b else q.format(a) for a, b in pairs)
+                reasons[lang].append(_TEMPLATES[lang]["shared"].format(words=words))
+        else:
+            other = k.offers if viewer_side == "production" else (c.seeks or c.trade)
+            for lang in LANGUAGES:
+                t = _TEMPLATES[lang]
+                reasons[lang].append(t["similar"].format(snippet=_snippet(other)) if other.strip() else t["nothing"])
+
+    # the creative's wish, when it fits this company
+    if k.seeks.strip() and c.trade.strip():
+        wish = _wish_reason(features, i, j, type_codes, sector_codes)
+        if wish:
+            for lang in LANGUAGES:
+                reasons[lang].append(wish[lang])
+
+    # working languages
+    if not (c.working_languages & k.working_languages):
+        left = "/".join(sorted(c.working_languages))
+        right = "/".join(sorted(k.working_languages))
+        for lang in LANGUAGES:
+            reasons[lang].append(_TEMPLATES[lang]["language"].format(left=left, right=right))
+
+    return {lang: "; ".join(parts) for lang, parts in reasons.items()}
+
+
+def _wish_reason(features: CohortFeatures, i: int, j: int, type_codes, sector_codes) -> dict[str, str] | None:
+    c, k = features.companies[i], features.creatives[j]
+    hits = features.hits
+    s_contrib = features.b_sector_c[i] * features.b_sector_k[j]
+    t_contrib = features.b_tax_c[i] * features.b_tax_k[j]
+    if s_contrib.size and s_contrib.max() > 0 and s_contrib.max() >= (t_contrib.max() if t_contrib.size else 0):
+        best = int(np.argmax(s_contrib))
+        label = taxonomy.SECTORS[sector_codes[best]]["label"]
+        words = hits["s_k_seeks"][k.id].words.get(best, ())
+        return {lang: _TEMPLATES[lang]["wish_sector"].format(words=_quote(lang, words, 1), label=label[lang]) for lang in LANGUAGES}
+    if t_contrib.size and t_contrib.max() > 0:
+        best = int(np.argmax(t_contrib))
+        label = taxonomy.CHALLENGE_TYPES[type_codes[best]]["label"]
+        words = hits["k_seeks"][k.id].words.get(best, ())
+        return {lang: _TEMPLATES[lang]["wish_type"].format(words=_quote(lang, words, 1), label=label[lang]) for lang in LANGUAGES}
+    pairs = _stem_pairs(k.seeks, c.trade, limit=1)
+    if pairs:
+        a, b = pairs[0]
+        out = {}
+        for lang in LANGUAGES:
+            q = _TEMPLATES[lang]["quote"]
+            out[lang] = _TEMPLATES[lang]["wish_words"].format(words=f"{q.format(a)} ↔ {q.format(b)}" if a != b else q.format(a))
+        return out
+    return None
