@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sys
 from dataclasses import dataclass
@@ -80,11 +81,15 @@ class Crosslab:
 async def create_app(settings: Settings, *, framework: str | None = None) -> Crosslab:
     engine, sessions = await prepare_database(settings)
     core = CrosslabCore(sessions, settings)
+    transport: Transport | None = None
     try:
         transport = make_transport(framework or settings.bot_framework, core, settings)
         core.bot_username = await transport.get_username()
         await register_commands(transport, settings.default_language)
     except BaseException:
+        if transport is not None:
+            with contextlib.suppress(Exception):
+                await transport.stop()
         await engine.dispose()
         raise
     return Crosslab(settings, engine, sessions, core, transport)

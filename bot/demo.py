@@ -12,6 +12,7 @@ import json
 import tempfile
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +24,44 @@ ORGANISER_ID = 100
 FIRST_USER_ID = 1000
 
 
+class ChatWatcher:
+    """Wakes a simulated participant only when the bot changed *their* chat."""
+
+    def __init__(self, emu: Any) -> None:
+        self._events: dict[int, asyncio.Event] = {}
+        emu.on_event = self._on_event
+
+    def _on_event(self, chat_id: int, _line: str) -> None:
+        event = self._events.get(chat_id)
+        if event is not None:
+            event.set()
+
+    async def wait(self, chat_id: int, ready: Any, timeout: float, what: str) -> None:
+        event = self._events.setdefault(chat_id, asyncio.Event())
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while not ready():
+            event.clear()
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise TimeoutError(f"timed out waiting for {what}")
+            try:
+                await asyncio.wait_for(event.wait(), remaining)
+            except asyncio.TimeoutError:
+                pass
+
+
+@lru_cache(maxsize=None)
+def _prompt_prefix(lang: str, key: str) -> str:
+    return t(lang, key).split("\n")[0][:40]
+
+
 @dataclass
 class SimulatedParticipant:
     """A cohort entry acting as a Telegram user: answers what the bot asks."""
 
     emu: Any
+    watcher: ChatWatcher
     user_id: int
     entry: dict[str, Any]
     event_slug: str = ""
@@ -47,38 +81,42 @@ class SimulatedParticipant:
         self.emu.add_user(self.user_id, self.first_name, username=f"demo{self.user_id}",
                           language_code=self.lang, last_name=" ".join((self.entry.get("name") or "").split()[1:]) or None)
 
-    async def _wait_quiet(self, mark: int, quiet: float = 0.06, timeout: float = 30.0) -> None:
-        """Wait until the bot answered in this chat and then stayed quiet."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        last_seq, last_change = mark, loop.time()
-        while loop.time() < deadline:
-            changed = self.emu.changed_since(self.user_id, mark)
-            seq = max((m.seq for m in changed), default=mark)
-            if seq != last_seq:
-                last_seq, last_change = seq, loop.time()
-            elif changed and loop.time() - last_change >= quiet:
-                return
-            await asyncio.sleep(0.01)
-        raise TimeoutError(f"the bot did not answer {self.entry.get('id')} in time")
+    def _last_id(self) -> int:
+        sent = self.emu.sent(self.user_id)
+        return sent[-1].message_id if sent else 0
+
+    async def _next_question(self, before: int, timeout: float = 60.0) -> None:
+        """Wait until the bot's newest message is a new question (or the end)."""
+        def ready() -> bool:
+            return self._last_id() > before and self._recognise(self._current()) != "unknown"
+
+        await self.watcher.wait(self.user_id, ready, timeout, f"the bot's next question to {self.entry.get('id')}")
 
     async def _say(self, text: str) -> None:
-        mark = self.emu.seq
+        before = self._last_id()
         self.emu.send_text(self.user_id, text)
         self.actions += 1
-        await self._wait_quiet(mark)
+        await self._next_question(before)
 
     async def _tap(self, message: Any, label: str) -> None:
-        mark = self.emu.seq
+        before = self._last_id()
         self.emu.click(self.user_id, message, label)
         self.actions += 1
-        await self._wait_quiet(mark)
+        await self._next_question(before)
+
+    async def _toggle(self, message: Any, label: str) -> None:
+        """A multi-select button: the bot edits the question in place."""
+        edits = len(message.edits)
+        self.emu.click(self.user_id, message, label)
+        self.actions += 1
+        await self.watcher.wait(self.user_id, lambda: len(message.edits) > edits, 60.0,
+                                f"the bot to update its question to {self.entry.get('id')}")
 
     def _current(self) -> Any:
         return self.emu.sent(self.user_id)[-1]
 
     def _is(self, message: Any, key: str) -> bool:
-        return t(self.lang, key).split("\n")[0][:40] in (message.text or "")
+        return _prompt_prefix(self.lang, key) in (message.text or "")
 
     async def run(self) -> None:
         self.register()
@@ -136,21 +174,19 @@ class SimulatedParticipant:
             await self._say(_at_least(wish, t(self.lang, "demo.collaboration"), 15))
         elif step == "disciplines":
             for code in demo_disciplines(e):
-                await self._tap(self._current(), _discipline_label(code, self.lang))
-            await self._tap(self._current(), t(self.lang, "btn.done"))
+                await self._toggle(msg, _discipline_label(code, self.lang))
+            await self._tap(msg, t(self.lang, "btn.done"))
         elif step == "languages":
             wanted = e.get("languages") or [e.get("language") or "de", "en"]
-            current = self._current()
-            for code in wanted:
+            for code in dict.fromkeys(wanted):
                 label = t(self.lang, f"lang.{code}")
-                if f"✅ {label}" not in [b for row in current.buttons for b, _ in row]:
-                    await self._tap(current, label)
-                    current = self._current()
-            await self._tap(self._current(), t(self.lang, "btn.done"))
+                if f"✅ {label}" not in [b for row in msg.buttons for b, _ in row]:
+                    await self._toggle(msg, label)
+            await self._tap(msg, t(self.lang, "btn.done"))
         elif step == "availability":
             for label in (t(self.lang, "day.1"), t(self.lang, "day.3"), t(self.lang, "window.morning")):
-                await self._tap(self._current(), label)
-            await self._tap(self._current(), t(self.lang, "btn.done"))
+                await self._toggle(msg, label)
+            await self._tap(msg, t(self.lang, "btn.done"))
         elif step == "summary":
             await self._tap(msg, t(self.lang, "btn.confirm"))
         else:
@@ -214,7 +250,9 @@ async def _demo(cohort: list[dict[str, Any]], framework: str, out: Any) -> dict[
                 slug = link.rsplit("=", 1)[-1]
                 print(f"Organiser created the event: {link}", file=out)
 
-                people = [SimulatedParticipant(emu, FIRST_USER_ID + i, entry, slug) for i, entry in enumerate(cohort)]
+                watcher = ChatWatcher(emu)
+                people = [SimulatedParticipant(emu, watcher, FIRST_USER_ID + i, entry, slug)
+                          for i, entry in enumerate(cohort)]
                 results = await asyncio.gather(*(p.run() for p in people), return_exceptions=True)
                 elapsed = time.perf_counter() - started
                 _print_summary(emu, people, results, elapsed, out)

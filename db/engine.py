@@ -12,8 +12,14 @@ from sqlalchemy.pool import NullPool
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
         memory = parsed.database in (None, "", ":memory:")
+        # SQLite has one write lock. With several connections, concurrent
+        # transactions collide and sqlite3's busy handler *sleeps* in growing
+        # steps; one connection makes transactions queue in asyncio instead.
+        kwargs.setdefault("pool_size", 1)
+        kwargs.setdefault("max_overflow", 0)
+        kwargs.setdefault("pool_timeout", 120)
+        engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -18,7 +18,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -74,10 +74,6 @@ class Person(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False)
 
-    profile: Mapped[Profile | None] = relationship(
-        back_populates="person", cascade="all, delete-orphan", passive_deletes=True, uselist=False, lazy="selectin"
-    )
-
 
 class Profile(Base):
     __tablename__ = "profiles"
@@ -95,8 +91,6 @@ class Profile(Base):
     availability: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # {"days": [0..6], "windows": [...]}
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False)
-
-    person: Mapped[Person] = relationship(back_populates="profile")
 
 
 class Event(Base):

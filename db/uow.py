@@ -42,6 +42,16 @@ class PeopleRepository:
         await self.session.execute(delete(Person).where(Person.id == person.id))
         self.session.expunge(person)
 
+    async def load_context(self, telegram_id: int) -> tuple[Person, ConversationState | None, Profile | None] | None:
+        """A person with their conversation state and profile, in one query."""
+        row = (await self.session.execute(
+            select(Person, ConversationState, Profile)
+            .outerjoin(ConversationState, ConversationState.person_id == Person.id)
+            .outerjoin(Profile, Profile.person_id == Person.id)
+            .where(Person.telegram_id == telegram_id)
+        )).first()
+        return (row[0], row[1], row[2]) if row is not None else None
+
     async def profile(self, person: Person) -> Profile:
         profile = await self.session.get(Profile, person.id)
         if profile is None:
@@ -124,10 +134,9 @@ class UpdateLog:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def seen(self, update_id: int) -> bool:
-        return await self.session.get(ProcessedUpdate, update_id) is not None
-
-    async def record(self, update_id: int) -> None:
+    def record(self, update_id: int) -> None:
+        """Record an update as handled, written with the update's other effects.
+        A duplicate makes the commit fail with IntegrityError (primary key)."""
         self.session.add(ProcessedUpdate(update_id=update_id))
 
     async def prune(self, older_than: timedelta = timedelta(days=2)) -> None:

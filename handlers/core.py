@@ -57,14 +57,13 @@ class CrosslabCore:
         lock = self._lock(ev.user.id)  # strong reference while in use
         async with lock:
             async with self.uow() as uow:
-                if await uow.updates.seen(ev.update_id):
-                    return Reply(duplicate=True)
-                await uow.updates.record(ev.update_id)
-                person = await uow.people.by_telegram_id(ev.user.id)
+                loaded = await uow.people.load_context(ev.user.id)
+                uow.updates.record(ev.update_id)  # a duplicate fails at commit, before anything is sent
+                person = loaded[0] if loaded else None
                 lang = person.language if person else language_for(ev.user.language_code, self.settings.default_language)
                 turn = Turn(self, uow, ev, lang, person)
-                if person is not None:
-                    turn.state = await uow.conversations.get(person)
+                if loaded is not None:
+                    turn.state = loaded[1] or await uow.conversations.get(loaded[0])
                 try:
                     await dispatch(turn)
                 except Exception:
@@ -76,8 +75,8 @@ class CrosslabCore:
                 try:
                     await uow.commit()
                 except IntegrityError:
-                    # The same update was committed concurrently (a second process).
-                    log.info("update %s already handled elsewhere", ev.update_id)
+                    # Seen before (redelivered, or handled by a second process): no effect.
+                    log.info("update %s was already handled", ev.update_id)
                     return Reply(duplicate=True)
                 return turn.reply
 

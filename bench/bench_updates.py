@@ -1,0 +1,80 @@
+"""Onboarding updates per second through the Bot API emulator, and the bot's memory.
+
+The bot runs as its own process (`crosslab run`, aiogram by default, SQLite) against
+the emulator in this process; simulated participants (the demo's) onboard
+concurrently. Prints updates/s and the bot process's peak RSS (VmHWM) — the
+embedding model is not loaded by onboarding.
+
+    python bench/bench_updates.py [--users 200] [--framework aiogram|ptb]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.demo import DEMO_TOKEN, ChatWatcher, SimulatedParticipant, load_cohort  # noqa: E402
+from bot.emulator import BotAPIEmulator  # noqa: E402
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def main(users: int, framework: str) -> dict[str, float]:
+    cohort = load_cohort(None)
+    with tempfile.TemporaryDirectory(prefix="crosslab-bench-") as tmp:
+        async with BotAPIEmulator(bot_username="crosslab_bench_bot") as emu:
+            env = {**os.environ, "TELEGRAM_API_URL": emu.base_url, "TELEGRAM_BOT_TOKEN": DEMO_TOKEN,
+                   "DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/bench.sqlite3", "BOT_FRAMEWORK": framework,
+                   "LOG_LEVEL": "WARNING", "ADMIN_IDS": ""}
+            proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=tmp, env=env)
+            try:
+                await emu.wait_until(lambda: any(m == "getUpdates" for m, _ in emu.requests), 60, "the bot to poll")
+                idle_rss = peak_rss_mb(proc.pid)
+                watcher = ChatWatcher(emu)
+                people = [SimulatedParticipant(emu, watcher, 10_000 + i, cohort[i % len(cohort)]) for i in range(users)]
+                start = time.perf_counter()
+                results = await asyncio.gather(*(p.run() for p in people), return_exceptions=True)
+                elapsed = time.perf_counter() - start
+                failures = [r for r in results if isinstance(r, BaseException)]
+                updates = len(emu.updates())
+                figures = {
+                    "users": users,
+                    "completed": sum(p.done for p in people),
+                    "updates": updates,
+                    "seconds": round(elapsed, 2),
+                    "updates_per_s": round(updates / elapsed, 1),
+                    "bot_peak_rss_mb": round(peak_rss_mb(proc.pid), 1),
+                    "bot_rss_after_start_mb": round(idle_rss, 1),
+                }
+                if failures:
+                    figures["first_failure"] = repr(failures[0])[:200]
+                return figures
+            finally:
+                proc.terminate()
+                proc.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=200)
+    parser.add_argument("--framework", choices=["aiogram", "ptb"], default="aiogram")
+    args = parser.parse_args()
+    result = asyncio.run(main(args.users, args.framework))
+    print(f"framework={args.framework} users={result['users']} completed={result['completed']} "
+          f"updates={result['updates']} in {result['seconds']} s -> {result['updates_per_s']} updates/s; "
+          f"bot peak RSS {result['bot_peak_rss_mb']} MB (after start {result['bot_rss_after_start_mb']} MB)")
+    print(json.dumps(result))
