@@ -118,6 +118,19 @@ class SimulatedParticipant:
     def _is(self, message: Any, key: str) -> bool:
         return _prompt_prefix(self.lang, key) in (message.text or "")
 
+    async def ask_matches(self) -> str:
+        """Send /matches as a chat message and return the bot's answer."""
+        before = self._last_id()
+        self.emu.send_text(self.user_id, "/matches")
+        self.actions += 1
+        heads = (_prompt_prefix(self.lang, "matches.head"), _prompt_prefix(self.lang, "matches.none"))
+
+        def answered() -> bool:
+            return self._last_id() > before and any(h in (self._current().text or "") for h in heads)
+
+        await self.watcher.wait(self.user_id, answered, 300.0, f"suggestions for {self.entry.get('id')}")
+        return self._current().text or ""
+
     async def run(self) -> None:
         self.register()
         await self._say(f"/start {self.event_slug}".strip())
@@ -257,6 +270,7 @@ async def _demo(cohort: list[dict[str, Any]], framework: str, out: Any) -> dict[
                 elapsed = time.perf_counter() - started
                 _print_summary(emu, people, results, elapsed, out)
                 await _print_profiles(app, out)
+                await _print_suggestions(people, out)
                 return {"participants": len(people), "completed": sum(p.done for p in people)}
             finally:
                 await app.stop()
@@ -289,6 +303,18 @@ async def _print_profiles(app: Any, out: Any) -> None:
             print(f"  [{profile.side:<10}] {profile.name:<22} {profile.organisation or '':<26} "
                   f"langs={','.join(profile.languages or [])}  {extra[:40]}", file=out)
             print(f"               {(what or '')[:110]}", file=out)
+
+
+async def _print_suggestions(people: list[SimulatedParticipant], out: Any) -> None:
+    """Every company asks /matches in the chat; the answers are printed."""
+    companies = [p for p in people if p.done and p.entry.get("side") == "production"]
+    print(f"\n== Suggestions: each company sends /matches ({len(companies)}) ==", file=out)
+    started = time.perf_counter()
+    for p in companies:
+        answer = await p.ask_matches()
+        print(f"\n-- {p.entry.get('name')} ({p.entry.get('organisation')}) --", file=out)
+        print(answer, file=out)
+    print(f"\n(suggestions took {time.perf_counter() - started:.1f} s, embedding model loaded on first use)", file=out)
 
 
 def run_demo(cohort: str | None = None, framework: str | None = None, limit: int | None = None) -> int:

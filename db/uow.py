@@ -165,6 +165,10 @@ class EmbeddingRepository:
             await self.session.execute(delete(Embedding).where(Embedding.key.in_(list(keys))))
 
 
+class DuplicateUpdate(Exception):
+    """The update being handled was already handled (seen at an early commit)."""
+
+
 class SqlAlchemyUnitOfWork:
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._factory = session_factory
@@ -190,6 +194,15 @@ class SqlAlchemyUnitOfWork:
     async def commit(self) -> None:
         await self.session.commit()
         self._committed = True
+
+    async def checkpoint(self) -> None:
+        """Commit what is done so far and release the connection; the unit of
+        work goes on in a new transaction (used before long computations)."""
+        try:
+            await self.session.commit()
+        except IntegrityError:
+            await self.session.rollback()
+            raise DuplicateUpdate() from None
 
     async def rollback(self) -> None:
         await self.session.rollback()

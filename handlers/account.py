@@ -176,9 +176,7 @@ def cancel_delete(turn: Turn, profile: Profile) -> None:
 async def delete_everything(turn: Turn, profile: Profile) -> None:
     person = turn.person
     assert person is not None
-    from handlers.embedding_keys import profile_embedding_keys
-
-    await turn.uow.embeddings.delete_keys(profile_embedding_keys(profile))
+    await turn.uow.embeddings.delete_keys(turn.core.matching.embedding_keys(profile))
     await turn.uow.people.delete(person)
     turn.person = None
     turn.state = None

@@ -11,8 +11,9 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.i18n import language_for, t
 from db.models import Person, Profile, utcnow
-from db.uow import SqlAlchemyUnitOfWork
+from db.uow import DuplicateUpdate, SqlAlchemyUnitOfWork
 from handlers import account, admin
+from handlers.suggestions import MatchingService, cmd_matches
 from handlers import onboarding as ob
 from handlers.callbacks import CallbackSigner
 from handlers.turn import Turn
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # Commands shown in Telegram's menu (setMyCommands), per language via catalog keys cmd.<name>.
-PUBLIC_COMMANDS = ("start", "profile", "pause", "resume", "mydata", "delete", "language", "help", "cancel")
+PUBLIC_COMMANDS = ("start", "matches", "profile", "pause", "resume", "mydata", "delete", "language", "help", "cancel")
 
 
 class CrosslabCore:
@@ -41,6 +42,7 @@ class CrosslabCore:
         self.settings = settings
         self.signer = CallbackSigner(settings.effective_callback_secret())
         self.bot_username = bot_username
+        self.matching = MatchingService(settings.embedding_model)
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
 
     def uow(self) -> SqlAlchemyUnitOfWork:
@@ -66,6 +68,8 @@ class CrosslabCore:
                     turn.state = loaded[1] or await uow.conversations.get(loaded[0])
                 try:
                     await dispatch(turn)
+                except DuplicateUpdate:
+                    return Reply(duplicate=True)
                 except Exception:
                     log.exception("error while handling update %s", ev.update_id)
                     await uow.rollback()
@@ -226,6 +230,7 @@ COMMANDS: dict[str, CommandHandler] = {
     "resume": cmd_resume,
     "mydata": cmd_mydata,
     "delete": cmd_delete,
+    "matches": cmd_matches,
     **admin.COMMANDS,
 }
 

@@ -263,3 +263,35 @@ async def event_deep_link(h) -> None:
 
 ALL = [onboard_company_de, onboard_creative_en, refuse_consent, bad_input_during_onboarding,
        restart_mid_onboarding, cancel_and_resume, language_switch, privacy_commands, event_deep_link]
+
+
+async def matches_with_reasons(h) -> None:
+    from db.models import Embedding
+
+    await onboard_company_de(h, 1001)
+    company = h.chats[-1]
+    await onboard_creative_en(h, 2001)
+    creative = h.chats[-1]
+    await company.say("/matches")
+    text = company.last.text
+    assert "Diese Personen passen zu dir" in text
+    assert "Ben Okafor" in text and "💡" in text
+    assert "@user2001" not in text and "2001" not in text  # no contact details before both agree
+    assert await h.count(Embedding) > 0  # embeddings cached in the database
+    await creative.say("/matches")
+    assert "Klara Seifert" in creative.last.text and "These people fit you" in creative.last.text
+    cached = await h.count(Embedding)
+    await creative.say("/matches")  # unchanged profiles: nothing embedded again
+    assert await h.count(Embedding) == cached
+    await creative.say("/pause")
+    await creative.say("/matches")
+    assert "/resume" in creative.last.text
+    await company.say("/matches")
+    assert "Ben Okafor" not in company.last.text  # paused people are not suggested
+    # Deleting the creative erases their embedding rows too.
+    await creative.say("/delete")
+    await creative.press("delete everything")
+    assert await h.count(Embedding) < cached
+
+
+ALL.append(matches_with_reasons)
