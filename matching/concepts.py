@@ -16,7 +16,7 @@ from functools import lru_cache
 from typing import Iterable, Mapping
 
 from matching import taxonomy
-from matching.text import parts, surface_words
+from matching.text import parts, tokenize
 
 
 @dataclass(frozen=True)
@@ -124,12 +124,7 @@ class Lexicon:
     def _extract(self, text: str) -> ConceptHits:
         if not text or not text.strip():
             return _EMPTY
-        tokens: list[str] = []
-        owners: list[str] = []
-        for surface in surface_words(text):
-            for part in parts(surface):
-                tokens.append(part)
-                owners.append(surface)
+        tokens, owners = tokenize(text)
         seen: set[tuple[int, str]] = set()
         weights: dict[int, float] = {}
         words: dict[int, list[str]] = {}

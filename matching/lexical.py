@@ -70,23 +70,34 @@ def term_counts(text: str) -> tuple[np.ndarray, np.ndarray]:
     return _term_counts(text or "")
 
 
+def _concatenated(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """All (id, count) pairs of the texts, with the row each belongs to."""
+    pairs = [term_counts(t) for t in texts]
+    lengths = np.fromiter((len(ids) for ids, _ in pairs), dtype=np.int64, count=len(pairs))
+    if lengths.sum() == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, np.zeros(0, dtype=np.float32), empty
+    ids = np.concatenate([ids for ids, _ in pairs])
+    counts = np.concatenate([c for _, c in pairs])
+    rows = np.repeat(np.arange(len(texts), dtype=np.int64), lengths)
+    return ids, counts, rows
+
+
 class TfidfSpace:
-    """IDF over a set of documents; turns texts into L2-normalised CSR rows
-    over the columns used by these documents."""
+    """IDF over a set of documents (sublinear tf, smooth idf, as scikit-learn
+    does); turns texts into L2-normalised CSR rows over the used columns."""
 
     def __init__(self, documents: Sequence[str]) -> None:
         from scipy import sparse
 
         self._sparse = sparse
         unique_docs = list(dict.fromkeys(d for d in documents if d and d.strip()))
-        parts = [term_counts(d)[0] for d in unique_docs]
-        used = np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
-        self.columns = used  # global n-gram ids, sorted
-        df = np.zeros(len(used), dtype=np.float64)
-        if parts:
-            np.add.at(df, np.searchsorted(used, np.concatenate(parts)), 1.0)
-        n_docs = len(unique_docs)
-        self.idf = (np.log((1.0 + n_docs) / (1.0 + df)) + 1.0).astype(np.float32)
+        ids, _, _ = _concatenated(unique_docs)
+        df = np.bincount(ids, minlength=int(ids.max()) + 1 if len(ids) else 0).astype(np.float64)
+        self.columns = np.flatnonzero(df)  # global n-gram ids in use, sorted
+        self._column_of = np.full(len(df), -1, dtype=np.int64)
+        self._column_of[self.columns] = np.arange(len(self.columns))
+        self.idf = (np.log((1.0 + len(unique_docs)) / (1.0 + df[self.columns])) + 1.0).astype(np.float32)
 
     @property
     def size(self) -> int:
@@ -94,30 +105,18 @@ class TfidfSpace:
 
     def transform(self, texts: Sequence[str]):
         """CSR matrix, one L2-normalised row per text (empty text → zero row)."""
-        indptr = [0]
-        index_parts: list[np.ndarray] = []
-        value_parts: list[np.ndarray] = []
-        for text in texts:
-            ids, counts = term_counts(text)
-            if len(ids):
-                pos = np.searchsorted(self.columns, ids)
-                pos = np.minimum(pos, max(len(self.columns) - 1, 0))
-                keep = self.columns[pos] == ids if len(self.columns) else np.zeros(len(ids), bool)
-                pos, counts = pos[keep], counts[keep]
-                weights = (1.0 + np.log(counts)) * self.idf[pos]
-                norm = float(np.sqrt(np.dot(weights, weights)))
-                if norm > 0:
-                    weights = weights / norm
-                index_parts.append(pos)
-                value_parts.append(weights.astype(np.float32))
-                indptr.append(indptr[-1] + len(pos))
-            else:
-                indptr.append(indptr[-1])
-        indices = np.concatenate(index_parts) if index_parts else np.zeros(0, dtype=np.int64)
-        values = np.concatenate(value_parts) if value_parts else np.zeros(0, dtype=np.float32)
-        return self._sparse.csr_matrix(
-            (values, indices, np.asarray(indptr, dtype=np.int64)), shape=(len(texts), self.size), dtype=np.float32
-        )
+        ids, counts, rows = _concatenated(texts)
+        known = ids < len(self._column_of)
+        cols = np.full(len(ids), -1, dtype=np.int64)
+        cols[known] = self._column_of[ids[known]]
+        keep = cols >= 0
+        cols, counts, rows = cols[keep], counts[keep], rows[keep]
+        weights = ((1.0 + np.log(counts)) * self.idf[cols]).astype(np.float32)
+        norms = np.sqrt(np.bincount(rows, weights=weights.astype(np.float64) ** 2, minlength=len(texts)))
+        weights /= np.where(norms > 0, norms, 1.0)[rows].astype(np.float32)
+        indptr = np.zeros(len(texts) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=len(texts)), out=indptr[1:])
+        return self._sparse.csr_matrix((weights, cols, indptr), shape=(len(texts), self.size), dtype=np.float32)
 
 
 def shared_columns(left, right, budget: int) -> np.ndarray:

@@ -1,6 +1,11 @@
 """`Matcher.suggest`: the best counterparts for everyone, with reasons."""
 from __future__ import annotations
 
+import gc
+import os
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
 from typing import Any, Collection, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -9,9 +14,93 @@ from matching.cache import AbstractEmbeddingCache
 from matching.domain import LazyReasons, Participant, Suggestion
 from matching.encoder import Encoder
 from matching.explain import explain_pair
-from matching.scoring import ColumnTopK, CohortFeatures, PairScorer, ScoringWeights, build_features, top_k_rows
+from matching.scoring import (
+    ColumnTopK,
+    CohortFeatures,
+    PairScorer,
+    ScoringWeights,
+    build_features,
+    column_candidates,
+    side_group_keys,
+    top_k_rows,
+)
 
-DEFAULT_CHUNK = 1024
+
+
+def _ordered(people: list[Participant], has_backward) -> list[Participant]:
+    """Id order within groups of equal backward availability and languages
+    (PairScorer relies on the groups being contiguous)."""
+    flags = [has_backward(p) for p in people]
+    keys = side_group_keys(people, flags)
+    return [p for _, p in sorted(zip(keys, people), key=lambda kp: (kp[0], kp[1].id))]
+
+
+@dataclass
+class PreparedCohort:
+    """Features and scorer of one cohort, plus id ranks for tie-breaking."""
+
+    features: CohortFeatures
+    scorer: PairScorer
+    company_rank: np.ndarray = field(init=False)
+    creative_rank: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.company_rank = _id_rank(self.features.companies)
+        self.creative_rank = _id_rank(self.features.creatives)
+
+
+def _id_rank(people: list[Participant]) -> np.ndarray:
+    rank = np.empty(len(people), dtype=np.int64)
+    rank[sorted(range(len(people)), key=lambda i: people[i].id)] = np.arange(len(people))
+    return rank
+
+
+class _Explanation:
+    """Deferred `explain_pair` call (cheaper to hold than a closure)."""
+
+    __slots__ = ("features", "i", "j", "viewer")
+
+    def __init__(self, features: CohortFeatures, i: int, j: int, viewer: str) -> None:
+        self.features, self.i, self.j, self.viewer = features, i, j, viewer
+
+    def __call__(self) -> dict[str, str]:
+        return explain_pair(self.features, self.i, self.j, self.viewer)
+
+
+@contextmanager
+def _gc_paused():
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+@contextmanager
+def _parallel(n_tasks: int):
+    """Run chunk tasks on all cores, each with a single-threaded BLAS: on
+    small machines two independent GEMMs beat one GEMM on two threads, and
+    the numpy work between the products runs in parallel too."""
+    workers = min(_cpu_count(), n_tasks, 8)
+    if workers <= 1:
+        yield lambda fn, items: map(fn, items)
+        return
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - comes with scikit-learn
+        threadpool_limits = None
+    limits = threadpool_limits(1, user_api="blas") if threadpool_limits else nullcontext()
+    with limits, ThreadPoolExecutor(workers, thread_name_prefix="crosslab-match") as pool:
+        yield pool.map
+
+
+def _cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
 
 
 def _pair_key(a: str, b: str) -> tuple[str, str]:
@@ -36,7 +125,7 @@ class Matcher:
         weights: ScoringWeights | Mapping[str, float] | None = None,
         encoder: Any | None = None,
         batch_size: int = 64,
-        chunk_size: int = DEFAULT_CHUNK,
+        chunk_size: int | None = None,
         query_prompt: str | None = None,
         document_prompt: str | None = None,
     ) -> None:
@@ -44,7 +133,7 @@ class Matcher:
         self.encoder = encoder or Encoder(
             model_name, cache, batch_size=batch_size, query_prompt=query_prompt, document_prompt=document_prompt
         )
-        self.chunk_size = max(1, int(chunk_size))
+        self.chunk_size = None if chunk_size is None else max(1, int(chunk_size))  # None: ~8M scores per chunk
 
     @property
     def model_id(self) -> str:
@@ -59,8 +148,9 @@ class Matcher:
 
         return embed
 
-    def prepare(self, participants: Iterable[Participant], *, progress: bool = False) -> tuple[CohortFeatures, PairScorer]:
-        """Features of the active participants of both sides, ordered by id."""
+    def prepare(self, participants: Iterable[Participant], *, progress: bool = False) -> "PreparedCohort":
+        """Features of the active participants of both sides (embeds what the
+        cache lacks).  Reusable for several `rank` calls."""
         seen: set[str] = set()
         active: list[Participant] = []
         for p in participants:
@@ -69,12 +159,11 @@ class Matcher:
             seen.add(p.id)
             if p.active:
                 active.append(p)
-        active.sort(key=lambda p: p.id)
-        companies = [p for p in active if p.side == "production"]
-        creatives = [p for p in active if p.side == "creative"]
+        companies = _ordered([p for p in active if p.side == "production"], lambda p: bool(p.trade.strip()))
+        creatives = _ordered([p for p in active if p.side == "creative"], lambda p: bool(p.seeks.strip()))
         embed = self._embed(progress) if self.weights.dense > 0 else None
         features = build_features(companies, creatives, self.weights, embed)
-        return features, PairScorer(features, self.weights)
+        return PreparedCohort(features, PairScorer(features, self.weights))
 
     # -- suggestions --------------------------------------------------------
 
@@ -97,83 +186,101 @@ class Matcher:
         """
         participants = list(participants)
         wanted = None if for_ids is None else set(for_ids)
-        result: dict[str, list[Suggestion]] = {}
-        for p in participants:
-            if wanted is None or p.id in wanted:
-                result[p.id] = []
+        result: dict[str, list[Suggestion]] = {
+            p.id: [] for p in participants if wanted is None or p.id in wanted
+        }
         if top <= 0:
             return result
-        features, scorer = self.prepare(participants, progress=progress)
+        prepared = self.prepare(participants, progress=progress)
+        result.update(self.rank(prepared, top, exclude_pairs, wanted, progress=progress))
+        return result
+
+    def rank(
+        self,
+        prepared: "PreparedCohort",
+        top: int = 5,
+        exclude_pairs: Collection[tuple[str, str]] = frozenset(),
+        for_ids: Collection[str] | None = None,
+        *,
+        progress: bool = False,
+    ) -> dict[str, list[Suggestion]]:
+        """Suggestions from prepared features (the scoring and top-k part)."""
+        features, scorer = prepared.features, prepared.scorer
         companies, creatives = features.companies, features.creatives
         m, n = len(companies), len(creatives)
-        if m == 0 or n == 0:
-            return result
-
+        wanted = None if for_ids is None else set(for_ids)
+        if m == 0 or n == 0 or top <= 0:
+            return {p.id: [] for p in companies + creatives if wanted is None or p.id in wanted}
         rows_wanted = np.array([i for i, p in enumerate(companies) if wanted is None or p.id in wanted], dtype=np.int64)
         cols_wanted = np.array([j for j, p in enumerate(creatives) if wanted is None or p.id in wanted], dtype=np.int64)
-        company_rank = np.arange(m)  # participants are sorted by id
-        creative_rank = np.arange(n)
         excluded = self._excluded_index(exclude_pairs, companies, creatives)
 
-        # either extend the company pass to all rows and read columns from it,
-        # or score the wanted creatives separately (cheaper when few are wanted)
+        # either run the company pass over all rows and read the creatives'
+        # top-k from its columns, or score the wanted creatives on their own
         extra_rows = m - len(rows_wanted)
         columns_in_row_pass = len(cols_wanted) > 0 and extra_rows * n <= len(cols_wanted) * m
         row_pass = np.arange(m) if columns_in_row_pass else rows_wanted
-
-        row_hits: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        col_topk = ColumnTopK(len(cols_wanted), top, company_rank) if columns_in_row_pass else None
+        all_cols = len(cols_wanted) == n
         is_wanted_row = np.zeros(m, dtype=bool)
         is_wanted_row[rows_wanted] = True
+        chunk_rows = self.chunk_size or max(64, min(4096, 8_000_000 // max(n, 1)))
+        chunks = [row_pass[s:s + chunk_rows] for s in range(0, len(row_pass), chunk_rows)]
 
-        chunks = [row_pass[s:s + self.chunk_size] for s in range(0, len(row_pass), self.chunk_size)]
-        bar = self._progress(len(chunks) + (0 if columns_in_row_pass else 1), progress)
-        for chunk in chunks:
-            contiguous = len(chunk) and chunk[-1] - chunk[0] + 1 == len(chunk)
+        def score_rows(chunk: np.ndarray):
+            contiguous = chunk[-1] - chunk[0] + 1 == len(chunk)
             rows = slice(int(chunk[0]), int(chunk[-1]) + 1) if contiguous else chunk
-            block = scorer.block(rows, slice(None))
+            block = scorer.block(rows, slice(None), reuse=True)
             self._apply_exclusions(block, excluded, chunk)
             local = np.flatnonzero(is_wanted_row[chunk])
+            picks = []
             if len(local):
-                picks = top_k_rows(block if len(local) == len(chunk) else block[local], top, creative_rank)
-                for li, pick in zip(local, picks):
-                    row_hits[int(chunk[li])] = pick
-            if col_topk is not None:
-                sub = block[:, cols_wanted] if len(cols_wanted) < n else block
-                col_topk.update(sub, chunk)
-            if bar:
-                bar.update(1)
+                sub = block if len(local) == len(chunk) else block[local]
+                picks = list(zip(chunk[local].tolist(), top_k_rows(sub, top, prepared.creative_rank)))
+            column = None
+            if columns_in_row_pass:
+                sub = block if all_cols else block[:, cols_wanted]
+                column = column_candidates(sub, top, chunk, col_topk.threshold)  # columns = positions in cols_wanted
+            return picks, column
 
+        col_topk = ColumnTopK(len(cols_wanted), top, prepared.company_rank) if columns_in_row_pass else None
+        row_hits: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         col_hits: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        if len(cols_wanted):
-            if col_topk is not None:
-                for jj, pick in zip(cols_wanted, col_topk.result()):
-                    col_hits[int(jj)] = pick
-            else:
-                for s in range(0, len(cols_wanted), self.chunk_size):
-                    cols = cols_wanted[s:s + self.chunk_size]
-                    block = scorer.block(slice(None), cols).T  # creatives × companies
-                    self._apply_exclusions(block, {(b, a) for a, b in excluded}, cols)
-                    for local, pick in enumerate(top_k_rows(np.ascontiguousarray(block), top, company_rank)):
-                        col_hits[int(cols[local])] = pick
+        bar = self._progress(len(chunks), progress)
+        with _parallel(len(chunks)) as run:
+            for picks, column in run(score_rows, chunks):
+                row_hits.update(picks)
+                if column is not None:
+                    col_topk.merge(*column)
                 if bar:
                     bar.update(1)
         if bar:
             bar.close()
+        if col_topk is not None:
+            col_hits = dict(zip(cols_wanted.tolist(), col_topk.result()))
+        elif len(cols_wanted):
+            flipped = {(b, a) for a, b in excluded}
+            for s in range(0, len(cols_wanted), chunk_rows):
+                cols = cols_wanted[s:s + chunk_rows]
+                block = np.ascontiguousarray(scorer.block(slice(None), cols).T)  # creatives × companies
+                self._apply_exclusions(block, flipped, cols)
+                col_hits.update(zip(cols.tolist(), top_k_rows(block, top, prepared.company_rank)))
 
-        for i, (pick, values) in row_hits.items():
-            result[companies[i].id] = [
-                self._suggestion(features, i, int(j), float(v), "production") for j, v in zip(pick, values)
-            ]
-        for j, (pick, values) in col_hits.items():
-            result[creatives[j].id] = [
-                self._suggestion(features, int(i), j, float(v), "creative") for i, v in zip(pick, values)
-            ]
+        eps = scorer.epsilon
+        result: dict[str, list[Suggestion]] = {}
+        company_ids = [p.id for p in companies]
+        creative_ids = [p.id for p in creatives]
+        with _gc_paused():  # 100k small objects would trigger full collections over the text memos
+            for i, (pick, values) in row_hits.items():
+                result[company_ids[i]] = [
+                    Suggestion(creative_ids[j], round(v - eps, 6), LazyReasons(_Explanation(features, i, j, "production")))
+                    for j, v in zip(pick.tolist(), values.tolist())
+                ]
+            for j, (pick, values) in col_hits.items():
+                result[creative_ids[j]] = [
+                    Suggestion(company_ids[i], round(v - eps, 6), LazyReasons(_Explanation(features, i, j, "creative")))
+                    for i, v in zip(pick.tolist(), values.tolist())
+                ]
         return result
-
-    def _suggestion(self, features: CohortFeatures, i: int, j: int, score: float, viewer: str) -> Suggestion:
-        counterpart = features.creatives[j].id if viewer == "production" else features.companies[i].id
-        return Suggestion(counterpart, round(score, 6), LazyReasons(lambda: explain_pair(features, i, j, viewer)))
 
     @staticmethod
     def _excluded_index(
@@ -220,7 +327,8 @@ class Matcher:
     ) -> dict[tuple[str, str], dict[str, float]]:
         """Every signal's value for the given (company id, creative id) pairs —
         the features a later issue learns weights from."""
-        features, scorer = self.prepare(participants)
+        prepared = self.prepare(participants)
+        features, scorer = prepared.features, prepared.scorer
         c_index = {p.id: i for i, p in enumerate(features.companies)}
         k_index = {p.id: j for j, p in enumerate(features.creatives)}
         pairs = [(a, b) if a in c_index else (b, a) for a, b in pairs]

@@ -27,7 +27,9 @@ is taken with argpartition, ties broken by participant id.
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import asdict, dataclass, fields, replace
+from functools import lru_cache
 from typing import Iterable, Mapping, Sequence
 
 import numpy as np
@@ -56,7 +58,7 @@ class ScoringWeights:
     taxonomy: float = 1.0
     discipline: float = 0.5
     sector: float = 0.2
-    reciprocal: float = 0.5  # weight of the creative's wish (backward) vs the challenge (forward); 0 = off
+    reciprocal: float = 0.25  # weight of the creative's wish (backward) vs the challenge (forward); 0 = off
     trade_context: float = 0.3  # how much a company's trade colours its challenge query
     language_mismatch: float = 0.05  # subtracted when no shared working language is known
     smoothing: float = 0.05  # ε of the harmonic mean
@@ -182,10 +184,28 @@ class CohortFeatures:
         return np.ascontiguousarray(left, dtype=np.float32), np.ascontiguousarray(right, dtype=np.float32)
 
 
-def lexical_budget(m: int, n: int) -> int:
-    """How many shared n-gram columns to keep: all of them at event scale,
-    at least 96 for 10k × 10k (≈ 10% of the matrix-product time)."""
-    return int(min(20_000, max(96, 4e9 // max(1, m * n))))
+def dimension_budget(m: int, n: int, budget: float, floor: int, cap: int) -> int:
+    """Dimensions a signal may use for m × n pairs: everything at event scale,
+    shrinking with the number of pairs down to `floor` (10k × 10k)."""
+    return int(min(cap, max(floor, budget // max(1, m * n))))
+
+
+def lexical_budget(m: int, n: int, floor: int = 96) -> int:
+    """Shared n-gram columns kept: all of them up to ~1k × 1k, `floor` at 10k × 10k."""
+    return dimension_budget(m, n, 4e9, floor, 20_000)
+
+
+def project_jointly(left: np.ndarray, right: np.ndarray, dims: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of both matrices projected on the top `dims` right singular
+    vectors of their union.  Inner products are unchanged when the union's
+    rank is ≤ dims (every cohort up to `dims` people) and otherwise best
+    preserved in the least-squares sense."""
+    if dims >= left.shape[1] or len(left) + len(right) <= dims:
+        return left, right
+    gram = left.T.astype(np.float64) @ left + right.T.astype(np.float64) @ right
+    _, vectors = np.linalg.eigh(gram)
+    basis = np.ascontiguousarray(vectors[:, -dims:][:, ::-1], dtype=np.float32)
+    return left @ basis, right @ basis
 
 
 def build_features(
@@ -216,7 +236,10 @@ def build_features(
         e_trade = _normalise(e_c_offers + e_c_sector)
         dense_c = _normalise(e_c_seeks + alpha * e_trade)
         dense_k = np.ascontiguousarray(e_k_offers)
-        b_dense_c, b_dense_k = e_trade, np.ascontiguousarray(e_k_seeks)
+        # the backward (wish) signal is secondary: at very large scale it is
+        # scored in the cohort's own top singular directions
+        dims = dimension_budget(m, n, 6.4e9, 64, e_trade.shape[1])
+        b_dense_c, b_dense_k = project_jointly(e_trade, np.ascontiguousarray(e_k_seeks), dims)
     else:
         dense_c = np.zeros((m, 0), np.float32)
         dense_k = np.zeros((n, 0), np.float32)
@@ -233,7 +256,7 @@ def build_features(
         budget = lexical_budget(m, n)
         cols = shared_columns(query, w_k_offers, budget)
         lex_c, lex_k = dense_columns(query, cols), dense_columns(w_k_offers, cols)
-        cols_b = shared_columns(w_trade, w_k_seeks, budget)
+        cols_b = shared_columns(w_trade, w_k_seeks, lexical_budget(m, n, floor=32))
         b_lex_c, b_lex_k = dense_columns(w_trade, cols_b), dense_columns(w_k_seeks, cols_b)
     else:
         lex_c = b_lex_c = np.zeros((m, 0), np.float32)
@@ -317,67 +340,128 @@ def build_features(
     )
 
 
+def _runs(groups: np.ndarray) -> list[tuple[int, int, int]]:
+    """Maximal runs of equal values: (start, end, value)."""
+    if len(groups) == 0:
+        return []
+    cut = np.flatnonzero(groups[1:] != groups[:-1]) + 1
+    starts = np.concatenate(([0], cut))
+    ends = np.concatenate((cut, [len(groups)]))
+    return [(int(a), int(b), int(groups[a])) for a, b in zip(starts, ends)]
+
+
+@lru_cache(maxsize=1024)
+def _language_key(languages: frozenset[str]) -> tuple[str, ...]:
+    return tuple(sorted(languages))
+
+
+def side_group_keys(participants: Sequence[Participant], backward: Sequence[bool]) -> list[tuple]:
+    """Sort key prefix that makes participants with the same backward
+    availability and working languages contiguous (see PairScorer)."""
+    return [(not b, _language_key(p.working_languages), p.languages_stated) for p, b in zip(participants, backward)]
+
+
 class PairScorer:
-    """Scores blocks of (companies × creatives) from prepared features."""
+    """Scores blocks of (companies × creatives) from prepared features.
+
+    Returned blocks hold score + ε (the reported score is value − ε; ranking
+    is unaffected).  The weights and the harmonic-mean constants are folded
+    into the stacked vectors: with u = (1+r)(f+ε) and v = (1+r)/r·(b+ε),
+    H + ε = u·v / (u + v), and a pair without backward texts gets v = u/r,
+    which yields exactly f + ε.  Participants are expected in the order of
+    `side_group_keys`, so per-group corrections (no wish, language mismatch)
+    are slice operations.
+    """
 
     def __init__(self, features: CohortFeatures, weights: ScoringWeights) -> None:
         self.features = features
         self.weights = weights
-        self.fwd_c, self.fwd_k = features.stacked(weights, backward=False)
-        self.reciprocal = weights.reciprocal > 0 and bool(features.has_backward_c.any() and features.has_backward_k.any())
+        eps = np.float32(weights.smoothing)
+        r = float(weights.reciprocal)
+        self.reciprocal = r > 0 and bool(features.has_backward_c.any() and features.has_backward_k.any())
+        self.r = r
+        scale_f = np.float32(1.0 + r) if self.reciprocal else np.float32(1.0)
+        fwd_c, fwd_k = features.stacked(weights, backward=False)
+        self.fwd_c = np.hstack([fwd_c * scale_f, np.full((len(fwd_c), 1), eps * scale_f, np.float32)])
+        self.fwd_k = np.hstack([fwd_k, np.ones((len(fwd_k), 1), np.float32)])
         if self.reciprocal:
-            self.bwd_c, self.bwd_k = features.stacked(weights, backward=True)
-        masks_c, masks_k = features.lang_mask_c, features.lang_mask_k
-        self.check_language = len(np.unique(np.concatenate([masks_c, masks_k]))) > 1 or bool(
-            (masks_c == 0).any() or (masks_k == 0).any()
-        )
+            scale_b = np.float32((1.0 + r) / r)
+            bwd_c, bwd_k = features.stacked(weights, backward=True)
+            self.bwd_c = np.hstack([bwd_c * scale_b, np.full((len(bwd_c), 1), eps * scale_b, np.float32)])
+            self.bwd_k = np.hstack([bwd_k, np.ones((len(bwd_k), 1), np.float32)])
+        self.epsilon = float(eps)
+        self._groups(features)
+        self._local = threading.local()
 
-    def block(self, rows: np.ndarray | slice, cols: np.ndarray | slice) -> np.ndarray:
-        """Scores of companies[rows] × creatives[cols], constraint violations −inf."""
-        f = self.fwd_c[rows] @ self.fwd_k[cols].T
+    def _groups(self, features: CohortFeatures) -> None:
+        def groups(participants, backward):
+            keys = side_group_keys(participants, backward)
+            distinct = list(dict.fromkeys(keys))
+            index = {k: i for i, k in enumerate(distinct)}
+            return np.array([index[k] for k in keys], dtype=np.int64), distinct
+
+        self.group_c, keys_c = groups(features.companies, features.has_backward_c)
+        self.group_k, keys_k = groups(features.creatives, features.has_backward_k)
+        self.backward_c = np.array([not k[0] for k in keys_c], dtype=bool)
+        self.backward_k = np.array([not k[0] for k in keys_k], dtype=bool)
+        penalty = np.zeros((len(keys_c), len(keys_k)), dtype=np.float32)
+        for a, (_, langs_a, stated_a) in enumerate(keys_c):
+            for b, (_, langs_b, stated_b) in enumerate(keys_k):
+                if not set(langs_a) & set(langs_b):
+                    penalty[a, b] = EXCLUDED if (stated_a and stated_b) else -self.weights.language_mismatch
+        self.penalty = penalty
+
+    def _buffer(self, name: str, shape: tuple[int, int]) -> np.ndarray:
+        size = shape[0] * shape[1]
+        buf = getattr(self._local, name, None)
+        if buf is None or buf.size < size:
+            buf = np.empty(size, dtype=np.float32)
+            setattr(self._local, name, buf)
+        return buf[:size].reshape(shape)
+
+    def block(self, rows: np.ndarray | slice, cols: np.ndarray | slice, *, reuse: bool = False) -> np.ndarray:
+        """score + ε of companies[rows] × creatives[cols]; −inf where
+        constraints forbid the pair.  With `reuse` the result lives in a
+        per-thread buffer, valid until this thread's next call."""
+        left, right = self.fwd_c[rows], self.fwd_k[cols]
+        shape = (left.shape[0], right.shape[0])
+        u = np.matmul(left, right.T, out=self._buffer("u", shape)) if reuse else left @ right.T
+        row_runs = _runs(self.group_c[rows])
+        col_runs = _runs(self.group_k[cols])
         if self.reciprocal:
-            has_c = self.features.has_backward_c[rows]
-            has_k = self.features.has_backward_k[cols]
-            if has_c.any() and has_k.any():
-                f = self._harmonic(f, self.bwd_c[rows] @ self.bwd_k[cols].T, has_c, has_k)
-        if self.check_language:
-            self._languages(f, rows, cols)
-        return f
+            self._harmonic(u, rows, cols, row_runs, col_runs)
+        for a, b, gc in row_runs:
+            for c, d, gk in col_runs:
+                p = self.penalty[gc, gk]
+                if p:
+                    u[a:b, c:d] += p
+        return u
 
-    def _harmonic(self, f: np.ndarray, b: np.ndarray, has_c: np.ndarray, has_k: np.ndarray) -> np.ndarray:
-        eps = np.float32(self.weights.smoothing)
-        r = np.float32(self.weights.reciprocal)
-        tiny = np.float32(1e-6)
-        # where one side has no backward text, b := f so that H(f, f) = f
-        if not has_k.all():
-            b[:, ~has_k] = f[:, ~has_k]
-        if not has_c.all():
-            b[~has_c, :] = f[~has_c, :]
-        fe = f + eps
-        np.maximum(fe, tiny, out=fe)
-        b += eps
-        np.maximum(b, tiny, out=b)
-        # H + ε = (1 + r) f' b' / (b' + r f')
-        den = np.multiply(fe, r)
-        den += b
-        fe *= b
-        fe *= np.float32(1.0 + r)
-        fe /= den
-        fe -= eps
-        return fe
-
-    def _languages(self, s: np.ndarray, rows, cols) -> None:
-        feats = self.features
-        mc, mk = feats.lang_mask_c[rows], feats.lang_mask_k[cols]
-        disjoint = (mc[:, None] & mk[None, :]) == 0
-        if not disjoint.any():
+    def _harmonic(self, u, rows, cols, row_runs, col_runs) -> None:
+        rows_with = [(a, b) for a, b, g in row_runs if self.backward_c[g]]
+        cols_with = [(a, b) for a, b, g in col_runs if self.backward_k[g]]
+        if not rows_with or not cols_with:
+            u *= np.float32(1.0 / (1.0 + self.r))
             return
-        s[disjoint] -= np.float32(self.weights.language_mismatch)
-        stated = feats.lang_stated_c[rows][:, None] & feats.lang_stated_k[cols][None, :]
-        s[disjoint & stated] = EXCLUDED
+        left, right = self.bwd_c[rows], self.bwd_k[cols]
+        v = np.matmul(left, right.T, out=self._buffer("v", u.shape))
+        inv_r = np.float32(1.0 / self.r)
+        for a, b, g in col_runs:
+            if not self.backward_k[g]:
+                np.multiply(u[:, a:b], inv_r, out=v[:, a:b])
+        for a, b, g in row_runs:
+            if not self.backward_c[g]:
+                np.multiply(u[a:b], inv_r, out=v[a:b])
+        tiny = np.float32(1e-6)
+        np.maximum(u, tiny, out=u)
+        np.maximum(v, tiny, out=v)
+        den = np.add(u, v, out=self._buffer("den", u.shape))
+        u *= v
+        u /= den
 
     def signals(self, pairs: Iterable[tuple[int, int]]) -> list[dict[str, float]]:
-        """Every signal of each (company index, creative index) pair, unweighted."""
+        """Every signal of each (company index, creative index) pair, unweighted,
+        and the final score."""
         out = []
         fwd, bwd = self.features.forward_blocks(), self.features.backward_blocks()
         for i, j in pairs:
@@ -385,7 +469,7 @@ class PairScorer:
             has_b = bool(self.features.has_backward_c[i] and self.features.has_backward_k[j])
             for name, (c, k) in bwd.items():
                 row[f"backward_{name}"] = float(c[i] @ k[j]) if has_b and c.shape[1] else 0.0
-            row["score"] = float(self.block(np.array([i]), np.array([j]))[0, 0])
+            row["score"] = float(self.block(np.array([i]), np.array([j]))[0, 0]) - self.epsilon
             out.append(row)
         return out
 
@@ -393,75 +477,93 @@ class PairScorer:
 # -- top-k with deterministic ties ---------------------------------------------
 
 
-def _order(values: np.ndarray, candidates: np.ndarray, rank: np.ndarray) -> np.ndarray:
-    """candidates sorted by value desc, then by rank (id order) asc."""
-    return candidates[np.lexsort((rank[candidates], -values[candidates]))]
-
-
 def top_k_rows(scores: np.ndarray, k: int, rank: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Per row: (column indices, scores) of the k best, ties by rank."""
+    """Per row: (column indices, values) of the k best, best first; equal
+    values ordered by `rank` (id order); −inf entries are never returned."""
     r, n = scores.shape
     k = min(k, n)
-    out: list[np.ndarray] = []
-    if k <= 0:
+    if k <= 0 or r == 0:
         return [(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=scores.dtype)) for _ in range(r)]
-    if k < n:
-        part = np.argpartition(scores, n - k, axis=1)[:, n - k:]
-    else:
-        part = np.broadcast_to(np.arange(n), (r, n))
-    kth = np.take_along_axis(scores, part, axis=1).min(axis=1)
-    ties = (scores >= kth[:, None]).sum(axis=1) > k
+    part = np.argpartition(scores, n - k, axis=1)[:, n - k:] if k < n else np.tile(np.arange(n), (r, 1))
+    vals = np.take_along_axis(scores, part, axis=1)
+    kth = vals.min(axis=1)
+    ties = np.flatnonzero(np.count_nonzero(scores >= kth[:, None], axis=1) > k) if k < n else ()
+    order = np.lexsort((rank[part], -vals), axis=1)
+    part = np.take_along_axis(part, order, axis=1)
+    vals = np.take_along_axis(vals, order, axis=1)
+    out = []
+    tie_rows = set(int(t) for t in ties)
     for row in range(r):
-        values = scores[row]
-        cand = np.flatnonzero(values >= kth[row]) if ties[row] else part[row]
-        chosen = _order(values, cand, rank)[:k]
-        chosen = chosen[values[chosen] > _HARD]
-        out.append((chosen, values[chosen]))
+        if row in tie_rows:  # equal values straddle the cut: decide by id order
+            values = scores[row]
+            cand = np.flatnonzero(values >= kth[row])
+            chosen = cand[np.lexsort((rank[cand], -values[cand]))][:k]
+            p, v = chosen, values[chosen]
+        else:
+            p, v = part[row], vals[row]
+        keep = v > _HARD
+        out.append((p[keep], v[keep]))
     return out
 
 
+def column_candidates(
+    scores: np.ndarray, k: int, row_index: np.ndarray, threshold: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Entries of a chunk that may enter the per-column top-k, as
+    (columns, global rows, values).  With `threshold` (each column's current
+    k-th best value, a lower bound that only grows) only entries ≥ it are
+    returned; without, each column's k best of the chunk plus boundary ties."""
+    r, n = scores.shape
+    if threshold is not None and np.isfinite(threshold).all():
+        rows, cols = np.nonzero(scores >= threshold[None, :])
+        return cols, row_index[rows], scores[rows, cols]
+    k = min(k, r)
+    if k < r:
+        part = np.argpartition(scores, r - k, axis=0)[r - k:]
+        kth = np.take_along_axis(scores, part, axis=0).min(axis=0)
+        rows, cols = np.nonzero(scores >= kth[None, :])  # the k best and anything tied with them
+    else:
+        rows, cols = np.nonzero(np.ones((r, n), dtype=bool))
+    keep = scores[rows, cols] > _HARD
+    rows, cols = rows[keep], cols[keep]
+    return cols, row_index[rows], scores[rows, cols]
+
+
 class ColumnTopK:
-    """Running top-k per column over row chunks, ties by row rank."""
+    """Running top-k per column, merged from chunk candidates in a fixed order
+    (values desc, then row rank asc)."""
 
     def __init__(self, n_cols: int, k: int, row_rank: np.ndarray) -> None:
         self.k = k
         self.row_rank = row_rank
-        self.values = np.full((0, n_cols), -np.inf, dtype=np.float32)
-        self.index = np.zeros((0, n_cols), dtype=np.int64)
+        self.values = np.full((k, n_cols), -np.inf, dtype=np.float32)
+        self.index = np.full((k, n_cols), -1, dtype=np.int64)
+        self.threshold = self.values[k - 1].copy() if k else np.zeros(n_cols, np.float32)
 
-    def update(self, scores: np.ndarray, row_offset_or_index) -> None:
-        """Merge a chunk (rows × all tracked columns); rows are given as an
-        offset into the full row range or as an index array."""
-        r, n = scores.shape
-        rows = (
-            np.arange(row_offset_or_index, row_offset_or_index + r)
-            if isinstance(row_offset_or_index, (int, np.integer))
-            else np.asarray(row_offset_or_index)
-        )
-        k = min(self.k, r)
-        if k < r:
-            part = np.argpartition(scores, r - k, axis=0)[r - k:]
-            vals = np.take_along_axis(scores, part, axis=0)
-            kth = vals.min(axis=0)
-            ties = np.flatnonzero((scores >= kth[None, :]).sum(axis=0) > k)
-            for col in ties:  # boundary ties: pick by id order
-                cand = np.flatnonzero(scores[:, col] >= kth[col])
-                chosen = cand[np.lexsort((self.row_rank[rows[cand]], -scores[cand, col]))][:k]
-                part[:, col] = chosen
-                vals[:, col] = scores[chosen, col]
-        else:
-            part = np.broadcast_to(np.arange(r)[:, None], (r, n))
-            vals = scores
-        values = np.vstack([self.values, vals])
-        index = np.vstack([self.index, rows[part]])
-        order = np.lexsort((self.row_rank[index], -values), axis=0)[: self.k]
-        self.values = np.take_along_axis(values, order, axis=0)
-        self.index = np.take_along_axis(index, order, axis=0)
+    def merge(self, cols: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
+        if len(cols) == 0:
+            return
+        touched = np.unique(cols)
+        held = self.index[:, touched] >= 0
+        old_cols = np.broadcast_to(touched, held.shape)[held]
+        all_cols = np.concatenate([old_cols, cols])
+        all_rows = np.concatenate([self.index[:, touched][held], rows])
+        all_vals = np.concatenate([self.values[:, touched][held], values.astype(np.float32)])
+        order = np.lexsort((self.row_rank[all_rows], -all_vals, all_cols))
+        all_cols, all_rows, all_vals = all_cols[order], all_rows[order], all_vals[order]
+        starts = np.flatnonzero(np.concatenate(([True], all_cols[1:] != all_cols[:-1])))
+        position = np.arange(len(all_cols)) - np.repeat(starts, np.diff(np.concatenate((starts, [len(all_cols)]))))
+        keep = position < self.k
+        self.values[:, touched] = -np.inf
+        self.index[:, touched] = -1
+        self.values[position[keep], all_cols[keep]] = all_vals[keep]
+        self.index[position[keep], all_cols[keep]] = all_rows[keep]
+        self.threshold = self.values[self.k - 1].copy()
 
     def result(self) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Per column: (row indices, scores), best first."""
+        """Per column: (row indices, values), best first."""
         out = []
         for col in range(self.values.shape[1]):
-            keep = self.values[:, col] > _HARD
+            keep = (self.index[:, col] >= 0) & (self.values[:, col] > _HARD)
             out.append((self.index[keep, col], self.values[keep, col]))
         return out

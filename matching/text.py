@@ -51,16 +51,33 @@ def surface_words(text: str) -> list[str]:
     return SURFACE_WORD.findall(text or "")
 
 
+@lru_cache(maxsize=200_000)
+def _parts(surface: str) -> tuple[str, ...]:
+    return tuple(fold(p) for p in _PART.findall(surface))
+
+
 def parts(surface: str) -> list[str]:
     """Folded parts of one surface word ("Recruiting-Videos" → recruiting, videos)."""
-    return [fold(p) for p in _PART.findall(surface)]
+    return list(_parts(surface))
+
+
+@lru_cache(maxsize=200_000)
+def tokenize(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(folded word parts, the surface word each part belongs to), memoised."""
+    tokens: list[str] = []
+    owners: list[str] = []
+    for surface in SURFACE_WORD.findall(text or ""):
+        for part in _parts(surface):
+            tokens.append(part)
+            owners.append(surface)
+    return tuple(tokens), tuple(owners)
 
 
 def words(text: str) -> list[str]:
     """All folded word parts of a text, in order."""
-    return [fold(p) for p in _PART.findall(text or "")]
+    return list(tokenize(text or "")[0])
 
 
 def content_words(text: str) -> list[str]:
     """Folded word parts without stop words and one-letter tokens."""
-    return [w for w in words(text) if len(w) > 1 and w not in STOPWORDS]
+    return [w for w in tokenize(text or "")[0] if len(w) > 1 and w not in STOPWORDS]
