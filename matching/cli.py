@@ -101,19 +101,19 @@ def run_match_eval(cohort_path: str, k: int = 3, out: TextIO | None = None) -> i
             rankings = {q: [s.counterpart_id for s in items] for q, items in suggestions.items()}
             rows = [
                 ("crosslab matcher", evaluate(rankings, cohort.relevance, k)),
-                ("baseline: TF-IDF", tfidf_baseline(cohort.participants, cohort.relevance, k)),
+                ("baseline: TF-IDF char 2-5", tfidf_baseline(cohort.participants, cohort.relevance, k)),
                 ("baseline: random", random_baseline(cohort.participants, cohort.relevance, k)),
             ]
             if matcher.weights.dense > 0:
-                rows.append(("(embedding model alone)", embedding_baseline(cohort.participants, cohort.relevance, matcher.encoder, k)))
+                rows.append(("(model alone, profiles)", embedding_baseline(cohort.participants, cohort.relevance, matcher.encoder, k)))
     except Exception as exc:
         print(f"crosslab: evaluation failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return EXIT_ERROR
 
     queries = rows[0][1]["queries"]
     out.write(f"{cohort_path}: {queries} labelled queries, {len(cohort.participants)} participants\n")
-    out.write(f"{'method':<26}{'nDCG@' + str(k):>9}{'hit@' + str(k):>9}{'MRR':>9}\n")
+    out.write(f"{'method':<28}{'nDCG@' + str(k):>9}{'hit@' + str(k):>9}{'MRR':>9}\n")
     for name, scores in rows:
-        out.write(f"{name:<26}{scores[f'ndcg@{k}']:>9.3f}{scores[f'hit@{k}']:>9.3f}{scores['mrr']:>9.3f}\n")
+        out.write(f"{name:<28}{scores[f'ndcg@{k}']:>9.3f}{scores[f'hit@{k}']:>9.3f}{scores['mrr']:>9.3f}\n")
     out.flush()
     return EXIT_OK

@@ -102,10 +102,13 @@ def similarity_rankings(
 
 
 def tfidf_similarity(corpus: Sequence[str]) -> Callable[[list[str], list[str]], np.ndarray]:
-    """Plain word TF-IDF cosine (scikit-learn defaults) fitted on the cohort."""
+    """TF-IDF cosine over character 2–5-grams within word boundaries
+    (scikit-learn's char_wb; stronger than word TF-IDF on German compounds),
+    fitted on the cohort's texts."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    vectorizer = TfidfVectorizer().fit([t for t in corpus if t.strip()] or ["empty"])
+    vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5))
+    vectorizer.fit([t for t in corpus if t.strip()] or ["empty"])
 
     def similarity(left: list[str], right: list[str]) -> np.ndarray:
         return (vectorizer.transform(left) @ vectorizer.transform(right).T).toarray()
@@ -114,15 +117,25 @@ def tfidf_similarity(corpus: Sequence[str]) -> Callable[[list[str], list[str]], 
 
 
 def tfidf_baseline(participants: Sequence[Participant], relevance: Relevance, k: int = 3) -> dict[str, float]:
+    """Challenge (`seeks`) ↔ skills (`offers`) by character n-gram TF-IDF."""
     corpus = [t for p in participants for t in (p.offers, p.seeks)]
     rankings = similarity_rankings(participants, list(relevance), tfidf_similarity(corpus))
     return evaluate(rankings, relevance, k)
 
 
+def _profile(p: Participant) -> str:
+    return " ".join(t.strip() for t in (p.seeks, p.offers, p.sector) if t and t.strip())
+
+
 def embedding_baseline(participants: Sequence[Participant], relevance: Relevance, encoder, k: int = 3) -> dict[str, float]:
-    """The embedding model alone: cosine of `seeks` and `offers` embeddings."""
+    """The embedding model alone: cosine of whole-profile embeddings."""
+    profiles = {p.id: _profile(p) for p in participants}
 
     def similarity(left: list[str], right: list[str]) -> np.ndarray:
         return encoder.encode(left) @ encoder.encode(right).T
 
-    return evaluate(similarity_rankings(participants, list(relevance), similarity), relevance, k)
+    shadow = [
+        Participant(p.id, p.side, offers=profiles[p.id], seeks=profiles[p.id], paused=p.paused, deleted=p.deleted)
+        for p in participants
+    ]
+    return evaluate(similarity_rankings(shadow, list(relevance), similarity), relevance, k)
