@@ -164,8 +164,9 @@ def explain_pair(features: CohortFeatures, i: int, j: int, viewer_side: str) -> 
             for lang in LANGUAGES:
                 reasons[lang].append(wish[lang])
 
-    # working languages
-    if not (c.working_languages & k.working_languages):
+    # working languages: only worth a note when somebody stated theirs (a
+    # chat language alone says little; many German speakers work in English)
+    if (c.languages_stated or k.languages_stated) and not (c.working_languages & k.working_languages):
         left = "/".join(sorted(c.working_languages))
         right = "/".join(sorted(k.working_languages))
         for lang in LANGUAGES:

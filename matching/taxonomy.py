@@ -280,19 +280,29 @@ CHALLENGE_TYPES: dict[str, dict] = {
         ],
     },
     "events": {
-        "label": {"de": "Events, Messen & Tag der offenen Tür", "en": "Events, trade fairs & open days"},
-        "disciplines": {"events_performance": 1.0, "architecture": 0.4, "communication_design": 0.3, "photo_film": 0.2},
+        "label": {"de": "Events, Feste & Tag der offenen Tür", "en": "Events, celebrations & open days"},
+        "disciplines": {"events_performance": 1.0, "photo_film": 0.2, "communication_design": 0.2, "music_sound": 0.2},
         "need": [
-            "messe", "jubilae", "fest$", "=feste", "festival", "feier", "tag der offenen", "veranstaltung",
-            "event:0.8", "kundenevent", "messeauftritt", "ausstellung:0.6", "einweihung", "eroeffnung", "ausstellen", "firmenfest",
-            "trade fair", "trade show", "exhibition", "anniversary", "open day", "open house",
-            "celebrat", "launch event", "=fair:0.6", "=fairs",
+            "jubilae", "fest$", "=feste", "festival", "feier", "tag der offenen", "veranstaltung", "event:0.8",
+            "kundenevent", "einweihung", "eroeffnung", "firmenfest", "hausmesse:0.5", "anniversary", "open day",
+            "open house", "celebrat", "launch event", "=party",
         ],
         "skill": [
-            "eventkonzept", "eventmanag", "eventplan", "eventagentur", "veranstaltungsplan",
-            "veranstaltungstechn", "messebau", "messestand", "standbau", "ausstellungsgestalt",
-            "ausstellungsarchitekt", "szenograf", "scenograph", "exhibition design", "booth", "hausmesse",
-            "live-kommunikation", "einladung:0.5", "live communication", "eventdesign", "event design",
+            "eventkonzept", "eventmanag", "eventplan", "eventagentur", "veranstaltungsplan", "veranstaltungstechn",
+            "hausmesse", "einladung:0.5", "live-kommunikation", "live communication", "eventdesign", "event design",
+            "event manager", "event planner", "kulturmanag", "konzertreihe",
+        ],
+    },
+    "trade_fairs": {
+        "label": {"de": "Messen & Ausstellungen", "en": "Trade fairs & exhibitions"},
+        "disciplines": {"architecture": 1.0, "events_performance": 0.6, "communication_design": 0.5},
+        "need": [
+            "messe", "fachmesse", "messeauftritt", "ausstellen", "ausstellung:0.6", "trade fair", "trade show",
+            "exhibition", "=fair:0.6", "=fairs", "hausmesse:0.5", "=stand:0.4",
+        ],
+        "skill": [
+            "messebau", "messestand", "standbau", "messegestalt", "ausstellungsgestalt", "ausstellungsarchitekt",
+            "szenograf", "scenograph", "exhibition design", "booth", "exhibition stand",
         ],
     },
     "building": {
