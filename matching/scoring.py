@@ -55,7 +55,7 @@ class ScoringWeights:
 
     dense: float = 1.0
     lexical: float = 0.5
-    taxonomy: float = 1.0
+    taxonomy: float = 1.5
     discipline: float = 0.5
     sector: float = 0.2
     reciprocal: float = 0.25  # weight of the creative's wish (backward) vs the challenge (forward); 0 = off
