@@ -26,6 +26,11 @@ from bot.demo import DEMO_TOKEN, ChatWatcher, SimulatedParticipant, load_cohort 
 from bot.emulator import BotAPIEmulator  # noqa: E402
 
 
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def peak_rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -47,8 +52,10 @@ async def main(users: int, framework: str) -> dict[str, float]:
                 watcher = ChatWatcher(emu)
                 people = [SimulatedParticipant(emu, watcher, 10_000 + i, cohort[i % len(cohort)]) for i in range(users)]
                 start = time.perf_counter()
+                cpu_start = cpu_seconds(proc.pid)
                 results = await asyncio.gather(*(p.run() for p in people), return_exceptions=True)
                 elapsed = time.perf_counter() - start
+                bot_cpu = cpu_seconds(proc.pid) - cpu_start
                 failures = [r for r in results if isinstance(r, BaseException)]
                 updates = len(emu.updates())
                 figures = {
@@ -57,6 +64,7 @@ async def main(users: int, framework: str) -> dict[str, float]:
                     "updates": updates,
                     "seconds": round(elapsed, 2),
                     "updates_per_s": round(updates / elapsed, 1),
+                    "bot_cpu_ms_per_update": round(bot_cpu * 1000 / updates, 2),
                     "bot_peak_rss_mb": round(peak_rss_mb(proc.pid), 1),
                     "bot_rss_after_start_mb": round(idle_rss, 1),
                 }
@@ -75,6 +83,7 @@ if __name__ == "__main__":
     args = parser.parse_args()
     result = asyncio.run(main(args.users, args.framework))
     print(f"framework={args.framework} users={result['users']} completed={result['completed']} "
-          f"updates={result['updates']} in {result['seconds']} s -> {result['updates_per_s']} updates/s; "
+          f"updates={result['updates']} in {result['seconds']} s -> {result['updates_per_s']} updates/s "
+          f"({result['bot_cpu_ms_per_update']} ms bot CPU per update); "
           f"bot peak RSS {result['bot_peak_rss_mb']} MB (after start {result['bot_rss_after_start_mb']} MB)")
     print(json.dumps(result))

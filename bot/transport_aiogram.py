@@ -9,6 +9,17 @@ from aiogram import Bot, Dispatcher, Router
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramRetryAfter
+from aiogram.methods import (
+    AnswerCallbackQuery,
+    DeleteWebhook,
+    EditMessageText,
+    GetMe,
+    GetUpdates,
+    SendDocument,
+    SendMessage,
+    SetMyCommands,
+)
+from aiogram.methods.base import Response
 from aiogram.types import (
     BotCommand,
     BufferedInputFile,
@@ -24,6 +35,16 @@ from handlers.core import CrosslabCore
 from handlers.types import Button, Document, Incoming, UserRef
 
 log = logging.getLogger(__name__)
+
+# aiogram parses each API response as `Response[<return type>]`, a pydantic
+# generic model. pydantic 2 caches those classes only weakly, so under load they
+# are garbage-collected and rebuilt (~6 ms each; 288 rebuilds in a 1,700-update
+# bench). Holding them here keeps them alive for the life of the process.
+_RESPONSE_TYPES = [
+    Response[method.__returning__]  # type: ignore[misc]
+    for method in (GetMe, GetUpdates, DeleteWebhook, SendMessage, EditMessageText, SendDocument,
+                   AnswerCallbackQuery, SetMyCommands)
+]
 
 
 def _markup(buttons: list[list[Button]]) -> InlineKeyboardMarkup | None:
