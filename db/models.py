@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Float,
     Boolean,
     DateTime,
     ForeignKey,
@@ -17,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -156,3 +158,77 @@ class Embedding(Base):
     dim: Mapped[int] = mapped_column(Integer, nullable=False)
     vector: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+
+
+class Suggestion(Base):
+    """A counterpart suggested to someone, shown as a card; their answer."""
+
+    __tablename__ = "suggestions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), nullable=False, index=True)
+    counterpart_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), nullable=False, index=True)
+    score: Mapped[float] = mapped_column(Float, default=0.0, nullable=False)
+    reason_de: Mapped[str] = mapped_column(Text, default="", nullable=False)
+    reason_en: Mapped[str] = mapped_column(Text, default="", nullable=False)
+    # pending -> shown -> interested | not_now | declined
+    status: Mapped[str] = mapped_column(String(16), default="pending", nullable=False)
+    shown_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+
+    __table_args__ = (UniqueConstraint("person_id", "counterpart_id", name="uq_suggestions_person_counterpart"),)
+
+
+class Pair(Base):
+    """A company and a creative on their way to meeting: both must say yes
+    before either learns the other's contact."""
+
+    __tablename__ = "pairs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), nullable=False, index=True)
+    creative_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), nullable=False, index=True)
+    company_answer: Mapped[str | None] = mapped_column(String(16))  # interested | declined
+    creative_answer: Mapped[str | None] = mapped_column(String(16))
+    # open -> introduced | declined
+    status: Mapped[str] = mapped_column(String(16), default="open", nullable=False)
+    reason_de: Mapped[str] = mapped_column(Text, default="", nullable=False)
+    reason_en: Mapped[str] = mapped_column(Text, default="", nullable=False)
+    introduced_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+
+    __table_args__ = (UniqueConstraint("company_id", "creative_id", name="uq_pairs_company_creative"),)
+
+
+class Meeting(Base):
+    """A meeting of a pair. `starts_at` is set once both agreed on a time."""
+
+    __tablename__ = "meetings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    pair_id: Mapped[int] = mapped_column(ForeignKey("pairs.id", ondelete="CASCADE"), nullable=False, index=True)
+    # negotiating -> scheduled -> cancelled | self_arranged
+    status: Mapped[str] = mapped_column(String(16), default="negotiating", nullable=False)
+    starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    duration_min: Mapped[int] = mapped_column(Integer, default=45, nullable=False)
+    # The time on the table: offered by one side, awaiting the other.
+    offer_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    offer_by: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    slots: Mapped[list[str] | None] = mapped_column(JSON)  # ISO datetimes proposed by the bot
+    rejected: Mapped[list[str] | None] = mapped_column(JSON)  # ISO datetimes someone turned down
+    sequence: Mapped[int] = mapped_column(Integer, default=0, nullable=False)  # iCalendar SEQUENCE
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False)
+
+
+class ReminderSent(Base):
+    """One row per reminder actually sent: a reminder job that runs twice (after
+    a crash, or a second process) finds its row and sends nothing."""
+
+    __tablename__ = "reminders_sent"
+
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # e.g. "24h", "1h"
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)  # the time reminded of
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
