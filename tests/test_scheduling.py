@@ -1,0 +1,357 @@
+"""Pure scheduling functions: slot proposals, typed-in times, display, offsets, iCalendar."""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta, timezone
+
+import pytest
+from icalendar import Calendar
+from zoneinfo import ZoneInfo
+
+from handlers.scheduling import (
+    WINDOW_START,
+    format_slot,
+    meeting_ics,
+    parse_offsets,
+    parse_proposal,
+    propose_slots,
+)
+
+UTC = timezone.utc
+BERLIN = ZoneInfo("Europe/Berlin")
+# Monday 30 November 2026, 10:00 in Berlin (winter time, UTC+1).
+NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+
+
+def berlin(*args: int) -> datetime:
+    """A Berlin wall time as a UTC instant."""
+    return datetime(*args, tzinfo=BERLIN).astimezone(UTC)
+
+
+# --- propose_slots -----------------------------------------------------------------------------
+
+def test_window_starts() -> None:
+    assert WINDOW_START == {"morning": time(10), "afternoon": time(14), "evening": time(18)}
+
+
+def test_slots_are_utc_ascending_after_lead_on_different_days() -> None:
+    slots = propose_slots(None, None, NOW, BERLIN)
+    assert len(slots) == 3
+    assert all(s.tzinfo == UTC for s in slots)
+    assert slots == sorted(slots)
+    assert all(s >= NOW + timedelta(hours=12) for s in slots)
+    assert len({s.astimezone(BERLIN).date() for s in slots}) == 3
+    # Tue morning, Wed afternoon, Thu evening: one per day, times of day rotate.
+    assert slots == [berlin(2026, 12, 1, 10), berlin(2026, 12, 2, 14), berlin(2026, 12, 3, 18)]
+
+
+def test_slots_lie_in_the_intersection() -> None:
+    a = {"days": [0, 2, 4], "windows": ["morning", "evening"]}
+    b = {"days": [2, 3, 4], "windows": ["evening", "afternoon"]}
+    slots = propose_slots(a, b, NOW, BERLIN, count=5)
+    assert len(slots) == 5
+    for s in slots:
+        local = s.astimezone(BERLIN)
+        assert local.weekday() in (2, 4)
+        assert local.time() == time(18)
+
+
+def test_missing_or_empty_availability_is_no_constraint() -> None:
+    only_b = {"days": [3], "windows": ["afternoon"]}
+    for a in (None, {}, {"days": [], "windows": []}):
+        slots = propose_slots(a, only_b, NOW, BERLIN)
+        assert slots and all(s.astimezone(BERLIN).weekday() == 3 and s.astimezone(BERLIN).hour == 14 for s in slots)
+    # Empty windows only: days still constrain.
+    slots = propose_slots({"days": [5], "windows": []}, None, NOW, BERLIN, count=2)
+    assert [s.astimezone(BERLIN).weekday() for s in slots] == [5, 5]
+
+
+def test_empty_intersection_gives_no_slots() -> None:
+    assert propose_slots({"days": [0, 1]}, {"days": [5, 6]}, NOW, BERLIN) == []
+    assert propose_slots({"windows": ["morning"]}, {"windows": ["evening"]}, NOW, BERLIN) == []
+    assert propose_slots(None, None, NOW, BERLIN, count=0) == []
+
+
+def test_invalid_entries_are_ignored() -> None:
+    slots = propose_slots({"days": [9, "x", 2], "windows": ["night", "morning"]}, None, NOW, BERLIN, count=1)
+    assert slots == [berlin(2026, 12, 2, 10)]
+
+
+def test_fill_with_same_day_slots_when_few_days() -> None:
+    # Only Wednesdays within a 7-day horizon: one day, so the rest come from that day.
+    slots = propose_slots({"days": [2]}, None, NOW, BERLIN, horizon_days=6)
+    assert slots == [berlin(2026, 12, 2, 10), berlin(2026, 12, 2, 14), berlin(2026, 12, 2, 18)]
+
+
+def test_exclude_is_never_proposed() -> None:
+    first = propose_slots(None, None, NOW, BERLIN)
+    again = propose_slots(None, None, NOW, BERLIN, exclude=first)
+    assert not set(first) & set(again)
+    assert len(again) == 3
+    # An excluded instant given in another zone or naive-as-UTC is the same instant.
+    again = propose_slots(None, None, NOW, BERLIN, exclude=[first[0].astimezone(BERLIN), first[1].replace(tzinfo=None)])
+    assert first[0] not in again and first[1] not in again
+
+
+def test_min_lead_and_horizon() -> None:
+    # "At least min_lead after now": a slot exactly at now + min_lead counts.
+    assert propose_slots(None, None, NOW, BERLIN, min_lead=timedelta(0), count=1) == [berlin(2026, 11, 30, 10)]
+    assert propose_slots(None, None, NOW + timedelta(seconds=1), BERLIN, min_lead=timedelta(0), count=1) == [
+        berlin(2026, 11, 30, 14)]
+    assert propose_slots(None, None, NOW, BERLIN, min_lead=timedelta(hours=4), count=1) == [berlin(2026, 11, 30, 14)]
+    assert propose_slots(None, None, NOW, BERLIN, min_lead=timedelta(days=30), horizon_days=21) == []
+    late = propose_slots({"days": [6]}, None, NOW, BERLIN, horizon_days=21, count=10)
+    assert max(s.astimezone(BERLIN).date() for s in late) <= date(2026, 12, 21)
+
+
+def test_slots_across_dst_change() -> None:
+    # Friday 27 March 2026; clocks go forward on Sunday 29 March.
+    now = berlin(2026, 3, 27, 8)
+    slots = propose_slots({"windows": ["morning"]}, None, now, BERLIN, count=4, min_lead=timedelta(0))
+    assert [s.astimezone(BERLIN).time() for s in slots] == [time(10)] * 4
+    utc_hours = {s.astimezone(BERLIN).date(): s.hour for s in slots}
+    assert utc_hours[date(2026, 3, 28)] == 9  # winter: UTC+1
+    assert utc_hours[date(2026, 3, 29)] == 8  # summer: UTC+2
+    assert utc_hours[date(2026, 3, 30)] == 8
+
+
+def test_slots_across_year_boundary() -> None:
+    now = berlin(2026, 12, 30, 20)
+    slots = propose_slots({"days": [3, 4]}, None, now, BERLIN)  # Thu, Fri
+    assert [s.astimezone(BERLIN).date() for s in slots] == [date(2026, 12, 31), date(2027, 1, 1), date(2027, 1, 7)]
+
+
+def test_slots_need_aware_now() -> None:
+    with pytest.raises(ValueError):
+        propose_slots(None, None, datetime(2026, 1, 1), BERLIN)
+
+
+# --- parse_proposal ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("03.12.2026 14:00", berlin(2026, 12, 3, 14)),
+        ("3.12. 14:30", berlin(2026, 12, 3, 14, 30)),
+        ("03.12. um 14 Uhr", berlin(2026, 12, 3, 14)),
+        ("am 3.12.26 um 14.30 Uhr", berlin(2026, 12, 3, 14, 30)),
+        ("2026-12-03 14:00", berlin(2026, 12, 3, 14)),
+        ("2026-12-03T14:00", berlin(2026, 12, 3, 14)),
+        ("3. Dezember 15 Uhr", berlin(2026, 12, 3, 15)),
+        ("3. Dez. 2026, 15:00", berlin(2026, 12, 3, 15)),
+        ("Montag 14 Uhr", berlin(2026, 11, 30, 14)),  # today, still ahead
+        ("Mo 14:00", berlin(2026, 11, 30, 14)),
+        ("Mo. 9:00", berlin(2026, 12, 7, 9)),  # today's 9:00 has passed: next Monday
+        ("Di 9 Uhr", berlin(2026, 12, 1, 9)),
+        ("am nächsten Dienstag um 14.30 Uhr", berlin(2026, 12, 1, 14, 30)),
+        ("Donnerstag, 16h30", berlin(2026, 12, 3, 16, 30)),
+        ("Sonntag 18h", berlin(2026, 12, 6, 18)),
+        ("morgen 10 Uhr", berlin(2026, 12, 1, 10)),
+        ("übermorgen 9:30", berlin(2026, 12, 2, 9, 30)),
+        ("Uebermorgen um 9:30", berlin(2026, 12, 2, 9, 30)),
+        ("heute 17:00", berlin(2026, 11, 30, 17)),
+        ("14 Uhr 30 morgen", berlin(2026, 12, 1, 14, 30)),
+        ("Do, 03.12.2026, 14:00 Uhr", berlin(2026, 12, 3, 14)),  # format_slot("de") itself
+    ],
+)
+def test_parse_german(text: str, expected: datetime) -> None:
+    assert parse_proposal(text, "de", NOW, BERLIN) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Monday 2:30pm", berlin(2026, 11, 30, 14, 30)),
+        ("tue 9:00", berlin(2026, 12, 1, 9)),
+        ("next Wednesday at 11am", berlin(2026, 12, 2, 11)),
+        ("Fri 12pm", berlin(2026, 12, 4, 12)),
+        ("Sat 12am", berlin(2026, 12, 5, 0)),  # 12am is midnight at the start of Saturday
+        ("tomorrow 10am", berlin(2026, 12, 1, 10)),
+        ("tomorrow at 10 a.m.", berlin(2026, 12, 1, 10)),
+        ("day after tomorrow 9am", berlin(2026, 12, 2, 9)),
+        ("today 5 pm", berlin(2026, 11, 30, 17)),
+        ("3 Dec 2026, 14:00", berlin(2026, 12, 3, 14)),
+        ("Dec 3 2pm", berlin(2026, 12, 3, 14)),
+        ("December 3rd at 3 pm", berlin(2026, 12, 3, 15)),
+        ("the 3rd of December 15:00", berlin(2026, 12, 3, 15)),
+        ("12/03 2pm", berlin(2027, 3, 12, 14)),  # day/month, as written in Germany
+        ("12/23 10:00", berlin(2026, 12, 23, 10)),  # 23 cannot be a month: month/day
+        ("03/12/2026 14:00", berlin(2026, 12, 3, 14)),
+        ("Thu 3 Dec 2026, 14:00", berlin(2026, 12, 3, 14)),  # format_slot("en") itself
+    ],
+)
+def test_parse_english(text: str, expected: datetime) -> None:
+    assert parse_proposal(text, "en", NOW, BERLIN) == expected
+
+
+def test_language_does_not_restrict_the_grammar() -> None:
+    assert parse_proposal("Montag 14 Uhr", "en", NOW, BERLIN) == parse_proposal("Monday 2pm", "de", NOW, BERLIN)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "", "   ", "foo", "vielleicht nächste Woche", "14:00", "morgen", "Montag", "03.12.2026",
+        "heute 8:00",  # past
+        "01.01.2020 10:00",  # past, year given
+        "31.04. 10:00", "32.12. 10:00", "3.13. 10:00",  # no such date
+        "25:00 morgen", "morgen 14:61", "morgen 13pm", "morgen 0am",
+        "Di 03.12.2026 14:00",  # 3 Dec 2026 is a Thursday
+        "morgen Freitag 10 Uhr",  # tomorrow is Tuesday
+        "morgen 10 Uhr bis 11 Uhr", "morgen 10:00-11:00", "morgen 10 oder 11 Uhr",
+        "3.12. 4.12. 10:00", "morgen 10:00 11:00", "Mo Di 10:00",
+        "morgen 10 Uhr bitte", "drop table; 10:00",
+    ],
+)
+def test_parse_rejects(text: str) -> None:
+    assert parse_proposal(text, "de", NOW, BERLIN) is None
+
+
+def test_date_without_year_is_the_next_future_one() -> None:
+    assert parse_proposal("30.11. 8:00", "de", NOW, BERLIN) == berlin(2027, 11, 30, 8)  # today's has passed
+    assert parse_proposal("30.11. 18:00", "de", NOW, BERLIN) == berlin(2026, 11, 30, 18)
+    assert parse_proposal("5.1. 10:00", "de", NOW, BERLIN) == berlin(2027, 1, 5, 10)  # across the new year
+    assert parse_proposal("29.02. 10:00", "de", NOW, BERLIN) == berlin(2028, 2, 29, 10)
+
+
+def test_year_boundary_relative_and_weekday() -> None:
+    new_years_eve = berlin(2026, 12, 31, 20)
+    assert parse_proposal("morgen 10 Uhr", "de", new_years_eve, BERLIN) == berlin(2027, 1, 1, 10)
+    assert parse_proposal("Mo 10 Uhr", "de", new_years_eve, BERLIN) == berlin(2027, 1, 4, 10)
+    assert parse_proposal("2.1. 10:00", "de", new_years_eve, BERLIN) == berlin(2027, 1, 2, 10)
+
+
+def test_parse_is_dst_correct() -> None:
+    winter = parse_proposal("10.03.2027 10:00", "de", NOW, BERLIN)
+    summer = parse_proposal("10.04.2027 10:00", "de", NOW, BERLIN)
+    assert winter == datetime(2027, 3, 10, 9, tzinfo=UTC)
+    assert summer == datetime(2027, 4, 10, 8, tzinfo=UTC)
+    # 02:30 on 28 March 2027 does not exist in Berlin (clocks jump 02:00 -> 03:00).
+    assert parse_proposal("28.03.2027 2:30", "de", NOW, BERLIN) is None
+    # 02:30 on 31 October 2027 happens twice: the first (summer time) is taken.
+    assert parse_proposal("31.10.2027 2:30", "de", NOW, BERLIN) == datetime(2027, 10, 31, 0, 30, tzinfo=UTC)
+
+
+def test_parse_in_another_zone() -> None:
+    ny = ZoneInfo("America/New_York")
+    assert parse_proposal("tomorrow 10am", "en", NOW, ny) == datetime(2026, 12, 1, 15, tzinfo=UTC)
+
+
+def test_parse_returns_utc_and_needs_aware_now() -> None:
+    result = parse_proposal("morgen 10 Uhr", "de", NOW.astimezone(BERLIN), BERLIN)
+    assert result is not None and result.tzinfo == UTC
+    with pytest.raises(ValueError):
+        parse_proposal("morgen 10 Uhr", "de", datetime(2026, 11, 30, 9), BERLIN)
+
+
+# --- format_slot -------------------------------------------------------------------------------
+
+def test_format_slot() -> None:
+    winter = datetime(2026, 12, 3, 13, 0, tzinfo=UTC)
+    assert format_slot(winter, "de", BERLIN) == "Do, 03.12.2026, 14:00 Uhr"
+    assert format_slot(winter, "en", BERLIN) == "Thu 3 Dec 2026, 14:00"
+    summer = datetime(2027, 7, 6, 7, 5, tzinfo=UTC)
+    assert format_slot(summer, "de", BERLIN) == "Di, 06.07.2027, 09:05 Uhr"
+    assert format_slot(summer, "en", BERLIN) == "Tue 6 Jul 2027, 09:05"
+    assert format_slot(summer, "fr", BERLIN) == "Tue 6 Jul 2027, 09:05"  # other languages: English
+
+
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_format_then_parse_round_trips(lang: str) -> None:
+    slots = propose_slots(None, None, NOW, BERLIN, count=10, horizon_days=200)
+    for slot in slots + [berlin(2027, 6, 15, 9, 45)]:
+        assert parse_proposal(format_slot(slot, lang, BERLIN), lang, NOW, BERLIN) == slot
+
+
+# --- parse_offsets -----------------------------------------------------------------------------
+
+def test_parse_offsets() -> None:
+    assert parse_offsets("24h,1h") == [("24h", timedelta(hours=24)), ("1h", timedelta(hours=1))]
+    assert parse_offsets(" 30m , 2d,90s,1H ") == [
+        ("2d", timedelta(days=2)), ("1h", timedelta(hours=1)), ("30m", timedelta(minutes=30)), ("90s", timedelta(seconds=90))]
+    assert parse_offsets("") == []
+    assert parse_offsets("  ") == []
+
+
+@pytest.mark.parametrize(
+    ("spec", "fragment"),
+    [
+        ("24", "'24'"), ("1w", "'1w'"), ("h", "'h'"), ("-1h", "'-1h'"), ("1.5h", "'1.5h'"), ("0m", "longer than zero"),
+        ("24h,,1h", "empty item"), ("24h,", "empty item"), ("24h 1h", "'24h 1h'"), ("1h,60m", "same length"),
+        ("99999999999999h", "too long"), ("366d", "too long"),
+    ],
+)
+def test_parse_offsets_rejects_junk(spec: str, fragment: str) -> None:
+    with pytest.raises(ValueError) as info:
+        parse_offsets(spec)
+    assert fragment in str(info.value)
+
+
+# --- meeting_ics -------------------------------------------------------------------------------
+
+def _event(ics: bytes):
+    cal = Calendar.from_ical(ics)
+    events = cal.walk("VEVENT")
+    assert len(events) == 1
+    return cal, events[0]
+
+
+def test_ics_request_round_trip_winter() -> None:
+    starts = datetime(2026, 12, 3, 13, 0, tzinfo=UTC)
+    ics = meeting_ics(uid="crosslab-meeting-7@crosslab", starts_at=starts, duration=timedelta(minutes=45),
+                      summary="Crosslab: Müller GmbH × Studio Ost", description="Herausforderung: Azubis; Lösung, bitte",
+                      tz=BERLIN, sequence=2, attendees=["Anna Müller", "bob@example.com"],
+                      stamp=datetime(2026, 11, 30, 9, 0, tzinfo=UTC))
+    assert isinstance(ics, bytes)
+    assert b"DTSTART;TZID=Europe/Berlin:20261203T140000" in ics
+    assert b"DTEND;TZID=Europe/Berlin:20261203T144500" in ics
+    cal, ev = _event(ics)
+    assert str(cal["METHOD"]) == "REQUEST"
+    tzids = [str(tz["TZID"]) for tz in cal.walk("VTIMEZONE")]
+    assert tzids == ["Europe/Berlin"]
+    start = ev.decoded("DTSTART")
+    assert start == starts and start.utcoffset() == timedelta(hours=1)
+    assert ev["DTSTART"].params["TZID"] == "Europe/Berlin"
+    assert ev.decoded("DTEND") - start == timedelta(minutes=45)
+    assert str(ev["UID"]) == "crosslab-meeting-7@crosslab"
+    assert int(ev["SEQUENCE"]) == 2
+    assert str(ev["STATUS"]) == "CONFIRMED"
+    assert str(ev["SUMMARY"]) == "Crosslab: Müller GmbH × Studio Ost"
+    assert str(ev["DESCRIPTION"]) == "Herausforderung: Azubis; Lösung, bitte"
+    assert ev.decoded("DTSTAMP") == datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    assert ev["ORGANIZER"].params["CN"] == "Crosslab"
+    attendees = ev["ATTENDEE"]
+    assert [a.params.get("CN") for a in attendees] == ["Anna Müller", None]
+    assert str(attendees[1]) == "mailto:bob@example.com"
+
+
+def test_ics_vtimezone_gives_the_instant_in_summer() -> None:
+    starts = datetime(2027, 7, 6, 7, 0, tzinfo=UTC)  # 09:00 CEST
+    ics = meeting_ics(uid="m@x", starts_at=starts, duration=timedelta(hours=1), summary="s", description="d", tz=BERLIN)
+    assert b"DTSTART;TZID=Europe/Berlin:20270706T090000" in ics
+    cal, ev = _event(ics)
+    assert ev.decoded("DTSTART") == starts
+    # The VTIMEZONE itself (not just the name) says +02:00 in summer and covers the date.
+    vtz = cal.walk("VTIMEZONE")[0]
+    offsets = {str(sub.name): sub.decoded("TZOFFSETTO") for sub in vtz.subcomponents}
+    assert offsets == {"STANDARD": timedelta(hours=1), "DAYLIGHT": timedelta(hours=2)}
+    local = vtz.to_tz()
+    assert starts.astimezone(local).hour == 9
+
+
+def test_ics_cancel_keeps_uid_and_raises_sequence() -> None:
+    kwargs = dict(uid="crosslab-meeting-7@crosslab", starts_at=datetime(2026, 12, 3, 13, tzinfo=UTC),
+                  duration=timedelta(minutes=45), summary="s", description="d", tz=BERLIN)
+    request = _event(meeting_ics(**kwargs, sequence=1))[1]
+    cal, cancel = _event(meeting_ics(**kwargs, sequence=2, cancelled=True))
+    assert str(cal["METHOD"]) == "CANCEL"
+    assert str(cancel["STATUS"]) == "CANCELLED"
+    assert cancel["UID"] == request["UID"]
+    assert int(cancel["SEQUENCE"]) > int(request["SEQUENCE"])
+
+
+def test_ics_needs_aware_start_and_positive_duration() -> None:
+    with pytest.raises(ValueError):
+        meeting_ics(uid="u", starts_at=datetime(2026, 12, 3, 13), duration=timedelta(minutes=45),
+                    summary="s", description="d", tz=BERLIN)
+    with pytest.raises(ValueError):
+        meeting_ics(uid="u", starts_at=NOW, duration=timedelta(0), summary="s", description="d", tz=BERLIN)
