@@ -17,6 +17,7 @@ import unicodedata
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 UTC = timezone.utc
@@ -361,7 +362,7 @@ def format_slot(dt_utc: datetime, lang: str, tz: ZoneInfo) -> str:
 # --- reminder offsets ------------------------------------------------------------------------
 
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
-_OFFSET_RE = re.compile(r"(\d+)\s*([smhd])", re.IGNORECASE)
+_OFFSET_RE = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd])", re.IGNORECASE)
 KIND_MAX_LEN = 16  # ReminderSent.kind is String(16)
 MAX_OFFSET = timedelta(days=365)
 
@@ -369,9 +370,9 @@ MAX_OFFSET = timedelta(days=365)
 def parse_offsets(spec: str) -> list[tuple[str, timedelta]]:
     """"24h,1h" -> [("24h", 24 h), ("1h", 1 h)], largest first.
 
-    Items are separated by commas: a positive whole number and a unit
-    s, m, h or d. The label ("kind") is the item as written, lower case, without
-    spaces. An empty spec means no reminders. Raises ValueError naming the
+    Items are separated by commas: a positive number ("1.5h" is allowed) and a
+    unit s, m, h or d. The label ("kind") is the item normalised: lower case, no
+    spaces, no leading zeros ("01H" -> "1h"). An empty spec means no reminders. Raises ValueError naming the
     offending item on anything else, and on two items of the same length of time.
     """
     if not spec.strip():
@@ -384,14 +385,15 @@ def parse_offsets(spec: str) -> list[tuple[str, timedelta]]:
         m = _OFFSET_RE.fullmatch(item)
         if not m:
             raise ValueError(
-                f"reminder offset {item!r} is not understood: use a whole number and a unit "
+                f"reminder offset {item!r} is not understood: use a number and a unit "
                 "s, m, h or d, separated by commas, e.g. '24h,1h' or '2d,30m'")
-        amount, unit = int(m.group(1)), m.group(2).lower()
+        amount, unit = Decimal(m.group(1)), m.group(2).lower()
         if amount <= 0:
             raise ValueError(f"reminder offset {item!r} must be longer than zero")
-        kind = f"{amount}{unit}"
+        number = str(int(amount)) if amount == amount.to_integral_value() else format(amount.normalize(), "f")
+        kind = f"{number}{unit}"
         try:
-            delta = timedelta(**{_UNITS[unit]: amount})
+            delta = timedelta(**{_UNITS[unit]: float(amount)})
         except OverflowError:
             delta = MAX_OFFSET + MAX_OFFSET
         if delta > MAX_OFFSET or len(kind) > KIND_MAX_LEN:

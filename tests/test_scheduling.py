@@ -268,6 +268,9 @@ def test_parse_offsets() -> None:
     assert parse_offsets("24h,1h") == [("24h", timedelta(hours=24)), ("1h", timedelta(hours=1))]
     assert parse_offsets(" 30m , 2d,90s,1H ") == [
         ("2d", timedelta(days=2)), ("1h", timedelta(hours=1)), ("30m", timedelta(minutes=30)), ("90s", timedelta(seconds=90))]
+    assert parse_offsets("1.5h, 0.5d,01H") == [
+        ("0.5d", timedelta(hours=12)), ("1.5h", timedelta(minutes=90)), ("1h", timedelta(hours=1))]
+    assert parse_offsets("2.0h") == [("2h", timedelta(hours=2))]
     assert parse_offsets("") == []
     assert parse_offsets("  ") == []
 
@@ -275,8 +278,10 @@ def test_parse_offsets() -> None:
 @pytest.mark.parametrize(
     ("spec", "fragment"),
     [
-        ("24", "'24'"), ("1w", "'1w'"), ("h", "'h'"), ("-1h", "'-1h'"), ("1.5h", "'1.5h'"), ("0m", "longer than zero"),
+        ("24", "'24'"), ("1w", "'1w'"), ("h", "'h'"), ("-1h", "'-1h'"), ("1,5h", "'1'"), (".5h", "'.5h'"),
+        ("0m", "longer than zero"), ("0.0h", "longer than zero"),
         ("24h,,1h", "empty item"), ("24h,", "empty item"), ("24h 1h", "'24h 1h'"), ("1h,60m", "same length"),
+        ("90m,1.5h", "same length"),
         ("99999999999999h", "too long"), ("366d", "too long"),
     ],
 )
