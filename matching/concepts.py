@@ -57,6 +57,7 @@ class Lexicon:
         self.codes: list[str] = list(concepts)
         self._stems: dict[str, list[_Stem]] = {}
         self._phrases: dict[str, list[tuple[tuple[str, ...], int, float]]] = {}
+        self._phrase_heads: set[int] = set()
         for index, code in enumerate(self.codes):
             for spec in concepts[code]:
                 self._add(spec, index)
@@ -76,6 +77,7 @@ class Lexicon:
             return
         if len(tokens) > 1:
             self._phrases.setdefault(tokens[0], []).append((tuple(tokens[1:]), concept, weight))
+            self._phrase_heads.add(len(tokens[0]))
             return
         self._stems.setdefault(tokens[0], []).append(_Stem(tokens[0], at_start, at_end, concept, weight))
 
@@ -121,6 +123,15 @@ class Lexicon:
             self._word_cache[word] = out
         return out
 
+    def _phrase_candidates(self, token: str) -> list[str]:
+        """Phrase heads matching a token: itself, or a longer word it starts
+        (inflection: "junger" for "jung")."""
+        heads = [token] if token in self._phrases else []
+        for length in self._phrase_heads:
+            if _PREFIX_MIN <= length < len(token) and token[:length] in self._phrases:
+                heads.append(token[:length])
+        return heads
+
     def _extract(self, text: str) -> ConceptHits:
         if not text or not text.strip():
             return _EMPTY
@@ -142,27 +153,57 @@ class Lexicon:
         # online-shop imagery (the phrase) and photography (the word)
         if self._phrases:
             for i, token in enumerate(tokens):
-                for rest, concept, weight in self._phrases.get(token, ()):
-                    end = i + 1 + len(rest)
-                    if end > len(tokens):
-                        continue
-                    if all(tokens[i + 1 + j] == w for j, w in enumerate(rest[:-1])) and tokens[end - 1].startswith(rest[-1]):
-                        if concept >= 0:
+                for head in self._phrase_candidates(token):
+                    for rest, concept, weight in self._phrases[head]:
+                        end = i + 1 + len(rest)
+                        if end > len(tokens) or concept < 0:
+                            continue
+                        if all(_word_matches(w, tokens[i + 1 + j]) for j, w in enumerate(rest)):
                             phrase_surface = " ".join(dict.fromkeys(owners[i:end]))
-                            add(concept, weight, token + " " + " ".join(rest), phrase_surface)
+                            add(concept, weight, head + " " + " ".join(rest), phrase_surface)
         for i, token in enumerate(tokens):
             for concept, weight, stem in self.match_word(token):
                 add(concept, weight, stem, owners[i])
         return ConceptHits(weights, {c: tuple(ws) for c, ws in words.items()})
 
 
+# phrase words this long or longer also match longer words (inflections)
+_PREFIX_MIN = 4
+
+
+def _word_matches(pattern: str, token: str) -> bool:
+    return token == pattern or (len(pattern) >= _PREFIX_MIN and token.startswith(pattern))
+
+
 def _type_keywords() -> dict[str, list[str]]:
-    return {code: [*spec.get("need", ()), *spec.get("skill", ())] for code, spec in taxonomy.CHALLENGE_TYPES.items()}
+    types = taxonomy.CHALLENGE_TYPES
+    keywords = {f"need:{code}": list(spec.get("need", ())) for code, spec in types.items()}
+    keywords.update({f"skill:{code}": list(spec.get("skill", ())) for code, spec in types.items()})
+    return keywords
 
 
 @lru_cache(maxsize=1)
 def challenge_lexicon() -> Lexicon:
+    """Concepts 0..T-1 are the problem ("need") vocabulary of each challenge
+    type, T..2T-1 its solution ("skill") vocabulary, in CHALLENGE_TYPES order."""
     return Lexicon(_type_keywords(), taxonomy.BLOCKERS)
+
+
+def type_weights(hits: ConceptHits, need: float = 1.0, skill: float = 1.0) -> dict[int, float]:
+    """Per challenge type index: need hits × need + skill hits × skill."""
+    n_types = len(taxonomy.CHALLENGE_TYPES)
+    out: dict[int, float] = {}
+    for concept, weight in hits.weights.items():
+        t, role = (concept, need) if concept < n_types else (concept - n_types, skill)
+        out[t] = out.get(t, 0.0) + weight * role
+    return out
+
+
+def type_words(hits: ConceptHits, type_index: int) -> tuple[str, ...]:
+    """Surface words that pointed to a challenge type (problem words first)."""
+    n_types = len(taxonomy.CHALLENGE_TYPES)
+    words = hits.words.get(type_index, ()) + hits.words.get(type_index + n_types, ())
+    return tuple(dict.fromkeys(words))
 
 
 @lru_cache(maxsize=1)

@@ -13,6 +13,7 @@ from typing import Sequence
 import numpy as np
 
 from matching import taxonomy
+from matching.concepts import type_words
 from matching.scoring import CohortFeatures
 from matching.text import fold, surface_words
 
@@ -117,8 +118,8 @@ def explain_pair(features: CohortFeatures, i: int, j: int, viewer_side: str) -> 
     if contrib.size and contrib[best] > 0:
         code = type_codes[best]
         label = taxonomy.CHALLENGE_TYPES[code]["label"]
-        left = hits["c_seeks"][c.id].words.get(best, ())
-        right = hits["k_offers"][k.id].words.get(best, ())
+        left = type_words(hits["c_seeks"][c.id], best)
+        right = type_words(hits["k_offers"][k.id], best)
         for lang in LANGUAGES:
             t = _TEMPLATES[lang]
             if left and right:
@@ -188,7 +189,7 @@ def _wish_reason(features: CohortFeatures, i: int, j: int, type_codes, sector_co
     if t_contrib.size and t_contrib.max() > 0:
         best = int(np.argmax(t_contrib))
         label = taxonomy.CHALLENGE_TYPES[type_codes[best]]["label"]
-        words = hits["k_seeks"][k.id].words.get(best, ())
+        words = type_words(hits["k_seeks"][k.id], best)
         return {lang: _TEMPLATES[lang]["wish_type"].format(words=_quote(lang, words, 1), label=label[lang]) for lang in LANGUAGES}
     pairs = _stem_pairs(k.seeks, c.trade, limit=1)
     if pairs:

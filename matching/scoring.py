@@ -35,7 +35,7 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 
 from matching import taxonomy
-from matching.concepts import ConceptHits, challenge_lexicon, discipline_lexicon, sector_lexicon
+from matching.concepts import ConceptHits, challenge_lexicon, discipline_lexicon, sector_lexicon, type_weights
 from matching.domain import Participant
 from matching.lexical import TfidfSpace, dense_columns, shared_columns
 
@@ -85,12 +85,35 @@ def _normalise(matrix: np.ndarray) -> np.ndarray:
     return matrix
 
 
+def _saturate(matrix: np.ndarray, full: float = 1.0) -> np.ndarray:
+    """Scale rows to unit length, but only once the evidence reaches `full`
+    (one full-weight keyword): a single weak hit stays a weak signal."""
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    matrix /= np.maximum(norms, np.float32(full))
+    return matrix
+
+
 def _concept_matrix(hits: Sequence[ConceptHits], size: int) -> np.ndarray:
     out = np.zeros((len(hits), size), dtype=np.float32)
     for row, h in enumerate(hits):
         for concept, weight in h.weights.items():
             out[row, concept] = weight
     return out
+
+
+def _type_matrix(hits: Sequence[ConceptHits], size: int, need: float, skill: float) -> np.ndarray:
+    out = np.zeros((len(hits), size), dtype=np.float32)
+    for row, h in enumerate(hits):
+        for t, weight in type_weights(h, need, skill).items():
+            out[row, t] = weight
+    return out
+
+
+# how much a side's own vocabulary role counts: companies describe problems
+# (naming a profession is often context: "architects ask for CO2 figures"),
+# creatives describe solutions
+COMPANY_NEED, COMPANY_SKILL = 1.0, 0.6
+CREATIVE_NEED, CREATIVE_SKILL = 0.8, 1.0
 
 
 def _type_discipline_matrix() -> np.ndarray:
@@ -264,40 +287,44 @@ def build_features(
 
     # taxonomy ----------------------------------------------------------------
     types, discs, sectors = challenge_lexicon(), discipline_lexicon(), sector_lexicon()
-    n_types, n_discs, n_sectors = len(types.codes), len(discs.codes), len(sectors.codes)
+    n_types, n_discs, n_sectors = len(taxonomy.CHALLENGE_TYPES), len(discs.codes), len(sectors.codes)
     h_c_seeks = [types.extract(t) for t in c_seeks]
     h_c_trade = [types.extract(t) for t in c_trade]
     h_k_offers = [types.extract(t) for t in k_offers]
     h_k_seeks = [types.extract(t) for t in k_seeks]
-    tax_c = _normalise(_concept_matrix(h_c_seeks, n_types))
-    tax_k = _normalise(_concept_matrix(h_k_offers, n_types))
+    raw_c = _type_matrix(h_c_seeks, n_types, COMPANY_NEED, COMPANY_SKILL)
+    raw_k = _type_matrix(h_k_offers, n_types, CREATIVE_NEED, CREATIVE_SKILL)
+    tax_c = _saturate(raw_c.copy())
+    tax_k = _saturate(raw_k.copy())
     b_tax_c = tax_c
-    b_tax_k = _normalise(_concept_matrix(h_k_seeks, n_types))
+    b_tax_k = _saturate(_type_matrix(h_k_seeks, n_types, 1.0, 1.0))
 
     # disciplines ------------------------------------------------------------
     type_to_disc = _type_discipline_matrix()
     d_c_seeks = [discs.extract(t) for t in c_seeks]
     d_k_offers = [discs.extract(t) for t in k_offers]
-    disc_c = _normalise(tax_c @ type_to_disc) + np.float32(0.5) * _normalise(_concept_matrix(d_c_seeks, n_discs))
-    disc_c = _normalise(disc_c)
+    confidence_c = np.minimum(np.linalg.norm(raw_c, axis=1, keepdims=True), 1.0)
+    disc_c = _normalise(raw_c @ type_to_disc) * confidence_c
+    disc_c = _saturate(disc_c + np.float32(0.5) * _saturate(_concept_matrix(d_c_seeks, n_discs)))
     stated = np.zeros((n, n_discs), dtype=np.float32)
     codes = list(taxonomy.DISCIPLINES)
     for row, p in enumerate(creatives):
         for code in p.disciplines:
             if code in taxonomy.DISCIPLINES:
                 stated[row, codes.index(code)] = 1.0
-    inferred = _normalise(_concept_matrix(d_k_offers, n_discs))
-    via_types = _normalise(tax_k @ type_to_disc)
-    disc_k = _normalise(_normalise(stated) + np.float32(0.5) * inferred + np.float32(0.3) * via_types)
+    inferred = _saturate(_concept_matrix(d_k_offers, n_discs))
+    confidence_k = np.minimum(np.linalg.norm(raw_k, axis=1, keepdims=True), 1.0)
+    via_types = _normalise(raw_k @ type_to_disc) * confidence_k
+    disc_k = _saturate(_normalise(stated) + np.float32(0.5) * inferred + np.float32(0.3) * via_types)
 
     # sectors ------------------------------------------------------------------
     s_c_trade = [sectors.extract(t) for t in c_trade]
     s_c_seeks = [sectors.extract(t) for t in c_seeks]
     s_k_offers = [sectors.extract(t) for t in k_offers]
     s_k_seeks = [sectors.extract(t) for t in k_seeks]
-    sector_c = _normalise(_concept_matrix(s_c_trade, n_sectors) + np.float32(0.5) * _concept_matrix(s_c_seeks, n_sectors))
-    sector_k = _normalise(_concept_matrix(s_k_offers, n_sectors))
-    b_sector_k = _normalise(_concept_matrix(s_k_seeks, n_sectors))
+    sector_c = _saturate(_concept_matrix(s_c_trade, n_sectors) + np.float32(0.5) * _concept_matrix(s_c_seeks, n_sectors))
+    sector_k = _saturate(_concept_matrix(s_k_offers, n_sectors))
+    b_sector_k = _saturate(_concept_matrix(s_k_seeks, n_sectors))
 
     # languages ----------------------------------------------------------------
     all_langs = sorted({lang for p in companies + creatives for lang in p.working_languages})

@@ -52,8 +52,8 @@ CHALLENGE_TYPES: dict[str, dict] = {
             "lehrstell", "fachkraeft", "fachkraft", "arbeitskraeft", "personalmangel", "personalsuch",
             "mitarbeitersuch", "mitarbeitergewinn", "personalgewinn", "bewerb", "bewirbt", "stellenanzeig",
             "stellenausschreib", "offene stellen", "stellen besetz", "schulabgaeng", "schulabschluss",
-            "berufsorientier", "praktikant", "praktikum", "junge leute", "junge menschen", "jugendlich",
-            "fluktuation", "kuendig", "apprentic", "trainee", "recruit", "hiring", "=hire", "talent",
+            "berufsorientier", "praktikant", "praktikum", "junge leute:0.6", "jugendlich",
+            "fluktuation", "belegschaft:0.5", "demograf", "altersstruktur", "=beruf:0.6", "=berufe:0.6", "=berufs:0.6", "ausbildungsberuf", "jung mensch:0.6", "kuendig", "apprentic", "trainee", "recruit", "hiring", "=hire", "talent",
             "skilled worker", "labour shortage", "labor shortage", "staff shortage", "vacanc", "job ad",
             "applicant", "school leaver", "graduate", "young people", "workforce", "retention",
         ],
@@ -104,11 +104,11 @@ CHALLENGE_TYPES: dict[str, dict] = {
             "austauschbar", "profil:0.6", "positionier", "identitaet", "tradition:0.6", "traditionell:0.5",
             "rebrand", "relaunch", "hochwertig:0.5", "premium:0.5", "brand", "dusty",
             "old-fashioned", "old fashioned", "outdated:0.6", "identity", "perceived", "perception",
-            "heritage:0.6", "reputation", "differentiat", "unterscheid:0.5",
+            "heritage:0.6", "reputation", "=namen:0.6", "=name:0.4", "namensgeb", "differentiat", "unterscheid:0.5",
         ],
         "skill": [
             "markenberat", "markenstrateg", "markenkern", "markenarchitektur", "markenentwickl", "markenbild",
-            "markenidentit", "markenauftritt", "markenfuehr", "markenraum:0.5", "namensfind", "naming",
+            "markenidentit", "markenauftritt", "markenfuehr", "markenraum:0.5", "namensfind", "namensentwickl", "naming",
             "corporate design", "corporate identity", "corporate-design", "kommunikationsdesign:0.5", "logo", "geschaeftsausstatt", "=claim", "slogan",
             "tagline", "brand voice", "brand strateg", "branding", "tonalitaet", "tone of voice",
             "storytelling:0.7", "leitbild", "markenstory", "brand story",
@@ -118,7 +118,7 @@ CHALLENGE_TYPES: dict[str, dict] = {
         "label": {"de": "Sichtbarkeit, Marketing & Social Media", "en": "Visibility, marketing & social media"},
         "disciplines": {"marketing": 1.0, "digital": 0.5, "communication_design": 0.4, "text": 0.4, "photo_film": 0.3},
         "need": [
-            "sichtbar", "unsichtbar", "bekanntheit", "bekannter", "unbekannt",             "gefunden", "reichweite", "mundpropaganda", "weiterempfehl", "empfehlung:0.5", "werbung",
+            "sichtbar", "unsichtbar", "bekanntheit", "bekannter", "unbekannt", "bekannt:0.7", "=kennt:0.4", "kundschaft:0.5",             "gefunden", "reichweite", "mundpropaganda", "weiterempfehl", "empfehlung:0.5", "werbung",
             "neukund", "kundengewinn", "neue kunden", "kunden gewinn", "anfragen", "homepage", "website:0.6",
             "internetauftritt", "internetseite", "webseite", "internet:0.6", "=google", "online:0.4",
             "visibility", "visible", "invisible", "awareness", "reach", "nobody finds", "word of mouth",
@@ -194,13 +194,13 @@ CHALLENGE_TYPES: dict[str, dict] = {
             "eigene produkte", "eigenes produkt", "herausbring", "auf den markt", "produktlinie",
             "produktidee", "entwerfen:0.7", "entwickeln:0.4", "diversifi", "standbein",
             "neuheit", "nachfrag:0.5", "new product", "product line", "collection", "product range", "product idea",
-            "diversify", "new designs",
+            "diversify", "new designs", "privatkund:0.5", "endverbrauch:0.5", "=b2c:0.5", "consumer:0.5", "private home:0.5", "line of:0.7", "range of:0.5", "launch:0.6",
         ],
         "skill": [
             "produktdesign", "product design", "industriedesign", "industrial design", "produktgestalt",
             "formgebung", "entwurf", "entwuerf", "prototyp", "prototype", "modellbau", "kleinserie",
             "small batch", "materialexperiment", "material:0.5", "werkstoff:0.5", "manufaktur:0.5",
-            "moebeldesign", "furniture design",             "objektdesign", "designobjekt", "=cad", "3d-druck", "3d printing",
+            "moebeldesign", "furniture design",             "objektdesign", "designobjekt", "serienreif", "=serie:0.5", "=series:0.4", "produktentwurf", "=cad", "3d-druck", "3d printing",
         ],
     },
     "ux_digital_products": {
@@ -228,7 +228,7 @@ CHALLENGE_TYPES: dict[str, dict] = {
             "verkaufsflaech", "showroom", "ausstellungsraum", "empfangsbereich", "dunkel", "unuebersichtlich",
             "zurechtfind", "praxisraeum", "raeume:0.6", "raum:0.4",
             "shop floor", "retail space", "premises:0.6", "cluttered", "find their way",
-            "salesroom", "showrooms", "=stores", "storefront", "in-store", "store layout", "shop layout", "orientierung:0.5",
+            "salesroom", "showrooms", "empfang", "wartebereich", "wartezimmer", "wartezone", "flur:0.6", "wohlfuehl", "atmosphaere:0.6", "gemuetlich", "einladend:0.6", "beengt", "waiting area", "waiting room", "reception", "lobby", "welcoming", "atmosphere:0.6", "=stores", "storefront", "in-store", "store layout", "shop layout", "orientierung:0.5",
         ],
         "skill": [
             "innenarchitekt", "interior", "ladenbau", "shop design", "shopdesign", "retail design",
@@ -285,7 +285,7 @@ CHALLENGE_TYPES: dict[str, dict] = {
         "need": [
             "jubilae", "fest$", "=feste", "festival", "feier", "tag der offenen", "veranstaltung", "event:0.8",
             "kundenevent", "einweihung", "eroeffnung", "firmenfest", "hausmesse:0.5", "anniversary", "open day",
-            "open house", "celebrat", "launch event", "=party",
+            "open house", "konzert", "publikum", "zuschauer", "audience", "concert", "celebrat", "launch event", "=party",
         ],
         "skill": [
             "eventkonzept", "eventmanag", "eventplan", "eventagentur", "veranstaltungsplan", "veranstaltungstechn",
