@@ -55,7 +55,7 @@ CHALLENGE_TYPES: dict[str, dict] = {
             "berufsorientier", "praktikant", "praktikum", "junge leute:0.6", "jugendlich",
             "fluktuation", "belegschaft:0.5", "demograf", "altersstruktur", "=beruf:0.6", "=berufe:0.6", "=berufs:0.6", "ausbildungsberuf", "jung mensch:0.6", "kuendig", "apprentic", "trainee", "recruit", "hiring", "=hire", "talent",
             "skilled worker", "labour shortage", "labor shortage", "staff shortage", "vacanc", "job ad",
-            "applicant", "school leaver", "graduate", "young people", "workforce", "retention",
+            "applicant", "recruitment", "job seeker", "candidates:0.6", "staff turnover", "ageing workforce", "mitarbeiterbindung:0.6", "arbeitgeber:0.6", "school leaver", "graduate", "young people", "workforce", "retention",
         ],
         "skill": [
             "recruiting", "employer brand", "employer-brand", "arbeitgebermarke", "arbeitgeberattrakt",
@@ -72,7 +72,7 @@ CHALLENGE_TYPES: dict[str, dict] = {
             "online verkauf", "online zu verkauf", "online vertreib", "im internet verkauf", "onlineverkauf",
             "onlinehandel", "onlinevertrieb", "internetverkauf", "versandhandel", "versand:0.5", "endkund:0.5",
             "direktvertrieb", "direktverkauf", "marktplatz", "=amazon", "=etsy", "=ebay", "sell online",
-            "selling online", "online sales", "online store", "direct to consumer", "=d2c", "=dtc",
+            "selling online", "online sales", "online store", "online bestell", "online orders", "=shipping:0.5", "marketplace", "lieferdienst:0.5", "versandkosten", "direct to consumer", "=d2c", "=dtc",
                     ],
         "skill": [
             "onlineshop", "online-shop", "webshop", "shop", "shopify", "woocommerce", "shopware", "magento",
@@ -92,7 +92,7 @@ CHALLENGE_TYPES: dict[str, dict] = {
             "imagefilm", "filmemach", "filmproduk", "videoproduk", "videograf", "videograph", "videojournal",
             "kamera", "camera", "drohne", "drone", "bewegtbild", "reportagefoto", "reportage:0.6", "portraet",
             "portrait", "lookbook", "rendering", "render", "visualisier", "visualis", "visualiz", "animation",
-            "3d-modell", "=3d", "erklaervideo", "erklaerfilm", "explainer", "=reels", "=reel",             "bildsprache", "bildwelt",
+            "3d-modell", "=3d", "erklaervideo", "erklaerfilm", "explainer", "=reels", "=reel",             "bildsprache", "bildwelt", "bildmaterial", "fotoshooting", "photo shoot", "werbefilm", "produktvideo", "video production",
         ],
     },
     "brand": {
@@ -104,7 +104,7 @@ CHALLENGE_TYPES: dict[str, dict] = {
             "austauschbar", "profil:0.6", "positionier", "identitaet", "tradition:0.6", "traditionell:0.5",
             "rebrand", "relaunch", "hochwertig:0.5", "premium:0.5", "brand", "dusty",
             "old-fashioned", "old fashioned", "outdated:0.6", "identity", "perceived", "perception",
-            "heritage:0.6", "reputation", "=namen:0.6", "=name:0.4", "namensgeb", "differentiat", "unterscheid:0.5",
+            "heritage:0.6", "reputation", "=namen:0.6", "=name:0.4", "namensgeb", "wertversprechen", "value proposition", "alleinstellung", "=usp", "unique selling", "markenwert", "lieblos:0.4", "differentiat", "unterscheid:0.5",
         ],
         "skill": [
             "markenberat", "markenstrateg", "markenkern", "markenarchitektur", "markenentwickl", "markenbild",
@@ -118,7 +118,7 @@ CHALLENGE_TYPES: dict[str, dict] = {
         "label": {"de": "Sichtbarkeit, Marketing & Social Media", "en": "Visibility, marketing & social media"},
         "disciplines": {"marketing": 1.0, "digital": 0.5, "communication_design": 0.4, "text": 0.4, "photo_film": 0.3},
         "need": [
-            "sichtbar", "unsichtbar", "bekanntheit", "bekannter", "unbekannt", "bekannt:0.7", "=kennt:0.4", "kundschaft:0.5",             "gefunden", "reichweite", "mundpropaganda", "weiterempfehl", "empfehlung:0.5", "werbung",
+            "sichtbar", "unsichtbar", "bekanntheit", "bekannter", "unbekannt", "bekannt:0.7", "=kennt:0.4", "kundschaft:0.5", "bewertungen:0.5", "=reviews:0.5", "advertising", "followers",             "gefunden", "reichweite", "mundpropaganda", "weiterempfehl", "empfehlung:0.5", "werbung",
             "neukund", "kundengewinn", "neue kunden", "kunden gewinn", "anfragen", "homepage", "website:0.6",
             "internetauftritt", "internetseite", "webseite", "internet:0.6", "=google", "online:0.4",
             "visibility", "visible", "invisible", "awareness", "reach", "nobody finds", "word of mouth",
@@ -141,7 +141,7 @@ CHALLENGE_TYPES: dict[str, dict] = {
             "schwed", "daenemark", "daenisch", "norweg", "finnland", "finnisch", "niederland", "niederlaend",
             "hollaend", "belgien", "oesterreich:0.5", "schweiz:0.5", "italien", "spanien", "spanisch",
             "tschech", "ungarn", "rumaen", "=usa", "amerika", "china", "chines", "japan", "indien", "tuerk",
-            "ukrain", "russ", "englisch:0.6", "abroad", "foreign market", "new markets", "overseas", "poland",
+            "ukrain", "russ", "englisch:0.6", "abroad", "auslaendisch", "weltweit:0.5", "foreign:0.6", "foreign market", "new markets", "overseas", "poland",
             "polish", "france", "french", "scandinavia", "sweden", "swedish", "denmark", "danish", "norway",
             "spain", "italy", "italian", "netherlands", "dutch", "chinese",         ],
         "skill": [
@@ -183,7 +183,7 @@ CHALLENGE_TYPES: dict[str, dict] = {
             "reparatur:0.6", "repair", "materialpass", "material passport", "oekobilanz", "lebenszykl",
             "life-cycle", "life cycle", "lifecycle", "=lca", "eco-design", "ecodesign", "oekodesign", "=csr",
             "=esg", "nachhaltigkeitsbericht", "nachhaltigkeitsberat", "upcycl", "cradle", "dekarbonis",
-            "decarbonis", "materialkreisl",
+            "decarbonis", "=vsme", "=csrd", "lieferkette:0.6", "supply chain:0.6", "sustainability report", "materialkreisl",
         ],
     },
     "product_development": {
@@ -200,7 +200,7 @@ CHALLENGE_TYPES: dict[str, dict] = {
             "produktdesign", "product design", "industriedesign", "industrial design", "produktgestalt",
             "formgebung", "entwurf", "entwuerf", "prototyp", "prototype", "modellbau", "kleinserie",
             "small batch", "materialexperiment", "material:0.5", "werkstoff:0.5", "manufaktur:0.5",
-            "moebeldesign", "furniture design",             "objektdesign", "designobjekt", "serienreif", "=serie:0.5", "=series:0.4", "produktentwurf", "=cad", "3d-druck", "3d printing",
+            "moebeldesign", "furniture design",             "objektdesign", "designobjekt", "serienreif", "=serie:0.5", "=series:0.4", "produktentwurf", "nebenprodukt", "by-product", "verwert:0.5", "=cad", "3d-druck", "3d printing",
         ],
     },
     "ux_digital_products": {
@@ -210,7 +210,7 @@ CHALLENGE_TYPES: dict[str, dict] = {
             "bedien", "kompliziert", "umstaendlich", "verwirrend", "unverstaendlich", "versteht niemand",
             "verstehen nur", "fehlbedien", "handhabung", "benutzerfreundl", "anwenderfreundl",
             "einricht:0.4", "konfigurationssoftware", "software:0.6", "=app", "=apps", "display", "steuerung:0.6",
-            "confusing", "usability", "user-friendly", "user friendly", "operator",             "interface", "configuration", "complicated", "hard to use", "difficult to use",             "=ui", "=ux", "=setup:0.5", "mistake:0.5", "=support:0.4", "=hmi", "touchscreen", "bedienpanel", "control panel",
+            "confusing", "usability", "user-friendly", "user friendly", "operator",             "interface", "configuration", "complicated", "hard to use", "difficult to use",             "=ui", "=ux", "=setup:0.5", "mistake:0.5", "=support:0.4", "=hmi", "touchscreen", "bedienpanel", "bedienfeld", "touch panel", "control panel",
         ],
         "skill": [
             "interaction design", "interaktionsdesign", "interaction designer", "bedienkonzept",
@@ -228,14 +228,14 @@ CHALLENGE_TYPES: dict[str, dict] = {
             "verkaufsflaech", "showroom", "ausstellungsraum", "empfangsbereich", "dunkel", "unuebersichtlich",
             "zurechtfind", "praxisraeum", "raeume:0.6", "raum:0.4",
             "shop floor", "retail space", "premises:0.6", "cluttered", "find their way",
-            "salesroom", "showrooms", "empfang", "wartebereich", "wartezimmer", "wartezone", "flur:0.6", "wohlfuehl", "atmosphaere:0.6", "gemuetlich", "einladend:0.6", "beengt", "waiting area", "waiting room", "reception", "lobby", "welcoming", "atmosphere:0.6", "=stores", "storefront", "in-store", "store layout", "shop layout", "orientierung:0.5",
+            "salesroom", "showrooms", "empfang", "wartebereich", "wartezimmer", "wartezone", "flur:0.6", "wohlfuehl", "schaufenster", "=theke", "=theken", "ladeneinricht", "warenpraesent", "shop window", "store design", "shopfitting", "shop fitting", "product presentation:0.6", "atmosphaere:0.6", "gemuetlich", "einladend:0.6", "beengt", "waiting area", "waiting room", "reception", "lobby", "welcoming", "atmosphere:0.6", "=stores", "storefront", "in-store", "store layout", "shop layout", "orientierung:0.5",
         ],
         "skill": [
             "innenarchitekt", "interior", "ladenbau", "shop design", "shopdesign", "retail design",
             "ladengestalt", "raumkonzept", "raumgestalt", "farbkonzept", "materialkonzept",
             "lichtplan", "lichtkonzept", "beleuchtung", "kundenfuehrung", "kundenlauf", "wegeleit",
             "leitsystem", "signaletik", "wayfinding", "visual merchandising", "einrichtungskonzept",
-            "filialgestalt", "gastronomie:0.4",
+            "filialgestalt", "lighting", "visitor guidance", "ladenbauer", "gastronomie:0.4",
         ],
     },
     "sales_communication": {
@@ -245,7 +245,7 @@ CHALLENGE_TYPES: dict[str, dict] = {
             "vertrieb", "vertriebsleut", "verkaeufer", "verkaufsgespraech", "zu technisch", "praesentation",
             "=pitch", "ueberzeug", "kundengespraech", "beratungsgespraech", "reklamation",
             "kommunikation:0.5", "angebote verlier", "salespeople", "sales team", "sales rep", "too technical",
-            "presentation", "pitches", "convince", "lose deals", "losing deals", "auftragsverlust", "negotiat", "tender",
+            "presentation", "pitches", "convince", "lose deals", "losing deals", "auftragsverlust", "negotiat", "verhandl", "preisverhandl", "nutzenargument", "verkaufsargument", "begruenden:0.5", "value selling", "objection", "tender",
         ],
         "skill": [
             "kommunikationstrain", "verkaufstrain", "vertriebstrain", "praesentationstrain", "rhetorik",
@@ -328,7 +328,7 @@ CHALLENGE_TYPES: dict[str, dict] = {
             "beschwer", "retour", "zurueckschick", "zurueckgeb", "zurueck:0.4", "beduerfnis", "zielgruppe",
             "kundenbindung", "kommen nicht wieder", "abwander", "kundenwunsch", "kundenwuensch",
             "send back", "sent back", "returns", "churn", "complain",
-            "satisfaction", "target group", "customer needs", "loyalty", "understand our customers",
+            "satisfaction", "target group", "customer needs", "loyalty", "understand our customers", "why customers", "why buyers", "warum kunden",
             "don't know why", "know why", "=why:0.5", "=warum:0.5",
         ],
         "skill": [
@@ -336,7 +336,7 @@ CHALLENGE_TYPES: dict[str, dict] = {
             "befragung", "umfrage", "customer journey", "persona", "service design", "service blueprint",
             "ethnograf", "ethnograph", "field research", "field stud", "feldforsch", "usability-test:0.5",
             "marktforsch", "market research", "design research", "design thinking:0.5", "kundenerlebnis",
-            "customer experience", "nutzertest:0.5",
+            "customer experience", "nutzertest:0.5", "=survey", "=surveys", "customer research", "user research", "kundenbefrag",
         ],
     },
     "pricing_business_model": {
@@ -346,7 +346,7 @@ CHALLENGE_TYPES: dict[str, dict] = {
             "preis", "kalkul", "verlangen:0.5", "marge", "lohnt sich nicht", "umsatz", "einnahm", "erloes",
             "^abo", "abo$", "abonnement", "gebuehr", "geschaeftsmodell", "neue angebote",             "dienstleistung:0.5", "wartungsvertrag", "miete:0.5", "leasing", "=geld", "pricing", "=price",
             "=prices", "margin", "revenue", "subscription", "business model", "recurring", "=fee", "=fees",
-            "rental", "monetis", "monetiz", "profitab",
+            "rental", "monetis", "monetiz", "profitab", "billig:0.5", "preisdruck", "preiskampf", "konkurrenz:0.4", "wettbewerb:0.4", "=cheap:0.5", "price pressure", "competitor:0.4", "undercut",
         ],
         "skill": [
             "geschaeftsmodellentwickl", "preisliste", "business model", "erloesmodell", "revenue model", "preisgestalt",
@@ -379,7 +379,7 @@ CHALLENGE_TYPES: dict[str, dict] = {
         "skill": [
             "storytell", "texter", "copywrit", "redakteur", "redaktion", "reportage", "journalist",
             "unternehmensgeschicht", "corporate publishing", "=blog", "magazin", "autorin", "=autor",
-            "writer", "editorial", "content marketing",         ],
+            "writer", "editorial", "content marketing", "podcast:0.6",         ],
     },
     "art_culture": {
         "label": {"de": "Kunst & Kultur im Betrieb", "en": "Art & culture in the company"},
@@ -428,7 +428,7 @@ CHALLENGE_TYPES: dict[str, dict] = {
             "technische redakt", "technischer redakt", "technical writ", "e-learning", "elearning",
             "lernvideo", "schulungsvideo", "tutorial", "bedienungsanleit", "betriebsanleit", "online-hilfe",
             "onlinehilfe", "schulungskonzept", "didaktik", "instructional design", "verstaendliche texte",
-            "erklaervideo:0.5",
+            "erklaervideo:0.5", "schulungsunterlag", "kurzanleitung", "einweisung", "user manual", "quick guide", "work instruction",
         ],
     },
 }
@@ -450,7 +450,7 @@ DISCIPLINE_KEYWORDS: dict[str, list[str]] = {
     "communication_design": ["grafik", "graphic", "kommunikationsdesign", "communication design", "layout",
                              "typograf", "typograph", "illustrat", "corporate design", "informationsdesign",
                              "infografik", "infographic", "verpackungsdesign", "packaging design", "editorial design",
-                             "=print", "data design", "data visual", "datenvisual", "druck:0.5", "etikett:0.5", "broschuer", "brochure"],
+                             "=print", "data design", "data visual", "datenvisual", "druck:0.5", "etikett:0.5", "broschuer", "brochure" , "plakat", "speisekart", "beschilder", "signage"],
     "brand_strategy": ["markenberat", "markenstrateg", "brand strateg", "branding", "positionierung", "naming",
                        "namensfind", "markenkern", "brand consult"],
     "marketing": ["marketing", "social media", "social-media", "werbung", "kampagne", "campaign", "=seo",
@@ -458,7 +458,7 @@ DISCIPLINE_KEYWORDS: dict[str, list[str]] = {
     "photo_film": ["fotograf", "photograph", "=foto", "fotos", "photo", "film", "video", "kamera", "camera",
                    "drohne", "bewegtbild"],
     "architecture": ["architekt", "architect", "innenarchitekt", "interior", "raumgestalt", "szenograf",
-                     "scenograph", "lichtplan", "ladenbau", "messebau"],
+                     "scenograph", "lichtplan", "ladenbau", "messebau" , "shopfitt", "retail design", "exhibition design"],
     "digital": ["software", "webentwickl", "web developer", "webdesign", "entwickler", "developer", "programmier",
                 "=app", "=apps", "game", "=3d", "3d-", "shopify", "wordpress", "dashboard", "schnittstell", "=ki", "=ai",
                 "=vr", "=ar", "konfigurator", "configurator", "website"],
