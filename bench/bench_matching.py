@@ -38,6 +38,7 @@ COHORTS = [
     ("development", Path("/work/shared/data/cohort_dev.json")),
     ("held-out", ROOT / "tests/fixtures/cohort_holdout.json"),
     ("held-out 2", ROOT / "tests/fixtures/cohort_holdout2.json"),
+    ("held-out 3", ROOT / "tests/fixtures/cohort_holdout3.json"),
 ]
 
 
