@@ -313,6 +313,7 @@ def test_ics_request_round_trip_winter() -> None:
     assert str(cal["METHOD"]) == "REQUEST"
     tzids = [str(tz["TZID"]) for tz in cal.walk("VTIMEZONE")]
     assert tzids == ["Europe/Berlin"]
+    assert ics.index(b"BEGIN:VTIMEZONE") < ics.index(b"BEGIN:VEVENT")  # defined before it is used
     start = ev.decoded("DTSTART")
     assert start == starts and start.utcoffset() == timedelta(hours=1)
     assert ev["DTSTART"].params["TZID"] == "Europe/Berlin"
