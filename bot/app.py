@@ -6,15 +6,20 @@ import contextlib
 import logging
 import sys
 from dataclasses import dataclass
-from typing import Protocol
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.delivery import deliver
 from bot.i18n import LANGUAGES, t
 from bot.settings import Settings, SettingsError, load_settings
 from db.engine import create_engine, create_session_factory
 from db.migrate import upgrade
 from handlers.core import PUBLIC_COMMANDS, CrosslabCore
+
+if TYPE_CHECKING:
+    from bot.reminders import ReminderService
 
 log = logging.getLogger("crosslab")
 
@@ -69,12 +74,38 @@ class Crosslab:
     sessions: async_sessionmaker[AsyncSession]
     core: CrosslabCore
     transport: Transport
+    reminders: ReminderService | None = None
+
+    async def start_reminders(self) -> None:
+        """The scheduler runs inside the bot process; its job store is the database."""
+        from bot.reminders import ReminderService
+        from handlers.scheduling import parse_offsets
+
+        self.reminders = ReminderService(self.settings.database_url, offsets=parse_offsets(self.settings.reminder_offsets),
+                                         time_factor=self.settings.time_factor)
+        await self.reminders.start(self.send_reminder)
+        self.core.reminders = self.reminders
+
+    async def send_reminder(self, meeting_id: int, kind: str, starts_at: datetime) -> None:
+        """Marked as sent before delivery (never twice); if delivery fails the
+        mark is taken back and the scheduler tries again."""
+        reply = await self.core.reminder_reply(meeting_id, kind, starts_at)
+        try:
+            await deliver(self.transport, reply)  # type: ignore[arg-type]
+        except Exception:
+            if reply.messages:
+                await self.core.unmark_reminder(meeting_id, kind, starts_at)
+            raise
 
     async def start(self, *, polling_timeout: int = 10) -> None:
+        await self.start_reminders()
         await self.transport.start(polling_timeout=polling_timeout)
 
     async def stop(self) -> None:
         await self.transport.stop()
+        if self.reminders is not None:
+            await self.reminders.shutdown()
+            self.core.reminders = None
         await self.engine.dispose()
 
 
@@ -105,9 +136,12 @@ async def _serve(settings: Settings) -> None:
             f"Cannot talk to the Telegram Bot API at {settings.telegram_api_url} ({exc.__class__.__name__}: {exc})."
         ) from None
     log.info("Crosslab is running as @%s with %s", app.core.bot_username, app.transport.name)
+    await app.start_reminders()
     try:
         await app.transport.run_forever()
     finally:
+        if app.reminders is not None:
+            await app.reminders.shutdown()
         await app.engine.dispose()
 
 

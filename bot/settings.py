@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     webhook_secret: str = Field(default="", repr=False)
     callback_secret: str = Field(default="", repr=False)
     log_level: str = "INFO"
+    reminder_offsets: str = "24h,1h"
+    time_factor: float = 1.0
+    meeting_minutes: int = 45
 
     @field_validator("telegram_bot_token")
     @classmethod
@@ -95,6 +98,31 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"TIMEZONE {value!r} is not a known time zone (example: Europe/Berlin)") from None
+        return value
+
+    @field_validator("reminder_offsets")
+    @classmethod
+    def _offsets(cls, value: str) -> str:
+        from handlers.scheduling import parse_offsets
+
+        try:
+            parse_offsets(value)
+        except ValueError as exc:
+            raise ValueError(f"REMINDER_OFFSETS must look like 24h,1h (units s, m, h, d; empty = none): {exc}") from None
+        return value.strip()
+
+    @field_validator("time_factor")
+    @classmethod
+    def _time_factor(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError("TIME_FACTOR must be positive (1 = real time)")
+        return value
+
+    @field_validator("meeting_minutes")
+    @classmethod
+    def _meeting_minutes(cls, value: int) -> int:
+        if not 10 <= value <= 480:
+            raise ValueError("MEETING_MINUTES must be between 10 and 480")
         return value
 
     @property

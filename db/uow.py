@@ -15,6 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import (
     ConsentRefusal,
+    Meeting,
+    Pair,
+    ReminderSent,
+    Suggestion,
     ConversationState,
     Embedding,
     Event,
@@ -121,11 +125,101 @@ class EventRepository:
         )
         return [(e, ep) for e, ep in rows.all()]
 
+    async def people(self, event: Event) -> Sequence[tuple[Person, Profile | None]]:
+        rows = await self.session.execute(
+            select(Person, Profile)
+            .join(EventParticipant, EventParticipant.person_id == Person.id)
+            .outerjoin(Profile, Profile.person_id == Person.id)
+            .where(EventParticipant.event_id == event.id)
+            .order_by(Person.id)
+        )
+        return [(p, pr) for p, pr in rows.all()]
+
     async def participant_count(self, event: Event) -> int:
         from sqlalchemy import func
 
         q = select(func.count()).select_from(EventParticipant).where(EventParticipant.event_id == event.id)
         return int((await self.session.execute(q)).scalar_one())
+
+
+class IntroductionRepository:
+    """Suggestions shown as cards, pairs (double opt-in) and their meetings."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def person(self, person_id: int) -> Person | None:
+        return await self.session.get(Person, person_id)
+
+    async def profile(self, person_id: int) -> Profile | None:
+        return await self.session.get(Profile, person_id)
+
+    async def suggestion(self, suggestion_id: int) -> Suggestion | None:
+        return await self.session.get(Suggestion, suggestion_id)
+
+    async def suggestions_of(self, person_id: int) -> Sequence[Suggestion]:
+        q = select(Suggestion).where(Suggestion.person_id == person_id).order_by(Suggestion.id)
+        return (await self.session.execute(q)).scalars().all()
+
+    async def suggestion_between(self, person_id: int, counterpart_id: int) -> Suggestion | None:
+        q = select(Suggestion).where(Suggestion.person_id == person_id, Suggestion.counterpart_id == counterpart_id)
+        return (await self.session.execute(q)).scalar_one_or_none()
+
+    async def add_suggestion(self, suggestion: Suggestion) -> Suggestion:
+        self.session.add(suggestion)
+        await self.session.flush()
+        return suggestion
+
+    async def pair(self, company_id: int, creative_id: int) -> Pair | None:
+        q = select(Pair).where(Pair.company_id == company_id, Pair.creative_id == creative_id)
+        return (await self.session.execute(q)).scalar_one_or_none()
+
+    async def pair_by_id(self, pair_id: int) -> Pair | None:
+        return await self.session.get(Pair, pair_id)
+
+    async def add_pair(self, pair: Pair) -> Pair:
+        self.session.add(pair)
+        await self.session.flush()
+        return pair
+
+    async def closed_pairs(self) -> list[tuple[int, int]]:
+        """(person, person) ids never to suggest again: declined or already introduced."""
+        q = select(Pair.company_id, Pair.creative_id).where(Pair.status.in_(("declined", "introduced")))
+        return [(a, b) for a, b in (await self.session.execute(q)).all()]
+
+    async def meeting(self, meeting_id: int) -> Meeting | None:
+        return await self.session.get(Meeting, meeting_id)
+
+    async def add_meeting(self, meeting: Meeting) -> Meeting:
+        self.session.add(meeting)
+        await self.session.flush()
+        return meeting
+
+    async def meetings_of(self, person_id: int, statuses: Sequence[str]) -> Sequence[tuple[Meeting, Pair]]:
+        q = (select(Meeting, Pair).join(Pair, Pair.id == Meeting.pair_id)
+             .where((Pair.company_id == person_id) | (Pair.creative_id == person_id), Meeting.status.in_(statuses))
+             .order_by(Meeting.starts_at.is_(None), Meeting.starts_at, Meeting.id))
+        return [(m, p) for m, p in (await self.session.execute(q)).all()]
+
+    async def scheduled_meetings(self) -> Sequence[Meeting]:
+        q = select(Meeting).where(Meeting.status == "scheduled", Meeting.starts_at.is_not(None))
+        return (await self.session.execute(q)).scalars().all()
+
+    async def mark_reminder_sent(self, meeting_id: int, kind: str, starts_at: datetime) -> bool:
+        """False if this reminder was sent before (a job that ran twice)."""
+        if await self.session.get(ReminderSent, (meeting_id, kind, starts_at)) is not None:
+            return False
+        self.session.add(ReminderSent(meeting_id=meeting_id, kind=kind, starts_at=starts_at))
+        try:
+            await self.session.flush()
+        except IntegrityError:
+            return False
+        return True
+
+
+    async def unmark_reminder_sent(self, meeting_id: int, kind: str, starts_at: datetime) -> None:
+        await self.session.execute(delete(ReminderSent).where(
+            ReminderSent.meeting_id == meeting_id, ReminderSent.kind == kind, ReminderSent.starts_at == starts_at))
 
 
 class UpdateLog:
@@ -181,6 +275,7 @@ class SqlAlchemyUnitOfWork:
         self.events = EventRepository(self.session)
         self.updates = UpdateLog(self.session)
         self.embeddings = EmbeddingRepository(self.session)
+        self.intros = IntroductionRepository(self.session)
         self._committed = False
         return self
 

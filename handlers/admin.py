@@ -50,3 +50,23 @@ async def cmd_events(turn: Turn, profile: Profile | None, args: str) -> None:
 
 
 COMMANDS = {"newevent": cmd_newevent, "events": cmd_events}
+
+
+@admin_only
+async def cmd_release(turn: Turn, profile: Profile | None, args: str) -> None:
+    """Compute suggestions among an event's participants and send each their first card."""
+    from handlers.introductions import offer_suggestions
+
+    slug = args.strip().rsplit("=", 1)[-1]
+    events = await turn.uow.events.all()
+    event = next((e for e in events if e.slug == slug), None) if slug else (events[-1] if events else None)
+    if event is None:
+        turn.say("admin.release_usage")
+        return
+    members = [p for p in await turn.uow.events.people(event)]
+    completed = [p for p, pr in members if pr is not None and pr.completed_at is not None]
+    served = await offer_suggestions(turn, completed, pool=[p.id for p in completed])
+    turn.say("admin.released", event=event.name, count=served, total=len(completed))
+
+
+COMMANDS["release"] = cmd_release

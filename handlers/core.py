@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from typing import TYPE_CHECKING, Awaitable, Callable
+from typing import TYPE_CHECKING, Awaitable, Callable, Protocol
 
 from sqlalchemy.exc import IntegrityError
 
 from bot.i18n import language_for, t
 from db.models import Person, Profile, utcnow
 from db.uow import DuplicateUpdate, SqlAlchemyUnitOfWork
-from handlers import account, admin
+from handlers import account, admin, introductions
 from handlers.suggestions import MatchingService, cmd_matches
 from handlers import onboarding as ob
 from handlers.callbacks import CallbackSigner
@@ -20,14 +20,21 @@ from handlers.turn import Turn
 from handlers.types import Incoming, OutMessage, Reply
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
     from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
+
+class ReminderPort(Protocol):
+    def plan(self, meeting_id: int, starts_at: datetime) -> None: ...
+    def cancel(self, meeting_id: int) -> None: ...
+
 # Commands shown in Telegram's menu (setMyCommands), per language via catalog keys cmd.<name>.
-PUBLIC_COMMANDS = ("start", "matches", "profile", "pause", "resume", "mydata", "delete", "language", "help", "cancel")
+PUBLIC_COMMANDS = ("start", "matches", "meetings", "profile", "pause", "resume", "mydata", "delete", "language", "help", "cancel")
 
 
 class CrosslabCore:
@@ -43,6 +50,7 @@ class CrosslabCore:
         self.signer = CallbackSigner(settings.effective_callback_secret())
         self.bot_username = bot_username
         self.matching = MatchingService(settings.embedding_model)
+        self.reminders: ReminderPort | None = None  # attached by the app when the scheduler runs
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
 
     def uow(self) -> SqlAlchemyUnitOfWork:
@@ -82,7 +90,31 @@ class CrosslabCore:
                     # Seen before (redelivered, or handled by a second process): no effect.
                     log.info("update %s was already handled", ev.update_id)
                     return Reply(duplicate=True)
+                self.run_effects(turn.reply)
                 return turn.reply
+
+    def run_effects(self, reply: Reply) -> None:
+        """Side effects outside the database, after the commit succeeded."""
+        if self.reminders is None:
+            return
+        for effect in reply.effects:
+            if effect[0] == "plan_reminders":
+                self.reminders.plan(effect[1], effect[2])  # type: ignore[arg-type]
+            elif effect[0] == "cancel_reminders":
+                self.reminders.cancel(effect[1])  # type: ignore[arg-type]
+
+    async def reminder_reply(self, meeting_id: int, kind: str, starts_at: datetime) -> Reply:
+        """The messages of a due reminder; empty if stale or already sent."""
+        async with self.uow() as uow:
+            messages = await introductions.reminder_messages(self, uow, meeting_id, kind, starts_at)
+            await uow.commit()
+        return Reply(messages=messages)
+
+    async def unmark_reminder(self, meeting_id: int, kind: str, starts_at: datetime) -> None:
+        """Delivery failed: let the scheduler's retry send this reminder."""
+        async with self.uow() as uow:
+            await uow.intros.unmark_reminder_sent(meeting_id, kind, starts_at)
+            await uow.commit()
 
 
 async def dispatch(turn: Turn) -> None:
@@ -114,6 +146,9 @@ async def on_text(turn: Turn, profile: Profile) -> None:
     step = turn.step
     if turn.flow in ("onboarding", "profile") and step in ob.TEXT_STEPS:
         ob.answer_text(turn, profile, step, turn.ev.text)
+    elif turn.flow == "meeting" and step == "propose_time":
+        assert turn.person is not None
+        await introductions.proposed_time_text(turn, turn.person, turn.ev.text)
     elif turn.flow in ("onboarding", "profile", "delete") and step is not None:
         turn.say("input.use_buttons")
         _resume(turn, profile)
@@ -134,6 +169,8 @@ def on_unsupported(turn: Turn, profile: Profile) -> None:
 def _resume(turn: Turn, profile: Profile) -> None:
     if turn.flow == "delete":
         account.ask_delete(turn, keep=True)
+    elif turn.flow == "meeting":
+        turn.say("sched.ask_time")
     else:
         ob.resume(turn, profile)
 
@@ -170,7 +207,7 @@ async def cmd_cancel(turn: Turn, profile: Profile, args: str) -> None:
         turn.say("cancel.onboarding")
     elif flow == "delete":
         account.cancel_delete(turn, profile)
-    elif flow == "profile":
+    elif flow in ("profile", "meeting"):
         turn.goto("idle", None)
         turn.say("cancel.done")
     else:
@@ -231,6 +268,7 @@ COMMANDS: dict[str, CommandHandler] = {
     "mydata": cmd_mydata,
     "delete": cmd_delete,
     "matches": cmd_matches,
+    "meetings": introductions.cmd_meetings,
     **admin.COMMANDS,
 }
 
@@ -245,6 +283,16 @@ async def on_command(turn: Turn, profile: Profile, name: str, args: str) -> None
     await handler(turn, profile, args)
 
 
+async def after_onboarding(turn: Turn, profile: Profile) -> None:
+    """Event participants wait for the organisers to release matches; everyone
+    else gets suggestions right away."""
+    assert turn.person is not None
+    if await turn.uow.events.of_person(turn.person):
+        turn.say("onboarding.wait_release")
+    else:
+        await introductions.offer_suggestions(turn, [turn.person])
+
+
 # --- buttons ----------------------------------------------------------------------
 
 async def on_button(turn: Turn, profile: Profile) -> None:
@@ -256,6 +304,9 @@ async def on_button(turn: Turn, profile: Profile) -> None:
     if payload.action == "consent":
         turn.toast("consent.already")
         _resume_if_busy(turn, profile)
+        return
+    if payload.action in introductions.ACTIONS:
+        await introductions.on_button(turn, payload)
         return
     if payload.version != turn.version:
         turn.toast("button.stale")
@@ -288,6 +339,7 @@ async def on_button(turn: Turn, profile: Profile) -> None:
         turn.edit(ev.message_id, turn.tr("summary.head") + "\n\n" + ob.render_profile(turn, profile, with_status=False))
         if value == "ok":
             ob.confirm(turn, profile)
+            await after_onboarding(turn, profile)
         else:
             ob.show_edit_menu(turn, profile)
     elif action == "edit" and step in ("edit_menu", "menu"):

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from handlers.turn import Turn
 
-TOP = 3
+TOP = 5
 
 
 class MatchingService:
@@ -44,10 +44,23 @@ class MatchingService:
         texts = {t for t in (profile.offers, profile.seeks, profile.sector) if t and t.strip()}
         return [cache_key(self.namespace, t) for t in sorted(texts)]
 
-    async def suggest(self, turn: Turn, person: Person, top: int = TOP) -> list[tuple[Profile, Suggestion]]:
+    async def suggest_many(
+        self,
+        turn: Turn,
+        person_ids: list[int],
+        *,
+        pool: list[int] | None = None,
+        exclude: set[tuple[str, str]] | frozenset[tuple[str, str]] = frozenset(),
+        top: int = TOP,
+    ) -> dict[int, list[tuple[Profile, Suggestion]]]:
+        """Top suggestions for each of `person_ids` among the completed profiles
+        (only those in `pool` when given), never a pair in `exclude`."""
         from matching import InMemoryEmbeddingCache, Matcher, cache_key
 
         rows = await turn.uow.people.completed_profiles()
+        if pool is not None:
+            allowed = set(pool) | set(person_ids)
+            rows = [(p, pr) for p, pr in rows if p.id in allowed]
         by_id = {str(p.id): (p, pr) for p, pr in rows}
         participants = [to_participant(p, pr) for p, pr in rows]
         namespace = self.namespace
@@ -55,13 +68,17 @@ class MatchingService:
         cached = await turn.uow.embeddings.get_many(sorted(keys))
         cache = InMemoryEmbeddingCache({k: np.frombuffer(row.vector, dtype=np.float32) for k, row in cached.items()})
         matcher = Matcher(self.model_name, cache)
+        wanted = [str(i) for i in person_ids if str(i) in by_id]
         await turn.uow.checkpoint()  # do not hold the database while the model works
         async with self._lock:
-            result = await asyncio.to_thread(matcher.suggest, participants, top, frozenset(), [str(person.id)])
+            result = await asyncio.to_thread(matcher.suggest, participants, top, frozenset(exclude), wanted)
         for key, vector in cache.drain_new().items():
             vector = np.asarray(vector, dtype=np.float32)
             await turn.uow.embeddings.put(key, namespace, int(vector.shape[0]), vector.tobytes())
-        return [(by_id[s.counterpart_id][1], s) for s in result.get(str(person.id), []) if s.counterpart_id in by_id]
+        return {
+            int(pid): [(by_id[s.counterpart_id][1], s) for s in items if s.counterpart_id in by_id]
+            for pid, items in result.items()
+        }
 
 
 def to_participant(person: Person, profile: Profile) -> Participant:
@@ -82,10 +99,10 @@ def to_participant(person: Person, profile: Profile) -> Participant:
     )
 
 
-def describe(turn: Turn, profile: Profile) -> str:
+def describe(lang: str, profile: Profile) -> str:
     """Who someone is, without contact details."""
     if profile.side == "creative":
-        what = ", ".join(DISCIPLINES[c][turn.lang] for c in profile.disciplines or [] if c in DISCIPLINES)
+        what = ", ".join(DISCIPLINES[c][lang] for c in profile.disciplines or [] if c in DISCIPLINES)
     else:
         what = profile.sector or ""
     org = profile.organisation or ""
@@ -94,6 +111,8 @@ def describe(turn: Turn, profile: Profile) -> str:
 
 
 async def cmd_matches(turn: Turn, profile: Profile, args: str) -> None:
+    from handlers.introductions import offer_suggestions
+
     person = turn.person
     assert person is not None
     if profile.completed_at is None:
@@ -105,13 +124,4 @@ async def cmd_matches(turn: Turn, profile: Profile, args: str) -> None:
     if person.paused:
         turn.say("matches.paused")
         return
-    suggestions = await turn.core.matching.suggest(turn, person)
-    if not suggestions:
-        turn.say("matches.none")
-        return
-    lines = [turn.tr("matches.head")]
-    for i, (other, suggestion) in enumerate(suggestions, 1):
-        side = turn.tr(f"side.{other.side}")
-        lines.append(f"\n{i}. {describe(turn, other)}\n{side}\n💡 {suggestion.reason(turn.lang)}")
-    lines.append("\n" + turn.tr("matches.privacy"))
-    turn.send("\n".join(lines))
+    await offer_suggestions(turn, [person])

@@ -42,6 +42,12 @@ class Turn:
         self.reply.callback_text = self.tr(key, **fields)
         self.reply.callback_alert = alert
 
+    def plan_reminders(self, meeting_id: int, starts_at: object) -> None:
+        self.reply.effects.append(("plan_reminders", meeting_id, starts_at))
+
+    def cancel_reminders(self, meeting_id: int) -> None:
+        self.reply.effects.append(("cancel_reminders", meeting_id))
+
     # -- buttons -----------------------------------------------------------
     @property
     def version(self) -> int:

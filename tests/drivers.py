@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from handlers.core import CrosslabCore
-from handlers.types import Incoming, Reply, UserRef
+from handlers.types import Incoming, OutMessage, Reply, UserRef
 
 _update_ids = itertools.count(1000)
 
@@ -40,8 +40,10 @@ class CoreChat:
     """Talks to CrosslabCore directly, keeping a local picture of the chat."""
 
     def __init__(self, core: CrosslabCore, user_id: int, first_name: str = "Anna", language_code: str | None = "de",
-                 username: str | None = None) -> None:
+                 username: str | None = None, directory: dict[int, CoreChat] | None = None) -> None:
         self.core = core
+        self.directory = directory if directory is not None else {}
+        self.directory[user_id] = self
         self.user = UserRef(user_id, first_name, None, username or f"user{user_id}", language_code)
         self.user_id = user_id
         self.messages: list[Msg] = []
@@ -52,6 +54,11 @@ class CoreChat:
     def _apply(self, reply: Reply) -> list[Msg]:
         new: list[Msg] = []
         for out in reply.messages:
+            if out.chat_id != self.user_id:  # a message to someone else (e.g. the other side of a pair)
+                other = self.directory.get(out.chat_id)
+                if other is not None:
+                    other.receive(out)
+                continue
             buttons = [[(b.text, b.data or b.url or "") for b in row] for row in out.buttons]
             doc = (out.document.filename, out.document.content) if out.document else None
             if out.edit_message_id is not None:
@@ -67,6 +74,14 @@ class CoreChat:
         if reply.callback_text is not None or not reply.duplicate:
             self.toasts.append(reply.callback_text)
         return new
+
+    def receive(self, out: OutMessage) -> Msg:
+        """A message the bot sends on its own (to this chat)."""
+        buttons = [[(b.text, b.data or b.url or "") for b in row] for row in out.buttons]
+        doc = (out.document.filename, out.document.content) if out.document else None
+        msg = Msg(next(self._ids), out.text, buttons, doc)
+        self.messages.append(msg)
+        return msg
 
     async def _handle(self, ev: Incoming) -> list[Msg]:
         self.last_update_id = ev.update_id

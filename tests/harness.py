@@ -19,16 +19,35 @@ class CoreHarness:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.chats: list[CoreChat] = []
+        self.directory: dict[int, CoreChat] = {}
+        self.reminders: Any = None
 
     async def start(self) -> None:
+        from bot.reminders import ReminderService
+        from handlers.scheduling import parse_offsets
+
         self.engine = create_engine(self.settings.database_url)
         await upgrade(self.engine)
         self.sessions = create_session_factory(self.engine)
         self.core = CrosslabCore(self.sessions, self.settings, bot_username="crosslab_test_bot")
         for chat in self.chats:
             chat.core = self.core
+        self.reminders = ReminderService(self.settings.database_url, offsets=parse_offsets(self.settings.reminder_offsets),
+                                         time_factor=self.settings.time_factor)
+        await self.reminders.start(self._send_reminder)
+        self.core.reminders = self.reminders
+
+    async def _send_reminder(self, meeting_id: int, kind: str, starts_at: Any) -> None:
+        reply = await self.core.reminder_reply(meeting_id, kind, starts_at)
+        for out in reply.messages:
+            chat = self.directory.get(out.chat_id)
+            if chat is not None:
+                chat.receive(out)
 
     async def stop(self) -> None:
+        if self.reminders is not None:
+            await self.reminders.shutdown()
+            self.reminders = None
         await self.engine.dispose()
 
     async def restart(self) -> None:
@@ -36,7 +55,7 @@ class CoreHarness:
         await self.start()
 
     def chat(self, user_id: int, first_name: str = "Anna", language_code: str | None = "de") -> CoreChat:
-        chat = CoreChat(self.core, user_id, first_name, language_code)
+        chat = CoreChat(self.core, user_id, first_name, language_code, directory=self.directory)
         self.chats.append(chat)
         return chat
 

@@ -1,0 +1,263 @@
+"""Introductions, scheduling, meetings and reminders — written once, run on the
+core and through the emulator on aiogram and PTB."""
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timezone
+
+from icalendar import Calendar
+from sqlalchemy import select
+
+from db.models import Meeting, Pair
+from tests.conftest import ADMIN_ID
+
+COMPANY_CHALLENGE = ("Unsere Möbel verkaufen wir nur im eigenen Laden. Wir wollen online verkaufen, "
+                     "aber unsere Produktfotos sind schlecht und wir haben keinen Onlineshop.")
+PHOTOGRAPHER = ("Product photographer: studio shots for online shops, 360° product views and lookbooks "
+                "for furniture makers and manufacturers.")
+DESIGNER = ("Interaction Designerin: Bedienkonzepte für Maschinen, Prototypen von Benutzeroberflächen "
+            "und Nutzertests in Werkstätten.")
+
+
+async def onboard(h, user_id: int, *, lang: str, side: str, name: str, text: str, days: tuple[str, ...],
+                  window: str, org: str = "Testbetrieb", slug: str = ""):
+    """Complete onboarding quickly; `days`/`window` are button labels in `lang`."""
+    chat = h.chat(user_id, name.split()[0], lang)
+    await chat.say(f"/start {slug}".strip())
+    await chat.press("Einverstanden" if lang == "de" else "I agree")
+    await chat.say(name)
+    if side == "production":
+        await chat.press("Produktion" if lang == "de" else "Production")
+        await chat.say(org)
+        await chat.say("Inhaberin" if lang == "de" else "Owner")
+        await chat.say("Tischlerei, Massivholzmöbel" if lang == "de" else "Joinery, solid wood furniture")
+        await chat.say(text)
+    else:
+        await chat.press("Kreativ" if lang == "de" else "Creative")
+        await chat.press("Freiberuflich" if lang == "de" else "Freelance")
+        await chat.say("Designerin" if lang == "de" else "Photographer")
+        await chat.press("Foto, Film" if lang == "de" else "Photo, film")
+        await chat.press("Fertig" if lang == "de" else "Done")
+        await chat.say(text)
+        await chat.say("Projekte mit Handwerksbetrieben, gern längerfristig." if lang == "de"
+                       else "Projects with craft companies, long-term is welcome.")
+    await chat.press("Englisch" if lang == "de" else "German")  # both work in German and English
+    await chat.press("Fertig" if lang == "de" else "Done")
+    for day in days:
+        await chat.press(day)
+    await chat.press(window)
+    await chat.press("Fertig" if lang == "de" else "Done")
+    await chat.press("Passt so" if lang == "de" else "Looks good")
+    return chat
+
+
+def texts(chat) -> str:
+    return "\n".join(m.text for m in chat.messages)
+
+
+async def introduced_pair(h, *, creative_days=("Di", "Do")):
+    """A company (de) and a photographer (en) who both said yes."""
+    company = await onboard(h, 1101, lang="de", side="production", name="Uta Seifert", text=COMPANY_CHALLENGE,
+                            days=("Di", "Do"), window="vormittags", org="Seifert Möbelwerkstatt")
+    assert "noch keine passenden Vorschläge" in texts(company)  # nobody on the other side yet
+    en_days = {"Di": "Tue", "Do": "Thu", "Sa": "Sat"}
+    creative = await onboard(h, 2101, lang="en", side="creative", name="Ben Okafor", text=PHOTOGRAPHER,
+                             days=tuple(en_days[d] for d in creative_days), window="mornings")
+    # The creative sees a card about the company right after onboarding.
+    card = creative.last
+    assert "A suggestion for you" in card.text and "Uta Seifert" in card.text and "Why you fit" in card.text
+    assert "@user1101" not in texts(creative)
+    await creative.press("Interested")
+    assert "As soon as Uta Seifert agrees too" in texts(creative)
+    # The company now gets a card: someone would like to meet them. Still no contact either way.
+    assert "Jemand möchte dich kennenlernen" in company.last.text and "Ben Okafor" in company.last.text
+    assert "@user2101" not in texts(company) and "@user1101" not in texts(creative)
+    await company.press("Interessiert")
+    return company, creative
+
+
+async def accept_accept_introduction(h) -> None:
+    company, creative = await introduced_pair(h)
+    intro_c = next(m for m in company.messages if "Ihr möchtet euch beide kennenlernen" in m.text)
+    intro_k = next(m for m in creative.messages if "You'd both like to meet" in m.text)
+    assert "@user2101" in intro_c.text and "@user1101" in intro_k.text
+    for intro in (intro_c, intro_k):
+        assert "Seifert" in intro.text or "Uta" in intro.text or "Ben" in intro.text
+    assert "Briefing" in intro_c.text and "Herausforderung: Unsere Möbel verkaufen wir nur im eigenen Laden." in intro_c.text
+    assert "Questions to start with" in intro_k.text and "1. " in intro_k.text and "3. " in intro_k.text
+    assert any("t.me/user2101" in data for _, data in intro_c.buttons[0])
+    # The company is asked for a time, with slots from both availabilities.
+    assert "Wann trefft ihr euch" in company.last.text
+    slot_labels = [label for label in company.last.labels if label.startswith("📅")]
+    assert len(slot_labels) == 3 and all(("Di" in s or "Do" in s) for s in slot_labels)
+    async with h.sessions() as s:
+        pair = (await s.execute(select(Pair))).scalar_one()
+        assert pair.status == "introduced" and pair.company_answer == pair.creative_answer == "interested"
+
+
+async def accept_decline_shares_nothing(h) -> None:
+    company = await onboard(h, 1201, lang="de", side="production", name="Uta Seifert", text=COMPANY_CHALLENGE,
+                            days=("Di",), window="vormittags")
+    creative = await onboard(h, 2201, lang="en", side="creative", name="Ben Okafor", text=PHOTOGRAPHER,
+                             days=("Tue",), window="mornings")
+    await creative.press("Interested")
+    await company.press("Passt nicht")
+    assert "ich schlage euch einander nicht mehr vor" in company.last.text or "nicht mehr vor" in texts(company)
+    for chat, other in ((company, "@user2201"), (creative, "@user1201")):
+        assert other not in texts(chat)
+        assert not any("beide kennenlernen" in m.text or "both like to meet" in m.text for m in chat.messages)
+    async with h.sessions() as s:
+        pair = (await s.execute(select(Pair))).scalar_one()
+        assert pair.status == "declined"
+    # Declined pairs are never suggested again, in either direction.
+    await company.say("/matches")
+    assert "Ben Okafor" not in company.last.text
+    await creative.say("/matches")
+    assert "Uta Seifert" not in creative.last.text
+
+
+async def forged_and_foreign_buttons_change_nothing(h) -> None:
+    company, creative = await introduced_pair(h)
+    slot_msg = company.last
+    slot_data = slot_msg.data_for("📅")
+    # Someone else pressing (replaying) the company's slot button: the signature is for the company.
+    intruder = await onboard(h, 3101, lang="de", side="creative", name="Ida Fremd", text=DESIGNER,
+                             days=("Mo",), window="abends")
+    await intruder.press_data(slot_data, intruder.messages[-1].message_id)
+    assert "ungültig" in (intruder.last_toast or "")
+    # A forged payload with a made-up meeting id and signature.
+    await company.press_data("mt|1:p:29000000|0|AAAAAAAA", slot_msg.message_id)
+    assert "ungültig" in (company.last_toast or "")
+    async with h.sessions() as s:
+        meeting = (await s.execute(select(Meeting))).scalar_one()
+        assert meeting.offer_at is None and meeting.status == "negotiating"
+    # The creative cannot pick from the company's slot list either (signed for the company).
+    await creative.press_data(slot_data, creative.messages[-1].message_id)
+    assert "not valid" in (creative.last_toast or "")
+
+
+async def negotiate_with_rejection_and_own_time(h) -> Meeting:
+    company, creative = await introduced_pair(h)
+    await company.press("📅")
+    assert "ich frage Ben Okafor" in company.last.text
+    offer = creative.last
+    assert "Uta Seifert proposes to meet on" in offer.text
+    await creative.press("Doesn't work")
+    assert "kann" in company.last.text and "leider nicht" in company.last.text
+    # The creative now gets the remaining slots and proposes a time of their own.
+    assert "When will you and Uta Seifert meet" in creative.last.text
+    await creative.press("Propose another time")
+    await creative.say("irgendwann bald")
+    assert "couldn't read that" in creative.last.text
+    await creative.say("in two weeks Thursday 11:15")
+    if "couldn't read" in creative.last.text:
+        await creative.say("Thu 11:15")
+    assert "I'll ask Uta Seifert" in creative.last.text
+    assert "Ben Okafor schlägt als Termin vor" in company.last.text and "11:15" in company.last.text
+    await company.press("Passt")
+    for chat, word in ((company, "Termin steht"), (creative, "It's set")):
+        assert any(word in m.text for m in chat.messages)
+        ics = next(m for m in reversed(chat.messages) if m.document and m.document[0].endswith(".ics"))
+        cal = Calendar.from_ical(ics.document[1])
+        event = next(c for c in cal.walk("VEVENT"))
+        start = event.decoded("DTSTART")
+        assert str(start.tzinfo) == "Europe/Berlin" or getattr(start.tzinfo, "key", "") == "Europe/Berlin"
+        assert (start.hour, start.minute) == (11, 15)
+        assert any(c.name == "VTIMEZONE" for c in cal.walk())
+    async with h.sessions() as s:
+        meeting = (await s.execute(select(Meeting))).scalar_one()
+    assert meeting.status == "scheduled" and meeting.starts_at is not None
+    return meeting
+
+
+async def no_common_slot_then_arrange_ourselves(h) -> None:
+    company, creative = await introduced_pair(h, creative_days=("Sa",))
+    assert "überschneiden sich nicht" in company.last.text
+    assert not [label for label in company.last.labels if label.startswith("📅")]
+    await company.press("selbst aus")
+    assert "selbst" in company.last.text and "arrange the meeting yourselves" in creative.last.text
+    async with h.sessions() as s:
+        assert (await s.execute(select(Meeting))).scalar_one().status == "self_arranged"
+
+
+async def reschedule_and_cancel(h) -> None:
+    company, creative = await introduced_pair(h)
+    await company.press("📅")
+    await creative.press("Works")
+    await company.say("/meetings")
+    assert "Treffen mit Ben Okafor" in company.last.text
+    await company.press("Verschieben")
+    assert "would like to move the meeting" in creative.last.text
+    assert "Wann trefft ihr euch" in company.last.text
+    async with h.sessions() as s:
+        meeting = (await s.execute(select(Meeting))).scalar_one()
+        assert meeting.status == "negotiating" and len(meeting.rejected) == 1
+    await company.press("📅")
+    await creative.press("Works")
+    await creative.say("/meetings")
+    assert "meeting with Uta Seifert" in creative.last.text
+    await creative.press("Cancel")
+    await creative.press("Yes, cancel")
+    assert "hat das Treffen" in texts(company) and "abgesagt" in texts(company)
+    cancel_ics = [m for m in company.messages if m.document and b"CANCEL" in m.document[1]]
+    assert cancel_ics
+    async with h.sessions() as s:
+        assert (await s.execute(select(Meeting))).scalar_one().status == "cancelled"
+    await company.say("/meetings")
+    assert "keine geplanten Termine" in company.last.text
+
+
+async def _wait_for(predicate, timeout: float = 15.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError("timed out waiting")
+        await asyncio.sleep(0.05)
+
+
+async def reminders_fire_in_order(h) -> None:
+    company, creative = await introduced_pair(h)
+    await company.press("📅")
+    await creative.press("Works")
+    await _wait_for(lambda: sum("Erinnerung" in m.text for m in company.messages) >= 2
+                    and sum("Reminder" in m.text for m in creative.messages) >= 2)
+    reminders = [m.text for m in company.messages if "Erinnerung" in m.text]
+    assert "(2h vorher)" in reminders[0] and "(1h vorher)" in reminders[1]
+    await asyncio.sleep(0.5)
+    assert sum("Erinnerung" in m.text for m in company.messages) == 2  # none twice
+
+
+async def restart_before_reminder_sends_exactly_once(h) -> None:
+    company, creative = await introduced_pair(h)
+    latest = [label for label in company.last.labels if label.startswith("📅")][-1]
+    await company.press(latest)  # the latest slot: its reminders come after the restart
+    await creative.press("Works")
+    await h.restart()  # the scheduler goes down with the bot; its jobs stay in the database
+    await _wait_for(lambda: sum("Reminder" in m.text for m in creative.messages) >= 2)
+    await asyncio.sleep(0.5)
+    assert sum("Reminder" in m.text for m in creative.messages) == 2
+    assert sum("Erinnerung" in m.text for m in company.messages) == 2
+
+
+async def organiser_releases_event_matches(h) -> None:
+    admin = h.chat(ADMIN_ID, "Orga", "de")
+    await admin.say("/newevent Exklusivrunde")
+    slug = admin.last.text.split()[-1].rsplit("=", 1)[1]
+    company = await onboard(h, 1301, lang="de", side="production", name="Uta Seifert", text=COMPANY_CHALLENGE,
+                            days=("Di",), window="vormittags", slug=slug)
+    assert "sobald die Organisator:innen sie freigeben" in company.last.text
+    creative = await onboard(h, 2301, lang="en", side="creative", name="Ben Okafor", text=PHOTOGRAPHER,
+                             days=("Tue",), window="mornings", slug=slug)
+    assert "as soon as the organisers release them" in creative.last.text
+    await admin.say("/release")
+    assert "2 von 2" in admin.last.text
+    assert "Ben Okafor" in company.last.text and "Uta Seifert" in creative.last.text
+    await creative.say("/release")
+    assert "nur für Organisator" in creative.last.text or "organisers only" in creative.last.text
+
+
+FAST = [accept_accept_introduction, accept_decline_shares_nothing, forged_and_foreign_buttons_change_nothing,
+        negotiate_with_rejection_and_own_time, no_common_slot_then_arrange_ourselves, reschedule_and_cancel,
+        organiser_releases_event_matches]
+TIMED = [reminders_fire_in_order, restart_before_reminder_sends_exactly_once]

@@ -1,0 +1,74 @@
+"""Introductions, scheduling, meetings and reminders: the same scenarios on the
+core (SQLite, PostgreSQL) and through the emulator with aiogram and PTB."""
+from __future__ import annotations
+
+import pytest
+
+import bot.transport_aiogram
+import bot.transport_ptb
+from bot import delivery
+from tests import scenarios_meetings as sm
+from tests.conftest import make_settings
+from tests.harness import CoreHarness, EmulatorHarness
+
+# Reminders 2 h and 1 h before; waits divided by 100,000 (a day passes in ~0.9 s).
+MEETING_SETTINGS = {"reminder_offsets": "2h,1h", "time_factor": 100_000}
+
+
+@pytest.fixture
+async def core_harness(database_url: str):
+    h = CoreHarness(make_settings(database_url, **MEETING_SETTINGS))
+    await h.start()
+    yield h
+    await h.stop()
+
+
+@pytest.fixture(params=["aiogram", "ptb"])
+async def emulator_harness(request: pytest.FixtureRequest, sqlite_url: str, monkeypatch: pytest.MonkeyPatch):
+    h = EmulatorHarness(make_settings(sqlite_url, **MEETING_SETTINGS), request.param)
+
+    async def recording_deliver(channel, reply, callback_id=None):
+        try:
+            await delivery.deliver(channel, reply, callback_id)
+        finally:
+            h.note_delivered(reply)
+
+    monkeypatch.setattr(bot.transport_aiogram, "deliver", recording_deliver)
+    monkeypatch.setattr(bot.transport_ptb, "deliver", recording_deliver)
+    await h.start()
+    yield h
+    await h.stop()
+    assert not h.emu.internal_errors
+
+
+@pytest.mark.parametrize("scenario", sm.FAST + sm.TIMED, ids=lambda s: s.__name__)
+async def test_on_core(core_harness: CoreHarness, scenario) -> None:
+    await scenario(core_harness)
+
+
+@pytest.mark.parametrize("scenario", sm.FAST + sm.TIMED, ids=lambda s: s.__name__)
+async def test_through_telegram(emulator_harness: EmulatorHarness, scenario) -> None:
+    await scenario(emulator_harness)
+
+
+async def test_a_reminder_job_that_runs_twice_sends_once(core_harness: CoreHarness) -> None:
+    """A crash between sending and removing the job makes APScheduler run it
+    again after the restart: the second run must send nothing."""
+    from sqlalchemy import select
+
+    from db.models import Meeting
+
+    company, creative = await sm.introduced_pair(core_harness)
+    await company.press("📅")
+    await creative.press("Works")
+    async with core_harness.sessions() as s:
+        meeting = (await s.execute(select(Meeting))).scalar_one()
+    first = await core_harness.core.reminder_reply(meeting.id, "1h", meeting.starts_at)
+    again = await core_harness.core.reminder_reply(meeting.id, "1h", meeting.starts_at)
+    assert {m.chat_id for m in first.messages} == {1101, 2101}
+    assert again.messages == []
+    # A reminder for a time the meeting no longer has (it moved) sends nothing.
+    from datetime import timedelta
+
+    stale = await core_harness.core.reminder_reply(meeting.id, "2h", meeting.starts_at + timedelta(days=1))
+    assert stale.messages == []
