@@ -3,12 +3,16 @@
 Every simulated participant is a Telegram user in the local Bot API emulator who
 reads the bot's questions and answers them from their cohort entry, so the real
 aiogram (or PTB) code, the database and the conversation run exactly as in
-production. Prints a transcript summary and the stored profiles.
+production. Prints a transcript summary and the stored profiles; then the
+organiser releases the matches, people answer their suggestion cards (interested
+where the cohort's relevance labels call a pair relevant), agree on a time, get
+the .ics file, and reminders fire (with TIME_FACTOR, so no one waits a day).
 """
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -21,6 +25,7 @@ from bot.i18n import t
 DEFAULT_COHORT = Path(__file__).with_name("data") / "demo_cohort.json"
 DEMO_TOKEN = "424242:crosslab-demo-token-abcdefghijklmnop"
 ORGANISER_ID = 100
+DEMO_TIME_FACTOR = 100_000  # a day of waiting for reminders passes in under a second
 FIRST_USER_ID = 1000
 
 
@@ -53,7 +58,9 @@ class ChatWatcher:
 
 @lru_cache(maxsize=None)
 def _prompt_prefix(lang: str, key: str) -> str:
-    return t(lang, key).split("\n")[0][:40]
+    """The longest fixed fragment of a text's first line (placeholders vary)."""
+    first_line = t(lang, key).split("\n")[0]
+    return max(re.split(r"\{[^}]*\}", first_line), key=len)[:40]
 
 
 @dataclass
@@ -118,18 +125,42 @@ class SimulatedParticipant:
     def _is(self, message: Any, key: str) -> bool:
         return _prompt_prefix(self.lang, key) in (message.text or "")
 
-    async def ask_matches(self) -> str:
-        """Send /matches as a chat message and return the bot's answer."""
-        before = self._last_id()
-        self.emu.send_text(self.user_id, "/matches")
-        self.actions += 1
-        heads = (_prompt_prefix(self.lang, "matches.head"), _prompt_prefix(self.lang, "matches.none"))
-
-        def answered() -> bool:
-            return self._last_id() > before and any(h in (self._current().text or "") for h in heads)
-
-        await self.watcher.wait(self.user_id, answered, 300.0, f"suggestions for {self.entry.get('id')}")
-        return self._current().text or ""
+    async def react(self, wants: Any, quiet: float = 3.0) -> None:
+        """After onboarding: answer cards (👍 when `wants(name)`), pick the first
+        offered time, accept offers; stop when the bot stays quiet."""
+        handled: set[tuple[int, int]] = set()
+        lang = self.lang
+        while True:
+            todo = [m for m in self.emu.sent(self.user_id)
+                    if m.buttons and not m.deleted and (m.message_id, len(m.edits)) not in handled]
+            if not todo:
+                mark = self.emu.seq
+                try:
+                    await self.watcher.wait(self.user_id, lambda: self.emu.seq != mark and any(
+                        m.buttons and (m.message_id, len(m.edits)) not in handled for m in self.emu.sent(self.user_id)),
+                        quiet, "more to do")
+                except TimeoutError:
+                    return
+                continue
+            msg = todo[0]
+            handled.add((msg.message_id, len(msg.edits)))
+            text = msg.text or ""
+            labels = [label for row in msg.buttons for label, _ in row]
+            if self._is(msg, "card.head") or self._is(msg, "card.head_interested"):
+                name = text.split("\n")[2].split(" – ")[0] if len(text.split("\n")) > 2 else ""
+                label = t(lang, "btn.interested") if wants(name) else t(lang, "btn.not_fit")
+            elif self._is(msg, "sched.ask"):
+                label = next(lb for lb in labels if lb.startswith("📅"))
+            elif self._is(msg, "sched.none_common"):
+                label = t(lang, "btn.self_arrange")
+            elif self._is(msg, "sched.offer"):
+                label = t(lang, "btn.slot_ok")
+            else:
+                continue
+            self.emu.click(self.user_id, msg, label)
+            self.actions += 1
+            await self.watcher.wait(self.user_id, lambda m=msg: len(m.edits) > 0 or not m.buttons, 30.0,
+                                    "the bot to take the answer")
 
     async def run(self) -> None:
         self.register()
@@ -220,28 +251,30 @@ def _discipline_label(code: str, lang: str) -> str:
 
 
 def demo_disciplines(entry: dict[str, Any]) -> list[str]:
-    """The cohort's `disciplines` if given, else what the taxonomy reads in the offer."""
-    from matching.taxonomy import DISCIPLINE_KEYWORDS, DISCIPLINES
-    from matching.text import fold
+    """The cohort's `disciplines` if given, else what the matcher's taxonomy reads in the offer."""
+    from matching.concepts import disciplines_in
+    from matching.taxonomy import DISCIPLINES
 
     given = [c for c in entry.get("disciplines") or [] if c in DISCIPLINES]
-    if given:
-        return given
-    text = " " + " ".join(fold(w) for w in (entry.get("offers") or "").split()) + " "
-    hits = []
-    for code, keywords in DISCIPLINE_KEYWORDS.items():
-        stems = [k.split(":")[0].strip("=$") for k in keywords]
-        if any(stem and stem in text for stem in stems):
-            hits.append(code)
-    return hits[:2] or ["communication_design"]
+    return given or disciplines_in(entry.get("offers") or "", limit=2) or ["communication_design"]
 
 
 def load_cohort(path: str | Path | None) -> list[dict[str, Any]]:
-    data = json.loads(Path(path or DEFAULT_COHORT).read_text(encoding="utf-8"))
-    return list(data["participants"])
+    return list(_read(path)["participants"])
 
 
-async def _demo(cohort: list[dict[str, Any]], framework: str, out: Any) -> dict[str, Any]:
+def load_relevance(path: str | Path | None) -> dict[str, dict[str, int]]:
+    """Graded labels {company: {creative: grade}} if the file has them."""
+    return dict(_read(path).get("relevance") or {})
+
+
+def _read(path: str | Path | None) -> dict[str, Any]:
+    return json.loads(Path(path or DEFAULT_COHORT).read_text(encoding="utf-8"))
+
+
+async def _demo(cohort: list[dict[str, Any]], framework: str, out: Any,
+                cohort_relevance: dict[str, dict[str, int]] | None = None) -> dict[str, Any]:
+    cohort_relevance = cohort_relevance or {}
     from bot.app import create_app
     from bot.emulator import BotAPIEmulator
     from bot.settings import load_settings
@@ -252,6 +285,7 @@ async def _demo(cohort: list[dict[str, Any]], framework: str, out: Any) -> dict[
             settings = load_settings(
                 _env_file=None, telegram_bot_token=DEMO_TOKEN, telegram_api_url=emu.base_url,
                 database_url=f"sqlite+aiosqlite:///{tmp}/demo.sqlite3", admin_ids=str(ORGANISER_ID),
+                time_factor=DEMO_TIME_FACTOR,
             )
             app = await create_app(settings, framework=framework)
             await app.start(polling_timeout=1)
@@ -270,7 +304,7 @@ async def _demo(cohort: list[dict[str, Any]], framework: str, out: Any) -> dict[
                 elapsed = time.perf_counter() - started
                 _print_summary(emu, people, results, elapsed, out)
                 await _print_profiles(app, out)
-                await _print_suggestions(people, out)
+                await _introductions(emu, app, people, cohort_relevance, out)
                 return {"participants": len(people), "completed": sum(p.done for p in people)}
             finally:
                 await app.stop()
@@ -305,19 +339,69 @@ async def _print_profiles(app: Any, out: Any) -> None:
             print(f"               {(what or '')[:110]}", file=out)
 
 
-async def _print_suggestions(people: list[SimulatedParticipant], out: Any) -> None:
-    """Every company asks /matches in the chat; the answers are printed."""
-    companies = [p for p in people if p.done and p.entry.get("side") == "production"]
-    print(f"\n== Suggestions: each company sends /matches ({len(companies)}) ==", file=out)
+async def _introductions(emu: Any, app: Any, people: list[SimulatedParticipant], relevance: dict[str, dict[str, int]],
+                         out: Any) -> None:
+    """The organiser releases the event's matches; everyone answers their cards
+    (interested where the cohort's labels call the pair relevant), pairs agree
+    on a time, get the .ics, and reminders fire (TIME_FACTOR)."""
+    by_name = {p.entry.get("name"): p for p in people}
     started = time.perf_counter()
-    for p in companies:
-        answer = await p.ask_matches()
-        print(f"\n-- {p.entry.get('name')} ({p.entry.get('organisation')}) --", file=out)
-        print(answer, file=out)
-    print(f"\n(suggestions took {time.perf_counter() - started:.1f} s, embedding model loaded on first use)", file=out)
+    mark = len(emu.sent(ORGANISER_ID))
+    emu.send_text(ORGANISER_ID, "/release")
+    await emu.wait_for(ORGANISER_ID, 1, timeout=600, since=mark)
+    print(f"\n== Organiser: /release ==\n{emu.last(ORGANISER_ID).text}", file=out)
+
+    def wants_for(p: SimulatedParticipant) -> Any:
+        def wants(name: str) -> bool:
+            other = by_name.get(name)
+            if other is None:
+                return False
+            a, b = p.entry.get("id"), other.entry.get("id")
+            labels = relevance.get(a, {}) or {}
+            back = relevance.get(b, {}) or {}
+            if not relevance:
+                return True
+            return labels.get(b, 0) >= 1 or back.get(a, 0) >= 1
+        return wants
+
+    await asyncio.gather(*(p.react(wants_for(p)) for p in people if p.done))
+    async with app.core.uow() as uow:
+        from sqlalchemy import func, select
+
+        from db.models import Meeting, Pair, Suggestion
+
+        count = lambda q: uow.session.execute(q)  # noqa: E731
+        cards = (await count(select(Suggestion.status, func.count()).group_by(Suggestion.status))).all()
+        pairs = (await count(select(Pair.status, func.count()).group_by(Pair.status))).all()
+        meetings = (await count(select(Meeting.status, func.count()).group_by(Meeting.status))).all()
+    scheduled = dict(meetings).get("scheduled", 0)
+    ics = sum(1 for m in emu.sent() if m.document is not None and (m.document.filename or "").endswith(".ics"))
+    print("\n== Introductions ==", file=out)
+    print(f"cards: {dict(cards)}; pairs: {dict(pairs)}; meetings: {dict(meetings)}; .ics files sent: {ics}", file=out)
+    offsets = [o for o in app.settings.reminder_offsets.split(",") if o]
+    expected = scheduled * 2 * len(offsets)
+    reminder_prefix = (t("de", "reminder.text").split("(")[0], t("en", "reminder.text").split("(")[0])
+
+    def reminders() -> int:
+        return sum(1 for m in emu.sent() if (m.text or "").startswith(reminder_prefix))
+
+    try:
+        await emu.wait_until(lambda: reminders() >= expected, 60.0, "reminders")
+    except TimeoutError:
+        pass
+    print(f"reminders received: {reminders()} (expected up to {expected}: {len(offsets)} per person and meeting, "
+          f"TIME_FACTOR={app.settings.time_factor:g}); took {time.perf_counter() - started:.1f} s", file=out)
+    sample = next((p for p in people if p.entry.get("side") == "production"
+                   and any("🤝" in (m.text or "") for m in emu.sent(p.user_id))), None)
+    if sample is not None:
+        lines = emu.transcript(sample.user_id).splitlines()
+        start = next((i for i, line in enumerate(lines) if "💡" in line), 0)
+        print(f"\n-- {sample.entry.get('name')}: from the first suggestion to the reminders --", file=out)
+        print("\n".join(lines[max(0, start - 1):]), file=out)
 
 
-def run_demo(cohort: str | None = None, framework: str | None = None, limit: int | None = None) -> int:
+def run_demo(cohort: str | None = None, framework: str | None = None, limit: int | None = None,
+             only: list[str] | None = None) -> int:
     import sys
 
     from bot.settings import SettingsError, load_settings
@@ -327,6 +411,8 @@ def run_demo(cohort: str | None = None, framework: str | None = None, limit: int
     except (OSError, ValueError, KeyError) as exc:
         print(f"crosslab demo: cannot read the cohort file: {exc}", file=sys.stderr)
         return 2
+    if only:
+        participants = [p for p in participants if p.get("id") in set(only)]
     if limit:
         participants = participants[:limit]
     try:
@@ -334,5 +420,5 @@ def run_demo(cohort: str | None = None, framework: str | None = None, limit: int
     except SettingsError:
         framework = "aiogram"
     print(f"Crosslab demo: {len(participants)} participants, transport {framework}, local Bot API emulator")
-    summary = asyncio.run(_demo(participants, framework, sys.stdout))
+    summary = asyncio.run(_demo(participants, framework, sys.stdout, load_relevance(cohort)))
     return 0 if summary["completed"] == summary["participants"] else 1

@@ -215,3 +215,12 @@ def discipline_lexicon() -> Lexicon:
 @lru_cache(maxsize=1)
 def sector_lexicon() -> Lexicon:
     return Lexicon({code: spec["keywords"] for code, spec in taxonomy.SECTORS.items()}, taxonomy.BLOCKERS)
+
+
+def disciplines_in(text: str, limit: int = 3) -> list[str]:
+    """Discipline codes a text speaks of (e.g. a creative's skills), strongest
+    first — what onboarding offers as pre-selection and the demo picks."""
+    hits = discipline_lexicon()._extract(text)  # noqa: SLF001 - same module
+    codes = discipline_lexicon().codes
+    ranked = sorted(hits.weights.items(), key=lambda item: (-item[1], item[0]))
+    return [codes[index] for index, _ in ranked[:limit]]

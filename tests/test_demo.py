@@ -24,3 +24,19 @@ def test_demo_rejects_unreadable_cohort(tmp_path, capsys: pytest.CaptureFixture[
 def test_bundled_cohort_has_both_sides() -> None:
     sides = {p["side"] for p in load_cohort(None)}
     assert sides == {"production", "creative"}
+
+
+def test_demo_goes_from_onboarding_to_reminders(capsys: pytest.CaptureFixture[str]) -> None:
+    from bot.demo import DEFAULT_COHORT, load_relevance
+
+    relevance = load_relevance(None)
+    assert relevance, f"{DEFAULT_COHORT} should carry relevance labels"
+    # Two companies and their ideal creatives: enough for introductions and meetings.
+    assert run_demo(limit=None, framework="aiogram", only=["d-p01", "d-p02", "d-c02", "d-c04", "d-c13"]) == 0
+    out = capsys.readouterr().out
+    assert "== Introductions ==" in out
+    line = next(l for l in out.splitlines() if l.startswith("cards:"))
+    assert "'introduced': " in line and "'scheduled': " in line
+    reminders = next(l for l in out.splitlines() if l.startswith("reminders received:"))
+    got, expected = reminders.split(":")[1].split("(")[0].strip(), reminders.split("up to ")[1].split(":")[0]
+    assert int(got) == int(expected) > 0
