@@ -35,7 +35,8 @@ from matching import InMemoryEmbeddingCache, Matcher, Participant, cache_key  # 
 from matching import taxonomy  # noqa: E402
 
 COHORTS = [
-    ("development", Path("/work/shared/data/cohort_dev.json")),
+    ("development", next((p for p in (ROOT.parent / "shared/data/cohort_dev.json", ROOT / "bot/data/demo_cohort.json")
+                          if p.exists()), ROOT / "bot/data/demo_cohort.json")),
     ("held-out", ROOT / "tests/fixtures/cohort_holdout.json"),
     ("held-out 2", ROOT / "tests/fixtures/cohort_holdout2.json"),
     ("held-out 3", ROOT / "tests/fixtures/cohort_holdout3.json"),

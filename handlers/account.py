@@ -51,9 +51,8 @@ def welcome(turn: Turn, event_id: str, edit_message_id: int | None = None) -> No
 
 async def _consent_button(turn: Turn) -> None:
     ev = turn.ev
-    payload = turn.core.signer.verify(ev.user.id, ev.callback_data)
+    payload = turn.pressed()
     if payload is None:
-        turn.toast("button.invalid", alert=True)
         return
     if payload.action == "plang":
         lang, _, event_id = payload.value.partition("-")

@@ -297,9 +297,8 @@ async def after_onboarding(turn: Turn, profile: Profile) -> None:
 
 async def on_button(turn: Turn, profile: Profile) -> None:
     ev = turn.ev
-    payload = turn.core.signer.verify(ev.user.id, ev.callback_data)
+    payload = turn.pressed()
     if payload is None:
-        turn.toast("button.invalid", alert=True)
         return
     if payload.action == "consent":
         turn.toast("consent.already")

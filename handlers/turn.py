@@ -10,6 +10,7 @@ from handlers.types import Button, Document, Incoming, OutMessage, Reply
 
 if TYPE_CHECKING:
     from db.models import ConversationState, Person
+    from handlers.callbacks import CallbackPayload
     from db.uow import SqlAlchemyUnitOfWork
     from handlers.core import CrosslabCore
 
@@ -57,6 +58,14 @@ class Turn:
         """A new prompt with buttons: every older button becomes stale."""
         if self.state is not None:
             self.state.version += 1
+
+    def pressed(self) -> CallbackPayload | None:
+        """The pressed button's payload if it is genuine for this user; otherwise
+        the user is told the button is not valid and None is returned."""
+        payload = self.core.signer.verify(self.ev.user.id, self.ev.callback_data)
+        if payload is None:
+            self.toast("button.invalid", alert=True)
+        return payload
 
     def button(self, label: str, action: str, value: str = "") -> Button:
         return Button(label, self.core.signer.sign(self.ev.user.id, action, value, self.version))

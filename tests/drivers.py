@@ -36,7 +36,27 @@ class Msg:
         return json.loads(self.document[1].decode("utf-8"))
 
 
-class CoreChat:
+class ChatBase:
+    """What every chat driver offers on top of `messages`, `press_data` and `toasts`."""
+
+    messages: list[Msg]
+
+    async def press_data(self, data: str, message_id: int | None = None) -> list[Msg]:
+        raise NotImplementedError
+
+    async def press(self, label_part: str) -> list[Msg]:
+        """Press the button containing `label_part` on the newest message that has one."""
+        for msg in reversed(self.messages):
+            if any(label_part in label for label in msg.labels):
+                return await self.press_data(msg.data_for(label_part), msg.message_id)
+        raise AssertionError(f"no message has a button containing {label_part!r}; last: {self.last.text!r}")
+
+    @property
+    def last(self) -> Msg:
+        return self.messages[-1]
+
+
+class CoreChat(ChatBase):
     """Talks to CrosslabCore directly, keeping a local picture of the chat."""
 
     def __init__(self, core: CrosslabCore, user_id: int, first_name: str = "Anna", language_code: str | None = "de",
@@ -98,20 +118,6 @@ class CoreChat:
             message_id = self.messages[-1].message_id if self.messages else 1
         return await self._handle(Incoming(next(_update_ids), self.user, self.user_id, "button", callback_data=data,
                                            callback_id=str(next(_update_ids)), message_id=message_id))
-
-    async def press(self, label_part: str) -> list[Msg]:
-        """Press the button containing `label_part` on the newest message that has one."""
-        for msg in reversed(self.messages):
-            if any(label_part in label for label in msg.labels):
-                return await self.press_data(msg.data_for(label_part), msg.message_id)
-        raise AssertionError(f"no message has a button containing {label_part!r}; last: {self.last.text!r}")
-
-    async def redeliver_last(self) -> list[Msg]:
-        raise NotImplementedError
-
-    @property
-    def last(self) -> Msg:
-        return self.messages[-1]
 
     @property
     def last_toast(self) -> str | None:

@@ -1,7 +1,8 @@
 """Harnesses own a database and a running bot; scenarios ask them for chats."""
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+from typing import Any, AsyncIterator
 
 from sqlalchemy import func, select
 
@@ -10,7 +11,7 @@ from db.engine import create_engine, create_session_factory
 from db.migrate import upgrade
 from db.models import ConsentRefusal, ConversationState, Person, Profile
 from handlers.core import CrosslabCore
-from tests.drivers import CoreChat, Msg
+from tests.drivers import ChatBase, CoreChat, Msg
 
 
 class CoreHarness:
@@ -83,7 +84,7 @@ class CoreHarness:
         return await self.count(ConsentRefusal)
 
 
-class EmulatorChat:
+class EmulatorChat(ChatBase):
     """A user in the Bot API emulator; same interface as CoreChat."""
 
     def __init__(self, harness: EmulatorHarness, user_id: int, first_name: str, language_code: str | None) -> None:
@@ -124,12 +125,6 @@ class EmulatorChat:
             message_id = self.messages[-1].message_id
         return await self._settle(self.h.emu.press_button(self.user_id, message_id, data))
 
-    async def press(self, label_part: str) -> list[Msg]:
-        for msg in reversed(self.messages):
-            if any(label_part in label for label in msg.labels):
-                return await self.press_data(msg.data_for(label_part), msg.message_id)
-        raise AssertionError(f"no message has a button containing {label_part!r}; last: {self.last.text!r}")
-
     async def redeliver_last(self) -> list[Msg]:
         mark = self.h.emu.seq
         before = self.h.handled_count
@@ -138,10 +133,6 @@ class EmulatorChat:
         await self.h.emu.wait_idle(quiet=0.03)
         changed = {m.message_id for m in self.h.emu.changed_since(self.user_id, mark)}
         return [m for m in self.messages if m.message_id in changed]
-
-    @property
-    def last(self) -> Msg:
-        return self.messages[-1]
 
     @property
     def last_toast(self) -> str | None:
@@ -208,3 +199,29 @@ class EmulatorHarness(CoreHarness):
         chat = EmulatorChat(self, user_id, first_name, language_code)
         self.chats.append(chat)  # type: ignore[arg-type]
         return chat
+
+
+@contextlib.asynccontextmanager
+async def running_emulator_harness(settings: Settings, framework: str, monkeypatch: Any) -> AsyncIterator[EmulatorHarness]:
+    """The real bot on `framework` against a fresh emulator; every delivered
+    reply is noted so chats can wait for exactly their update's answer."""
+    import bot.transport_aiogram
+    import bot.transport_ptb
+    from bot import delivery
+
+    h = EmulatorHarness(settings, framework)
+
+    async def recording_deliver(channel: Any, reply: Any, callback_id: str | None = None) -> None:
+        try:
+            await delivery.deliver(channel, reply, callback_id)
+        finally:
+            h.note_delivered(reply)
+
+    monkeypatch.setattr(bot.transport_aiogram, "deliver", recording_deliver)
+    monkeypatch.setattr(bot.transport_ptb, "deliver", recording_deliver)
+    await h.start()
+    try:
+        yield h
+    finally:
+        await h.stop()
+    assert not h.emu.internal_errors

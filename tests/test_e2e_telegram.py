@@ -4,32 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-import bot.transport_aiogram
-import bot.transport_ptb
-from bot import delivery
 from tests import scenarios
 from tests.conftest import make_settings
-from tests.harness import EmulatorHarness
+from tests.harness import EmulatorHarness, running_emulator_harness
 
 FRAMEWORKS = ["aiogram", "ptb"]
 
 
 @pytest.fixture(params=FRAMEWORKS)
 async def harness(request: pytest.FixtureRequest, sqlite_url: str, monkeypatch: pytest.MonkeyPatch):
-    h = EmulatorHarness(make_settings(sqlite_url), request.param)
-
-    async def recording_deliver(channel, reply, callback_id=None):
-        try:
-            await delivery.deliver(channel, reply, callback_id)
-        finally:
-            h.note_delivered(reply)
-
-    monkeypatch.setattr(bot.transport_aiogram, "deliver", recording_deliver)
-    monkeypatch.setattr(bot.transport_ptb, "deliver", recording_deliver)
-    await h.start()
-    yield h
-    await h.stop()
-    assert not h.emu.internal_errors
+    async with running_emulator_harness(make_settings(sqlite_url), request.param, monkeypatch) as h:
+        yield h
 
 
 @pytest.mark.parametrize("scenario", scenarios.ALL, ids=lambda s: s.__name__)

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-import bot.transport_aiogram
-import bot.transport_ptb
-from bot import delivery
 from tests import scenarios_meetings as sm
 from tests.conftest import make_settings
-from tests.harness import CoreHarness, EmulatorHarness
+from tests.harness import CoreHarness, EmulatorHarness, running_emulator_harness
 
 # Reminders 2 h and 1 h before; waits divided by 100,000 (a day passes in ~0.9 s).
 MEETING_SETTINGS = {"reminder_offsets": "2h,1h", "time_factor": 100_000}
@@ -25,20 +22,8 @@ async def core_harness(database_url: str):
 
 @pytest.fixture(params=["aiogram", "ptb"])
 async def emulator_harness(request: pytest.FixtureRequest, sqlite_url: str, monkeypatch: pytest.MonkeyPatch):
-    h = EmulatorHarness(make_settings(sqlite_url, **MEETING_SETTINGS), request.param)
-
-    async def recording_deliver(channel, reply, callback_id=None):
-        try:
-            await delivery.deliver(channel, reply, callback_id)
-        finally:
-            h.note_delivered(reply)
-
-    monkeypatch.setattr(bot.transport_aiogram, "deliver", recording_deliver)
-    monkeypatch.setattr(bot.transport_ptb, "deliver", recording_deliver)
-    await h.start()
-    yield h
-    await h.stop()
-    assert not h.emu.internal_errors
+    async with running_emulator_harness(make_settings(sqlite_url, **MEETING_SETTINGS), request.param, monkeypatch) as h:
+        yield h
 
 
 @pytest.mark.parametrize("scenario", sm.FAST + sm.TIMED, ids=lambda s: s.__name__)
