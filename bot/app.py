@@ -86,6 +86,10 @@ class Crosslab:
                                          time_factor=self.settings.time_factor)
         await self.reminders.start(self.send_reminder)
         self.core.reminders = self.reminders
+        # The database is the source of truth: make sure every scheduled meeting
+        # has its reminders (idempotent; keeps due ones that were missed).
+        for meeting_id, starts_at in await self.core.scheduled_meetings():
+            self.reminders.plan(meeting_id, starts_at)
 
     async def send_reminder(self, meeting_id: int, kind: str, starts_at: datetime) -> None:
         """Marked as sent before delivery (never twice); if delivery fails the

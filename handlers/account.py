@@ -114,6 +114,23 @@ async def collect_data(turn: Turn, profile: Profile) -> dict[str, object]:
     person = turn.person
     assert person is not None and turn.state is not None
     events = await turn.uow.events.of_person(person)
+    intros = turn.uow.intros
+    names: dict[int, str] = {}
+
+    async def name_of(person_id: int) -> str:
+        if person_id not in names:
+            other = await intros.profile(person_id)
+            names[person_id] = (other.name if other else None) or ""
+        return names[person_id]
+
+    suggestions = [{"counterpart": await name_of(s.counterpart_id), "status": s.status,
+                    "reason": s.reason_de if person.language == "de" else s.reason_en,
+                    "shown_at": _iso(s.shown_at), "answered_at": _iso(s.answered_at)}
+                   for s in await intros.suggestions_of(person.id)]
+    meetings = [{"with": await name_of(p.creative_id if p.company_id == person.id else p.company_id),
+                 "pair_status": p.status, "meeting_status": m.status, "starts_at": _iso(m.starts_at),
+                 "duration_min": m.duration_min}
+                for m, p in await intros.meetings_of(person.id, ("negotiating", "scheduled", "cancelled", "self_arranged"))]
     return {
         "generated_at": utcnow().isoformat(),
         "person": {
@@ -140,6 +157,8 @@ async def collect_data(turn: Turn, profile: Profile) -> dict[str, object]:
             "updated_at": _iso(profile.updated_at),
         },
         "events": [{"name": e.name, "joined_at": _iso(ep.joined_at)} for e, ep in events],
+        "suggestions": suggestions,
+        "meetings": meetings,
         "conversation": {"flow": turn.state.flow, "step": turn.state.step},
     }
 
@@ -175,6 +194,11 @@ def cancel_delete(turn: Turn, profile: Profile) -> None:
 async def delete_everything(turn: Turn, profile: Profile) -> None:
     person = turn.person
     assert person is not None
+    from handlers.introductions import cancel_meeting
+
+    # The other side of an open meeting is told it is off before the data goes.
+    for meeting, pair in await turn.uow.intros.meetings_of(person.id, ("negotiating", "scheduled")):
+        await cancel_meeting(turn, meeting, pair, by=person)
     await turn.uow.embeddings.delete_keys(turn.core.matching.embedding_keys(profile))
     await turn.uow.people.delete(person)
     turn.person = None

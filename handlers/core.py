@@ -74,6 +74,8 @@ class CrosslabCore:
                 turn = Turn(self, uow, ev, lang, person)
                 if loaded is not None:
                     turn.state = loaded[1] or await uow.conversations.get(loaded[0])
+                    if ev.user.username != loaded[0].username:  # the contact shared in introductions
+                        loaded[0].username = ev.user.username
                 try:
                     await dispatch(turn)
                 except DuplicateUpdate:
@@ -109,6 +111,10 @@ class CrosslabCore:
             messages = await introductions.reminder_messages(self, uow, meeting_id, kind, starts_at)
             await uow.commit()
         return Reply(messages=messages)
+
+    async def scheduled_meetings(self) -> list[tuple[int, datetime]]:
+        async with self.uow() as uow:
+            return [(m.id, m.starts_at) for m in await uow.intros.scheduled_meetings() if m.starts_at is not None]
 
     async def unmark_reminder(self, meeting_id: int, kind: str, starts_at: datetime) -> None:
         """Delivery failed: let the scheduler's retry send this reminder."""

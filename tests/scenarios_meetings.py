@@ -257,7 +257,24 @@ async def organiser_releases_event_matches(h) -> None:
     assert "nur für Organisator" in creative.last.text or "organisers only" in creative.last.text
 
 
-FAST = [accept_accept_introduction, accept_decline_shares_nothing, forged_and_foreign_buttons_change_nothing,
+async def export_and_delete_with_a_meeting(h) -> None:
+    company, creative = await introduced_pair(h)
+    await company.press("📅")
+    await creative.press("Works")
+    await creative.say("/mydata")
+    data = creative.last.json()
+    assert data["meetings"][0]["with"] == "Uta Seifert" and data["meetings"][0]["meeting_status"] == "scheduled"
+    assert any(s["counterpart"] == "Uta Seifert" and s["status"] == "interested" for s in data["suggestions"])
+    await creative.say("/delete")
+    await creative.press("delete everything")
+    assert "hat das Treffen" in company.last.text or any("hat das Treffen" in m.text for m in company.messages[-3:])
+    async with h.sessions() as s:
+        assert (await s.execute(select(Meeting))).scalar_one_or_none() is None  # gone with the person
+    await company.say("/meetings")
+    assert "keine geplanten Termine" in company.last.text
+
+
+FAST = [export_and_delete_with_a_meeting, accept_accept_introduction, accept_decline_shares_nothing, forged_and_foreign_buttons_change_nothing,
         negotiate_with_rejection_and_own_time, no_common_slot_then_arrange_ourselves, reschedule_and_cancel,
         organiser_releases_event_matches]
 TIMED = [reminders_fire_in_order, restart_before_reminder_sends_exactly_once]

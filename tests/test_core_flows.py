@@ -33,3 +33,15 @@ async def test_duplicate_update_changes_nothing(harness: CoreHarness) -> None:
     assert first.messages and not second.messages and second.duplicate
     state = await harness.state(9101)
     assert state.step == "side"
+
+
+async def test_username_change_is_picked_up_for_introductions(harness: CoreHarness) -> None:
+    from dataclasses import replace
+
+    chat = harness.chat(9301, "Nia", "de")
+    await chat.say("/start")
+    await chat.press("Einverstanden")
+    assert (await harness.person(9301)).username == "user9301"
+    chat.user = replace(chat.user, username="nia_neu")
+    await chat.say("Nia Neumann")
+    assert (await harness.person(9301)).username == "nia_neu"
