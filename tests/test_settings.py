@@ -1,0 +1,51 @@
+"""Settings: malformed values stop start-up with one clear sentence."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from bot.settings import SettingsError, load_settings
+
+
+@pytest.mark.parametrize("override, fragment", [
+    ({"telegram_bot_token": "not-a-token"}, "TELEGRAM_BOT_TOKEN looks malformed"),
+    ({"telegram_api_url": "ftp://example.org"}, "TELEGRAM_API_URL must be an http(s) URL"),
+    ({"database_url": "nonsense"}, "DATABASE_URL is not a database URL"),
+    ({"database_url": "mysql://x@y/z"}, "DATABASE_URL must point to SQLite or PostgreSQL"),
+    ({"admin_ids": "12,abc"}, "ADMIN_IDS must be Telegram user ids"),
+    ({"timezone": "Mars/Olympus"}, "TIMEZONE 'Mars/Olympus' is not a known time zone"),
+    ({"reminder_offsets": "soon"}, "REMINDER_OFFSETS must look like 24h,1h"),
+])
+def test_malformed_settings_are_one_sentence(override: dict, fragment: str) -> None:
+    with pytest.raises(SettingsError) as info:
+        load_settings(_env_file=None, **override)
+    message = str(info.value)
+    assert fragment in message and "\n" not in message and message.endswith(".")
+
+
+def test_defaults_and_normalisation() -> None:
+    s = load_settings(_env_file=None, database_url="postgresql://u@h/db", admin_ids="1, 2 3",
+                      telegram_api_url="http://127.0.0.1:8081/")
+    assert s.database_url == "postgresql+asyncpg://u@h/db"
+    assert s.admin_ids == frozenset({1, 2, 3})
+    assert s.telegram_api_url == "http://127.0.0.1:8081"
+    assert s.bot_framework == "aiogram" and s.default_language == "de" and s.timezone == "Europe/Berlin"
+
+
+@pytest.mark.parametrize("env, fragment", [
+    ({"TELEGRAM_BOT_TOKEN": ""}, "TELEGRAM_BOT_TOKEN is not set"),
+    ({"TELEGRAM_BOT_TOKEN": "123"}, "TELEGRAM_BOT_TOKEN looks malformed"),
+    ({"TELEGRAM_BOT_TOKEN": "123456:abcdefghijklmnopqrstuvwxyz", "DATABASE_URL": "nonsense"}, "DATABASE_URL"),
+    ({"TELEGRAM_BOT_TOKEN": "123456:abcdefghijklmnopqrstuvwxyz", "TELEGRAM_API_URL": "http://127.0.0.1:9"},
+     "Cannot talk to the Telegram Bot API"),
+])
+def test_crosslab_run_stops_with_one_sentence(tmp_path, env: dict, fragment: str) -> None:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DATABASE_URL"))}
+    full_env.update({"DATABASE_URL": f"sqlite:///{tmp_path}/x.sqlite3", **env})
+    proc = subprocess.run([sys.executable, "-m", "bot.cli", "run"], cwd=tmp_path, env=full_env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert fragment in proc.stderr and "Traceback" not in proc.stderr
