@@ -216,26 +216,36 @@ async def _wait_for(predicate, timeout: float = 15.0) -> None:
         await asyncio.sleep(0.05)
 
 
+async def _meeting_in_days(company, creative, days: int = 6) -> None:
+    """Agree on a typed time `days` ahead at 10:00 Berlin time (not a slot), so
+    reminder timing does not depend on today's weekday."""
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    day = datetime.now(ZoneInfo("Europe/Berlin")).date() + timedelta(days=days)
+    await company.press("Andere Zeit")
+    await company.say(f"{day:%d.%m.%Y} 10:00")
+    await creative.press("Works")
+    assert "It's set" in texts(creative)
+
+
 async def reminders_fire_in_order(h) -> None:
     company, creative = await introduced_pair(h)
-    await company.press("📅")
-    await creative.press("Works")
+    await _meeting_in_days(company, creative)
     await _wait_for(lambda: sum("Erinnerung" in m.text for m in company.messages) >= 2
-                    and sum("Reminder" in m.text for m in creative.messages) >= 2)
+                    and sum("Reminder" in m.text for m in creative.messages) >= 2, timeout=30)
     reminders = [m.text for m in company.messages if "Erinnerung" in m.text]
-    assert "(2h vorher)" in reminders[0] and "(1h vorher)" in reminders[1]
-    await asyncio.sleep(0.5)
+    assert "(2d vorher)" in reminders[0] and "(1d vorher)" in reminders[1]
+    await asyncio.sleep(1.0)
     assert sum("Erinnerung" in m.text for m in company.messages) == 2  # none twice
 
 
 async def restart_before_reminder_sends_exactly_once(h) -> None:
     company, creative = await introduced_pair(h)
-    latest = [label for label in company.last.labels if label.startswith("📅")][-1]
-    await company.press(latest)  # the latest slot: its reminders come after the restart
-    await creative.press("Works")
+    await _meeting_in_days(company, creative)
     await h.restart()  # the scheduler goes down with the bot; its jobs stay in the database
-    await _wait_for(lambda: sum("Reminder" in m.text for m in creative.messages) >= 2)
-    await asyncio.sleep(0.5)
+    await _wait_for(lambda: sum("Reminder" in m.text for m in creative.messages) >= 2, timeout=30)
+    await asyncio.sleep(1.0)
     assert sum("Reminder" in m.text for m in creative.messages) == 2
     assert sum("Erinnerung" in m.text for m in company.messages) == 2
 

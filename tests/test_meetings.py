@@ -8,8 +8,11 @@ from tests import scenarios_meetings as sm
 from tests.conftest import make_settings
 from tests.harness import CoreHarness, EmulatorHarness, running_emulator_harness
 
-# Reminders 2 h and 1 h before; waits divided by 100,000 (a day passes in ~0.9 s).
-MEETING_SETTINGS = {"reminder_offsets": "2h,1h", "time_factor": 100_000}
+# Reminders 2 days and 1 day before, waits divided by 50,000: for a meeting six
+# days ahead they come after ~7 s and ~8.6 s, with 3.5 s / 1.7 s of grace if the
+# bot is down at that moment (the grace ends when the meeting starts, scaled too).
+MEETING_SETTINGS = {"reminder_offsets": "2d,1d", "time_factor": 50_000}
+ALL = sm.FAST + sm.TIMED
 
 
 @pytest.fixture
@@ -26,12 +29,12 @@ async def emulator_harness(request: pytest.FixtureRequest, sqlite_url: str, monk
         yield h
 
 
-@pytest.mark.parametrize("scenario", sm.FAST + sm.TIMED, ids=lambda s: s.__name__)
+@pytest.mark.parametrize("scenario", ALL, ids=lambda s: s.__name__)
 async def test_on_core(core_harness: CoreHarness, scenario) -> None:
     await scenario(core_harness)
 
 
-@pytest.mark.parametrize("scenario", sm.FAST + sm.TIMED, ids=lambda s: s.__name__)
+@pytest.mark.parametrize("scenario", ALL, ids=lambda s: s.__name__)
 async def test_through_telegram(emulator_harness: EmulatorHarness, scenario) -> None:
     await scenario(emulator_harness)
 
