@@ -171,11 +171,12 @@ class IntroductionRepository:
         return suggestion
 
     async def pair(self, company_id: int, creative_id: int) -> Pair | None:
-        q = select(Pair).where(Pair.company_id == company_id, Pair.creative_id == creative_id)
+        """Locked for this transaction (PostgreSQL): both sides may answer at once."""
+        q = select(Pair).where(Pair.company_id == company_id, Pair.creative_id == creative_id).with_for_update()
         return (await self.session.execute(q)).scalar_one_or_none()
 
     async def pair_by_id(self, pair_id: int) -> Pair | None:
-        return await self.session.get(Pair, pair_id)
+        return await self.session.get(Pair, pair_id, with_for_update=True)
 
     async def add_pair(self, pair: Pair) -> Pair:
         self.session.add(pair)
@@ -188,7 +189,8 @@ class IntroductionRepository:
         return [(a, b) for a, b in (await self.session.execute(q)).all()]
 
     async def meeting(self, meeting_id: int) -> Meeting | None:
-        return await self.session.get(Meeting, meeting_id)
+        """Locked for this transaction (PostgreSQL): both sides may act at once."""
+        return await self.session.get(Meeting, meeting_id, with_for_update=True)
 
     async def add_meeting(self, meeting: Meeting) -> Meeting:
         self.session.add(meeting)
@@ -227,6 +229,9 @@ class UpdateLog:
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+
+    async def seen(self, update_id: int) -> bool:
+        return await self.session.get(ProcessedUpdate, update_id) is not None
 
     def record(self, update_id: int) -> None:
         """Record an update as handled, written with the update's other effects.

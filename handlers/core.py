@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from bot.settings import Settings
 
 log = logging.getLogger(__name__)
+_CONFLICT = Reply()  # marker: a concurrent change made the commit fail
 
 
 class ReminderPort(Protocol):
@@ -66,44 +67,64 @@ class CrosslabCore:
     async def handle(self, ev: Incoming) -> Reply:
         lock = self._lock(ev.user.id)  # strong reference while in use
         async with lock:
-            async with self.uow() as uow:
-                loaded = await uow.people.load_context(ev.user.id)
-                uow.updates.record(ev.update_id)  # a duplicate fails at commit, before anything is sent
-                person = loaded[0] if loaded else None
-                lang = person.language if person else language_for(ev.user.language_code, self.settings.default_language)
-                turn = Turn(self, uow, ev, lang, person)
-                if loaded is not None:
-                    turn.state = loaded[1] or await uow.conversations.get(loaded[0])
-                    if ev.user.username != loaded[0].username:  # the contact shared in introductions
-                        loaded[0].username = ev.user.username
-                try:
-                    await dispatch(turn)
-                except DuplicateUpdate:
-                    return Reply(duplicate=True)
-                except Exception:
-                    log.exception("error while handling update %s", ev.update_id)
-                    await uow.rollback()
-                    reply = Reply()
-                    reply.messages.append(OutMessage(ev.chat_id, t(lang, "error.generic")))
+            for attempt in range(3):
+                reply = await self._handle_once(ev)
+                if reply is not _CONFLICT:
                     return reply
-                try:
-                    await uow.commit()
-                except IntegrityError:
-                    # Seen before (redelivered, or handled by a second process): no effect.
+                log.info("update %s collided with a concurrent change; retrying (%d)", ev.update_id, attempt + 1)
+            return Reply(messages=[OutMessage(ev.chat_id, t(self._fallback_language(ev), "error.generic"))])
+
+    def _fallback_language(self, ev: Incoming) -> str:
+        return language_for(ev.user.language_code, self.settings.default_language)
+
+    async def _handle_once(self, ev: Incoming) -> Reply:
+        async with self.uow() as uow:
+            loaded = await uow.people.load_context(ev.user.id)
+            uow.updates.record(ev.update_id)  # a duplicate fails at commit, before anything is sent
+            person = loaded[0] if loaded else None
+            lang = person.language if person else self._fallback_language(ev)
+            turn = Turn(self, uow, ev, lang, person)
+            if loaded is not None:
+                turn.state = loaded[1] or await uow.conversations.get(loaded[0])
+                if ev.user.username != loaded[0].username:  # the contact shared in introductions
+                    loaded[0].username = ev.user.username
+            try:
+                await dispatch(turn)
+                await uow.commit()
+            except DuplicateUpdate:
+                return Reply(duplicate=True)
+            except IntegrityError:
+                await uow.rollback()
+                if await self._seen(ev.update_id):
+                    # Redelivered, or handled by a second process: no effect.
                     log.info("update %s was already handled", ev.update_id)
                     return Reply(duplicate=True)
-                self.run_effects(turn.reply)
-                return turn.reply
+                return _CONFLICT  # e.g. both sides of a pair answered at once: run again
+            except Exception:
+                log.exception("error while handling update %s", ev.update_id)
+                await uow.rollback()
+                return Reply(messages=[OutMessage(ev.chat_id, t(lang, "error.generic"))])
+        self.run_effects(turn.reply)
+        return turn.reply
+
+    async def _seen(self, update_id: int) -> bool:
+        async with self.uow() as uow:
+            return await uow.updates.seen(update_id)
 
     def run_effects(self, reply: Reply) -> None:
-        """Side effects outside the database, after the commit succeeded."""
+        """Side effects outside the database, after the commit succeeded. A
+        failure here must not swallow the reply; reminders are re-planned from
+        the database at the next start."""
         if self.reminders is None:
             return
         for effect in reply.effects:
-            if effect[0] == "plan_reminders":
-                self.reminders.plan(effect[1], effect[2])  # type: ignore[arg-type]
-            elif effect[0] == "cancel_reminders":
-                self.reminders.cancel(effect[1])  # type: ignore[arg-type]
+            try:
+                if effect[0] == "plan_reminders":
+                    self.reminders.plan(effect[1], effect[2])  # type: ignore[arg-type]
+                elif effect[0] == "cancel_reminders":
+                    self.reminders.cancel(effect[1])  # type: ignore[arg-type]
+            except Exception:
+                log.exception("could not apply %s", effect[0])
 
     async def reminder_reply(self, meeting_id: int, kind: str, starts_at: datetime) -> Reply:
         """The messages of a due reminder; empty if stale or already sent."""

@@ -60,3 +60,27 @@ async def test_a_reminder_job_that_runs_twice_sends_once(core_harness: CoreHarne
 
     stale = await core_harness.core.reminder_reply(meeting.id, "2h", meeting.starts_at + timedelta(days=1))
     assert stale.messages == []
+
+
+async def test_both_sides_say_yes_at_the_same_moment(core_harness: CoreHarness) -> None:
+    """Both answers race (on PostgreSQL they run in parallel transactions): the
+    pair must still be introduced exactly once."""
+    import asyncio
+
+    from sqlalchemy import func, select
+
+    from db.models import Meeting, Pair
+
+    company = await sm.onboard(core_harness, 1401, lang="de", side="production", name="Uta Seifert",
+                               text=sm.COMPANY_CHALLENGE, days=("Di",), window="vormittags")
+    creative = await sm.onboard(core_harness, 2401, lang="en", side="creative", name="Ben Okafor",
+                                text=sm.PHOTOGRAPHER, days=("Tue",), window="mornings")
+    await company.say("/matches")
+    assert "Ben Okafor" in company.last.text and "Uta Seifert" in creative.last.text
+    await asyncio.gather(company.press("Interessiert"), creative.press("Interested"))
+    async with core_harness.sessions() as s:
+        pairs = (await s.execute(select(Pair))).scalars().all()
+        meetings = (await s.execute(select(func.count()).select_from(Meeting))).scalar_one()
+    assert len(pairs) == 1 and pairs[0].status == "introduced" and meetings == 1
+    assert sum("Ihr möchtet euch beide kennenlernen" in m.text for m in company.messages) == 1
+    assert sum("You'd both like to meet" in m.text for m in creative.messages) == 1
