@@ -13,7 +13,6 @@ from sqlalchemy import text
 
 from bot.settings import Settings, load_settings
 
-REPO = Path(__file__).resolve().parent.parent
 TOKEN = "123456789:TEST-token-for-the-local-emulator_xyz"
 ADMIN_ID = 900001
 
