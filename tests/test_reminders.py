@@ -50,7 +50,7 @@ class Recorder:
     def kinds(self) -> list[str]:
         return [c[1] for c in self.calls]
 
-    async def wait_calls(self, n: int, timeout: float = 3.0) -> None:
+    async def wait_calls(self, n: int, timeout: float = 10.0) -> None:
         deadline = time.monotonic() + timeout
         while len(self.calls) < n:
             self._changed.clear()
@@ -94,8 +94,10 @@ async def test_plan_sends_in_order_at_scaled_times(database_url: str, services) 
     await rec.wait_calls(3)
     assert rec.kinds == ["9h", "5h", "1h"]
     assert {c[2] for c in rec.calls} == {starts}
+    # Never early; "late" only by scheduling delay (not by a retry or the
+    # watchdog), with room for a loaded CI machine.
     for (_, _, _, at), seconds in zip(rec.calls, (0.05, 0.25, 0.45)):
-        assert seconds - 0.02 <= at - mono0 <= seconds + 0.15
+        assert seconds - 0.02 <= at - mono0 <= seconds + 1.0
     await asyncio.sleep(0.2)
     assert len(rec.calls) == 3
     assert service.planned(1) == []  # each job removes itself once sent
@@ -202,8 +204,8 @@ async def test_missed_during_downtime_is_sent_once_after_start(database_url: str
     b = services(database_url, "9h")
     started = time.monotonic()
     await b.start(rec)
-    await rec.wait_calls(1, timeout=1.0)
-    assert rec.calls[0][3] - started < 0.15  # right after the start
+    await rec.wait_calls(1, timeout=10.0)
+    assert rec.calls[0][3] - started < 2.0  # right after the start, not at the next retry (minutes)
     await asyncio.sleep(0.3)
     assert [(c[0], c[1], c[2]) for c in rec.calls] == [(1, "9h", starts)]
     assert b.planned() == []
@@ -258,7 +260,7 @@ async def test_watchdog_restarts_processing_after_a_job_store_error(database_url
     store.get_next_run_time = flaky
     t0 = now()
     service.plan(1, t0 + timedelta(hours=10), now=t0)  # 9h at 0.05 s, 5h at 0.25 s, 1h at 0.45 s
-    await rec.wait_calls(3, timeout=2.0)  # the timer died while submitting 5h: 1h needs the watchdog
+    await rec.wait_calls(3, timeout=10.0)  # the timer died while submitting 5h: 1h needs the watchdog
     assert failures and rec.kinds == ["9h", "5h", "1h"]
 
 
