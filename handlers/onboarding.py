@@ -37,6 +37,8 @@ TEXT_STEPS: dict[str, TextRule] = {
     "collaboration": TextRule(15, 800, "example.collaboration"),
 }
 CHOICE_STEPS = ("side", "disciplines", "languages", "availability")
+# Multi-select steps whose answer is a list of codes stored in the profile field of the same name.
+CODE_LISTS: dict[str, tuple[str, ...]] = {"disciplines": tuple(DISCIPLINES), "languages": WORK_LANGUAGES}
 
 
 def steps_for(side: str | None) -> list[str]:
@@ -292,18 +294,12 @@ def finish_selection(turn: Turn, profile: Profile, step: str) -> bool:
     """Store a multi-select answer; False (with an alert) if it is incomplete."""
     assert turn.state is not None
     sel = list(turn.state.data.get("sel", []))
-    if step == "disciplines":
-        codes = [c for c in DISCIPLINES if c in sel]
+    if step in CODE_LISTS:
+        codes = [c for c in CODE_LISTS[step] if c in sel]  # in the list's order
         if not codes:
             turn.toast("select.at_least_one", alert=True)
             return False
-        profile.disciplines = codes
-    elif step == "languages":
-        codes = [c for c in WORK_LANGUAGES if c in sel]
-        if not codes:
-            turn.toast("select.at_least_one", alert=True)
-            return False
-        profile.languages = codes
+        setattr(profile, step, codes)
     elif step == "availability":
         days = [d for d in DAYS if f"d{d}" in sel]
         windows = [w for w in WINDOWS if f"w{w}" in sel]
@@ -316,10 +312,8 @@ def finish_selection(turn: Turn, profile: Profile, step: str) -> bool:
 
 
 def allowed_codes(step: str) -> set[str]:
-    if step == "disciplines":
-        return set(DISCIPLINES)
-    if step == "languages":
-        return set(WORK_LANGUAGES)
+    if step in CODE_LISTS:
+        return set(CODE_LISTS[step])
     if step == "availability":
         return {f"d{d}" for d in DAYS} | {f"w{w}" for w in WINDOWS}
     return set()
