@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 # Actions whose buttons are validated against the database, not the version.
 ACTIONS = ("sg", "mt")
 NOT_NOW_DAYS = 14
-CARD_TOP = 5
 
 
 # --- helpers -------------------------------------------------------------------
@@ -53,8 +52,7 @@ def _send(turn: Turn, person: Person, text: str, buttons: list[list[Button]] | N
 def _first_sentence(text: str | None, limit: int = 240) -> str:
     text = " ".join((text or "").split())
     match = re.match(r"(.+?[.!?])(\s|$)", text)
-    sentence = match.group(1) if match else text
-    return sentence if len(sentence) <= limit else sentence[: limit - 1].rstrip() + "…"
+    return _short(match.group(1) if match else text, limit)
 
 
 def _short(text: str | None, limit: int = 300) -> str:
@@ -87,7 +85,7 @@ async def offer_suggestions(turn: Turn, people: list[Person], pool: list[int] | 
                 blocked.setdefault(person.id, set()).add(s.counterpart_id)
     exclude = closed | {(str(p), str(c)) for p, cs in blocked.items() for c in cs}
     ids = [p.id for p in people if not p.paused]
-    results = await turn.core.matching.suggest_many(turn, ids, pool=pool, exclude=exclude, top=CARD_TOP)
+    results = await turn.core.matching.suggest_many(turn, ids, pool=pool, exclude=exclude)
     served = 0
     for person in people:
         if person.paused:

@@ -10,8 +10,6 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from db.models import Person, Profile
 from handlers import onboarding as ob
 from matching.taxonomy import DISCIPLINES
@@ -55,6 +53,8 @@ class MatchingService:
     ) -> dict[int, list[tuple[Profile, Suggestion]]]:
         """Top suggestions for each of `person_ids` among the completed profiles
         (only those in `pool` when given), never a pair in `exclude`."""
+        import numpy as np
+
         from matching import InMemoryEmbeddingCache, Matcher, cache_key
 
         rows = await turn.uow.people.completed_profiles()
