@@ -18,6 +18,18 @@ class UserRef:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A photo or file already on Telegram's servers, referred to by file_id
+    (received from a user, sent on without downloading)."""
+
+    kind: str  # "photo" | "document"
+    file_id: str
+    filename: str | None = None
+    mime_type: str | None = None
+    caption: str | None = None  # used when sending; incoming captions are in Incoming.text
+
+
+@dataclass(frozen=True)
 class Incoming:
     """One update from a user.
 
@@ -34,6 +46,8 @@ class Incoming:
     callback_id: str | None = None
     message_id: int | None = None  # the message carrying the pressed button
     chat_type: str = "private"
+    # For kind "photo" / "document": the file (largest photo size); its caption is in `text`.
+    attachment: Attachment | None = None
 
     @property
     def command(self) -> tuple[str, str] | None:
@@ -66,6 +80,8 @@ class OutMessage:
     buttons: list[list[Button]] = field(default_factory=list)
     document: Document | None = None
     edit_message_id: int | None = None  # edit this message instead of sending a new one
+    # Photos/files sent by file_id after the text (photos and documents each as albums of ≤ 10).
+    media: list[Attachment] = field(default_factory=list)
 
 
 @dataclass
