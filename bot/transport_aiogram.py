@@ -16,7 +16,9 @@ from aiogram.methods import (
     GetMe,
     GetUpdates,
     SendDocument,
+    SendMediaGroup,
     SendMessage,
+    SendPhoto,
     SetMyCommands,
 )
 from aiogram.methods.base import Response
@@ -26,13 +28,15 @@ from aiogram.types import (
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputMediaDocument,
+    InputMediaPhoto,
     Message,
     Update,
 )
 
-from bot.delivery import NotModified, RetryLater, Unreachable, deliver
+from bot.delivery import MediaRejected, NotModified, RetryLater, Unreachable, deliver
 from handlers.core import CrosslabCore
-from handlers.types import Button, Document, Incoming, UserRef
+from handlers.types import Attachment, Button, Document, Incoming, UserRef
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +47,7 @@ log = logging.getLogger(__name__)
 _RESPONSE_TYPES = [
     Response[method.__returning__]  # type: ignore[misc]
     for method in (GetMe, GetUpdates, DeleteWebhook, SendMessage, EditMessageText, SendDocument,
-                   AnswerCallbackQuery, SetMyCommands)
+                   SendPhoto, SendMediaGroup, AnswerCallbackQuery, SetMyCommands)
 ]
 
 
@@ -81,6 +85,17 @@ def message_kind(message: Message) -> str:
     return str(message.content_type).split(".")[-1].lower()
 
 
+def message_attachment(message: Message, kind: str) -> Attachment | None:
+    """The file of an incoming photo (largest size) or document, else None."""
+    if kind == "photo" and message.photo:
+        largest = max(message.photo, key=lambda s: s.width * s.height)
+        return Attachment(kind="photo", file_id=largest.file_id, mime_type="image/jpeg")
+    if kind == "document" and message.document is not None:
+        doc = message.document
+        return Attachment(kind="document", file_id=doc.file_id, filename=doc.file_name, mime_type=doc.mime_type)
+    return None
+
+
 class AiogramTransport:
     name = "aiogram"
 
@@ -112,6 +127,21 @@ class AiogramTransport:
         msg = await self._call(self.bot.send_document(chat_id, file, caption=caption or None))
         return msg.message_id
 
+    async def send_media(self, chat_id: int, items: list[Attachment]) -> None:
+        try:
+            if len(items) == 1:
+                item = items[0]
+                if item.kind == "photo":
+                    await self._call(self.bot.send_photo(chat_id, item.file_id, caption=item.caption))
+                else:
+                    await self._call(self.bot.send_document(chat_id, item.file_id, caption=item.caption))
+                return
+            media = [InputMediaPhoto(media=a.file_id, caption=a.caption) if a.kind == "photo"
+                     else InputMediaDocument(media=a.file_id, caption=a.caption) for a in items]
+            await self._call(self.bot.send_media_group(chat_id, media))
+        except TelegramBadRequest as exc:
+            raise MediaRejected(str(exc)) from exc
+
     async def answer_callback(self, callback_id: str, text: str | None, alert: bool) -> None:
         await self._call(self.bot.answer_callback_query(callback_id, text=text, show_alert=alert))
 
@@ -129,13 +159,16 @@ class AiogramTransport:
     async def _on_message(self, message: Message, event_update: Update) -> None:
         if message.from_user is None or message.from_user.is_bot:
             return
+        kind = message_kind(message)
+        attachment = message_attachment(message, kind)
         ev = Incoming(
             update_id=event_update.update_id,
             user=_user(message.from_user),
             chat_id=message.chat.id,
             chat_type=str(message.chat.type).split(".")[-1].lower(),
-            kind=message_kind(message),
-            text=message.text or "",
+            kind=kind,
+            text=message.text or ((message.caption or "") if attachment is not None else ""),
+            attachment=attachment,
         )
         await deliver(self, await self.core.handle(ev))
 

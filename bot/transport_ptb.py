@@ -5,13 +5,21 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import (
+    BotCommand,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputMediaDocument,
+    InputMediaPhoto,
+    Message,
+    Update,
+)
 from telegram.error import BadRequest, Forbidden, RetryAfter
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
-from bot.delivery import NotModified, RetryLater, Unreachable, deliver
+from bot.delivery import MediaRejected, NotModified, RetryLater, Unreachable, deliver
 from handlers.core import CrosslabCore
-from handlers.types import Button, Document, Incoming, UserRef
+from handlers.types import Attachment, Button, Document, Incoming, UserRef
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +44,17 @@ def _seconds(value: int | timedelta) -> float:
 def _user(u: Any) -> UserRef:
     return UserRef(id=u.id, first_name=u.first_name or "", last_name=u.last_name, username=u.username,
                    language_code=u.language_code)
+
+
+def message_attachment(message: Message, kind: str) -> Attachment | None:
+    """The file of an incoming photo (largest size) or document, else None."""
+    if kind == "photo" and message.photo:
+        largest = max(message.photo, key=lambda s: s.width * s.height)
+        return Attachment(kind="photo", file_id=largest.file_id, mime_type="image/jpeg")
+    if kind == "document" and message.document is not None:
+        doc = message.document
+        return Attachment(kind="document", file_id=doc.file_id, filename=doc.file_name, mime_type=doc.mime_type)
+    return None
 
 
 class PTBTransport:
@@ -84,6 +103,21 @@ class PTBTransport:
                                                       caption=caption or None))
         return msg.message_id
 
+    async def send_media(self, chat_id: int, items: list[Attachment]) -> None:
+        try:
+            if len(items) == 1:
+                item = items[0]
+                if item.kind == "photo":
+                    await self._call(self.bot.send_photo(chat_id, item.file_id, caption=item.caption))
+                else:
+                    await self._call(self.bot.send_document(chat_id, item.file_id, caption=item.caption))
+                return
+            media = [InputMediaPhoto(a.file_id, caption=a.caption) if a.kind == "photo"
+                     else InputMediaDocument(a.file_id, caption=a.caption) for a in items]
+            await self._call(self.bot.send_media_group(chat_id, media))
+        except BadRequest as exc:
+            raise MediaRejected(str(exc)) from exc
+
     async def answer_callback(self, callback_id: str, text: str | None, alert: bool) -> None:
         await self._call(self.bot.answer_callback_query(callback_id, text=text, show_alert=alert))
 
@@ -107,8 +141,11 @@ class PTBTransport:
             kind = "text"
         else:
             kind = next((k for k in _CONTENT_KINDS if getattr(message, k, None)), "other")
+        attachment = message_attachment(message, kind)
         ev = Incoming(update_id=update.update_id, user=_user(message.from_user), chat_id=message.chat.id,
-                      chat_type=str(message.chat.type).split(".")[-1].lower(), kind=kind, text=message.text or "")
+                      chat_type=str(message.chat.type).split(".")[-1].lower(), kind=kind,
+                      text=message.text or ((message.caption or "") if attachment is not None else ""),
+                      attachment=attachment)
         await deliver(self, await self.core.handle(ev))
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
