@@ -4,6 +4,7 @@
     python bench/bench_matching.py quality         # nDCG@3 / hit@3 / MRR on the cohorts
     python bench/bench_matching.py scale [--n 10000] [--repeat 3]
     python bench/bench_matching.py encode [--texts 5000]
+    python bench/bench_matching.py learning [--seeds 21] [--noise 0.0] [--feedback-scale]
 
 quality  the matcher with the bundled model on the development cohort and the
          held-out cohorts, next to the baselines (TF-IDF, random, model alone).
@@ -14,6 +15,18 @@ scale    N companies × N creatives with synthetic texts and random unit
          memos), and the peak RSS while doing so.
 encode   5,000 profile texts through `Encoder.encode` (empty cache) and
          through the model's own `encode`, same batch size, alternating.
+learning meeting feedback simulated from the cohorts' relevance labels
+         (grade 2 → rating 5 "yes", 1 → 4 "maybe", 0 → 2 "no"), fitted with
+         `FeedbackModel`, nDCG@3 / hit@3 / MRR on the held-out half before vs
+         after (median over seeds).  Meetings = the labelled pairs plus each
+         labelled company's top-3 suggestions (grade 0 if unlabelled), as they
+         would happen.  Two splits: "pairs" — a random half of those meetings
+         is feedback, the other half is evaluated (pairs already met are
+         excluded from the rankings, before and after alike); "companies" — the
+         meetings of a random half of the companies are feedback, the other
+         companies are evaluated on all their labels (transfer to newcomers).
+         With --feedback-scale: the time of `Matcher.rank` at 10k × 10k with a
+         fitted model next to none.
 """
 from __future__ import annotations
 
@@ -197,6 +210,121 @@ def bench_scale(n: int, repeat: int) -> None:
     print()
 
 
+# -- learning from feedback ------------------------------------------------------
+
+GRADE_FEEDBACK = {2: (5, "yes"), 1: (4, "maybe"), 0: (2, "no")}
+
+
+def simulated_feedback(pairs, grades, by_id, rng, noise: float):
+    """One observation per side and meeting; with probability `noise` a side's
+    rating is one step off (and its continue answer follows the rating)."""
+    from matching import FeedbackObservation
+
+    out = []
+    for c, k in pairs:
+        rating, cont = GRADE_FEEDBACK[min(2, int(grades.get((c, k), 0)))]
+        for _side in range(2):
+            r, a = rating, cont
+            if noise and rng.random() < noise:
+                r = int(np.clip(r + rng.choice((-1, 1)), 1, 5))
+                a = "yes" if r >= 5 else "no" if r <= 2 else "maybe"
+            out.append(FeedbackObservation(by_id[c], by_id[k], r, a))
+    return out
+
+
+def bench_learning(seeds: int, noise: float, max_adjustment: float | None) -> None:
+    from matching import FeedbackModel, bad_pairs
+    from matching.cohort import load_cohort
+    from matching.evaluation import evaluate
+
+    hyper = {} if max_adjustment is None else {"max_adjustment": max_adjustment}
+    print(f"== learning from feedback: simulated from relevance labels, {seeds} seeds, noise {noise}, "
+          f"hyper {hyper or 'defaults'}; median (mean) over seeds ==")
+    matcher = Matcher(cache=InMemoryEmbeddingCache())
+    for name, path in COHORTS:
+        if not path.exists():
+            print(f"{name}: {path} missing")
+            continue
+        cohort = load_cohort(str(path))
+        by_id = cohort.by_id()
+        prepared = matcher.prepare(cohort.participants)
+        queries = sorted(q for q in cohort.relevance if by_id[q].side == "production")
+        n_k = sum(1 for p in cohort.participants if p.side == "creative")
+        grades = {(q, k): g for q in queries for k, g in cohort.relevance[q].items()}
+        top3 = matcher.rank(prepared, top=3, for_ids=set(queries))
+        meetings = sorted(set(grades) | {(q, s.counterpart_id) for q in queries for s in top3[q]})
+
+        def metrics(relevance, exclude, model, wanted):
+            ranked = matcher.rank(prepared, top=n_k, exclude_pairs=exclude, for_ids=set(wanted), feedback=model)
+            rankings = {q: [s.counterpart_id for s in ranked.get(q, [])] for q in wanted}
+            return evaluate(rankings, {q: relevance[q] for q in wanted if q in relevance}, k=3)
+
+        print(f"-- {name}: {len(queries)} companies, {len(meetings)} meetings "
+              f"({sum(1 for m in meetings if grades.get(m, 0) > 0)} labelled relevant)")
+        for split in ("pairs", "companies"):
+            rows = {"before": [], "after": []}
+            for seed in range(seeds):
+                rng = np.random.default_rng(seed)
+                if split == "pairs":
+                    order = rng.permutation(len(meetings))
+                    train = [meetings[i] for i in order[: len(meetings) // 2]]
+                    wanted = queries
+                    exclude = set(train)
+                    relevance = {q: {k: g for k, g in cohort.relevance[q].items() if (q, k) not in exclude} for q in queries}
+                else:
+                    chosen = set(rng.permutation(queries)[: len(queries) // 2].tolist())
+                    train = [m for m in meetings if m[0] in chosen]
+                    wanted = [q for q in queries if q not in chosen]
+                    exclude = set()
+                    relevance = cohort.relevance
+                observations = simulated_feedback(train, grades, by_id, rng, noise)
+                model = FeedbackModel.fit(observations, **hyper)
+                exclude_after = exclude | bad_pairs(observations)
+                rows["before"].append(metrics(relevance, exclude_after, None, wanted))
+                rows["after"].append(metrics(relevance, exclude_after, model, wanted))
+            line = []
+            for key in ("ndcg@3", "hit@3", "mrr"):
+                b = [r[key] for r in rows["before"]]
+                a = [r[key] for r in rows["after"]]
+                diff = np.array(a) - np.array(b)
+                line.append(f"{key} {statistics.median(b):.3f} → {statistics.median(a):.3f} "
+                            f"(mean {np.mean(b):.3f} → {np.mean(a):.3f}; seeds better/worse {int((diff > 1e-9).sum())}/{int((diff < -1e-9).sum())})")
+            print(f"   split {split:<9} " + "; ".join(line))
+    print()
+
+
+def bench_feedback_scale(n: int, repeat: int) -> None:
+    from matching import FeedbackModel, FeedbackObservation
+
+    print(f"== scale with feedback: {n} x {n}, top-5 for everyone ==")
+    people = synthetic_cohort(n)
+    matcher = Matcher()
+    matcher = Matcher(cache=cached_embeddings(people, matcher.model_id))
+    prepared = matcher.prepare(people)
+    rng = np.random.default_rng(5)
+    companies = [p for p in people if p.side == "production"]
+    creatives = [p for p in people if p.side == "creative"]
+    observations = [
+        FeedbackObservation(companies[int(rng.integers(len(companies)))], creatives[int(rng.integers(len(creatives)))],
+                            int(rng.integers(1, 6)), str(rng.choice(["yes", "maybe", "no"])))
+        for _ in range(2_000)
+    ]
+    t = time.perf_counter()
+    model = FeedbackModel.fit(observations)
+    print(f"fit on {len(observations)} observations: {time.perf_counter() - t:.2f} s, "
+          f"{len(model.describe()['cells'])} cells learned, empty: {model.is_empty()}")
+    times: dict[str, list[float]] = {"none": [], "fitted": []}
+    for _ in range(repeat):
+        for label, fb in (("none", None), ("fitted", model)):
+            gc.collect()
+            t = time.perf_counter()
+            matcher.rank(prepared, top=5, feedback=fb)
+            times[label].append(time.perf_counter() - t)
+    for label, ts in times.items():
+        print(f"Matcher.rank, feedback {label}: median {statistics.median(ts):.2f} s (runs {', '.join(f'{x:.2f}' for x in ts)})")
+    print()
+
+
 def profile_texts(count: int, seed: int = 3) -> list[str]:
     """Profile-like German/English sentences of varied length, all distinct."""
     rng = np.random.default_rng(seed)
@@ -246,17 +374,25 @@ def bench_encode(count: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("sections", nargs="*", choices=["quality", "scale", "encode", []], default=[])
+    parser.add_argument("sections", nargs="*", choices=["quality", "scale", "encode", "learning", []], default=[])
     parser.add_argument("--n", type=int, default=10_000, help="companies and creatives each (scale)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--texts", type=int, default=5_000, help="profiles to encode (encode)")
+    parser.add_argument("--seeds", type=int, default=21, help="random splits (learning)")
+    parser.add_argument("--noise", type=float, default=0.0, help="chance a simulated rating is one step off (learning)")
+    parser.add_argument("--max-adjustment", type=float, default=None, help="FeedbackModel bound (learning)")
+    parser.add_argument("--feedback-scale", action="store_true", help="also time rank() with a fitted model (learning)")
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    sections = args.sections or ["quality", "scale", "encode"]
+    sections = args.sections or ["quality", "scale", "learning", "encode"]
     if "scale" in sections:  # first, so the process holds no model
         bench_scale(args.n, args.repeat)
     if "quality" in sections:
         bench_quality()
+    if "learning" in sections:
+        if args.feedback_scale:
+            bench_feedback_scale(args.n, args.repeat)
+        bench_learning(args.seeds, args.noise, args.max_adjustment)
     if "encode" in sections:
         bench_encode(args.texts)
     return 0

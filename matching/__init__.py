@@ -7,6 +7,9 @@ sentence-transformers; the model loads on the first text to embed):
     matcher = Matcher(model_name=None, cache=InMemoryEmbeddingCache())
     suggestions = matcher.suggest(participants, top=5, exclude_pairs=frozenset(), for_ids=None)
     suggestions["p1"][0].counterpart_id, .score, .reason("de")
+    # learning from meeting feedback (matching.learning)
+    model = FeedbackModel.fit(observations)
+    matcher.suggest(participants, exclude_pairs=bad_pairs(observations), feedback=model)
 
 See docs/matching.md.
 """
@@ -17,11 +20,14 @@ from typing import Any
 __all__ = [
     "AbstractEmbeddingCache",
     "Encoder",
+    "FeedbackModel",
+    "FeedbackObservation",
     "InMemoryEmbeddingCache",
     "Matcher",
     "Participant",
     "ScoringWeights",
     "Suggestion",
+    "bad_pairs",
     "cache_key",
 ]
 
@@ -34,6 +40,9 @@ _LOCATIONS = {
     "Participant": "matching.domain",
     "Suggestion": "matching.domain",
     "ScoringWeights": "matching.scoring",
+    "FeedbackModel": "matching.learning",
+    "FeedbackObservation": "matching.learning",
+    "bad_pairs": "matching.learning",
 }
 
 

@@ -6,7 +6,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
-from typing import Any, Collection, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Collection, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -25,6 +25,9 @@ from matching.scoring import (
     top_k_rows,
 )
 
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matching.learning import BoundFeedback, FeedbackModel
 
 
 def _ordered(people: list[Participant], has_backward) -> list[Participant]:
@@ -58,13 +61,19 @@ def _id_rank(people: list[Participant]) -> np.ndarray:
 class _Explanation:
     """Deferred `explain_pair` call (cheaper to hold than a closure)."""
 
-    __slots__ = ("features", "i", "j", "viewer")
+    __slots__ = ("features", "i", "j", "viewer", "feedback")
 
-    def __init__(self, features: CohortFeatures, i: int, j: int, viewer: str) -> None:
-        self.features, self.i, self.j, self.viewer = features, i, j, viewer
+    def __init__(self, features: CohortFeatures, i: int, j: int, viewer: str, feedback: "BoundFeedback | None" = None) -> None:
+        self.features, self.i, self.j, self.viewer, self.feedback = features, i, j, viewer, feedback
 
     def __call__(self) -> dict[str, str]:
-        return explain_pair(self.features, self.i, self.j, self.viewer)
+        reasons = explain_pair(self.features, self.i, self.j, self.viewer)
+        if self.feedback is not None:
+            clause = self.feedback.reason(self.i, self.j)
+            if clause:
+                reasons = {lang: f"{text}; {clause.get(lang, clause['en'])}" if text else clause.get(lang, clause["en"])
+                           for lang, text in reasons.items()}
+        return reasons
 
 
 @contextmanager
@@ -175,6 +184,7 @@ class Matcher:
         for_ids: Collection[str] | None = None,
         *,
         progress: bool = False,
+        feedback: "FeedbackModel | None" = None,
     ) -> dict[str, list[Suggestion]]:
         """Up to `top` counterparts per participant, best first.
 
@@ -183,6 +193,9 @@ class Matcher:
         stated working languages without one in common.  `for_ids` limits the
         result to these participants (they are still ranked against everyone).
         Everyone asked for gets a key, possibly with an empty list.
+        `feedback` (a fitted `matching.learning.FeedbackModel`) adds its
+        bounded, learned adjustment to every pair's score; None or an empty
+        model leaves scores and ranking exactly as they are.
         """
         participants = list(participants)
         wanted = None if for_ids is None else set(for_ids)
@@ -192,7 +205,7 @@ class Matcher:
         if top <= 0:
             return result
         prepared = self.prepare(participants, progress=progress)
-        result.update(self.rank(prepared, top, exclude_pairs, wanted, progress=progress))
+        result.update(self.rank(prepared, top, exclude_pairs, wanted, progress=progress, feedback=feedback))
         return result
 
     def rank(
@@ -203,8 +216,10 @@ class Matcher:
         for_ids: Collection[str] | None = None,
         *,
         progress: bool = False,
+        feedback: "FeedbackModel | None" = None,
     ) -> dict[str, list[Suggestion]]:
-        """Suggestions from prepared features (the scoring and top-k part)."""
+        """Suggestions from prepared features (the scoring and top-k part);
+        `feedback` as in `suggest`."""
         features, scorer = prepared.features, prepared.scorer
         companies, creatives = features.companies, features.creatives
         m, n = len(companies), len(creatives)
@@ -214,6 +229,8 @@ class Matcher:
         rows_wanted = np.array([i for i, p in enumerate(companies) if wanted is None or p.id in wanted], dtype=np.int64)
         cols_wanted = np.array([j for j, p in enumerate(creatives) if wanted is None or p.id in wanted], dtype=np.int64)
         excluded = self._excluded_index(exclude_pairs, companies, creatives)
+        bound = None if feedback is None or feedback.is_empty() else feedback.bind(features)
+        extra = None if bound is None else (bound.left, bound.right)
 
         # either run the company pass over all rows and read the creatives'
         # top-k from its columns, or score the wanted creatives on their own
@@ -229,7 +246,7 @@ class Matcher:
         def score_rows(chunk: np.ndarray):
             contiguous = chunk[-1] - chunk[0] + 1 == len(chunk)
             rows = slice(int(chunk[0]), int(chunk[-1]) + 1) if contiguous else chunk
-            block = scorer.block(rows, slice(None), reuse=True)
+            block = scorer.block(rows, slice(None), reuse=True, extra=extra)
             self._apply_exclusions(block, excluded, chunk)
             local = np.flatnonzero(is_wanted_row[chunk])
             picks = []
@@ -261,7 +278,7 @@ class Matcher:
             flipped = {(b, a) for a, b in excluded}
             for s in range(0, len(cols_wanted), chunk_rows):
                 cols = cols_wanted[s:s + chunk_rows]
-                block = np.ascontiguousarray(scorer.block(slice(None), cols).T)  # creatives × companies
+                block = np.ascontiguousarray(scorer.block(slice(None), cols, extra=extra).T)  # creatives × companies
                 self._apply_exclusions(block, flipped, cols)
                 col_hits.update(zip(cols.tolist(), top_k_rows(block, top, prepared.company_rank)))
 
@@ -272,12 +289,12 @@ class Matcher:
         with _gc_paused():  # 100k small objects would trigger full collections over the text memos
             for i, (pick, values) in row_hits.items():
                 result[company_ids[i]] = [
-                    Suggestion(creative_ids[j], round(v - eps, 6), LazyReasons(_Explanation(features, i, j, "production")))
+                    Suggestion(creative_ids[j], round(v - eps, 6), LazyReasons(_Explanation(features, i, j, "production", bound)))
                     for j, v in zip(pick.tolist(), values.tolist())
                 ]
             for j, (pick, values) in col_hits.items():
                 result[creative_ids[j]] = [
-                    Suggestion(company_ids[i], round(v - eps, 6), LazyReasons(_Explanation(features, i, j, "creative")))
+                    Suggestion(company_ids[i], round(v - eps, 6), LazyReasons(_Explanation(features, i, j, "creative", bound)))
                     for i, v in zip(pick.tolist(), values.tolist())
                 ]
         return result
@@ -323,14 +340,23 @@ class Matcher:
     # -- introspection ------------------------------------------------------
 
     def pair_signals(
-        self, participants: Iterable[Participant], pairs: Iterable[tuple[str, str]]
+        self,
+        participants: Iterable[Participant],
+        pairs: Iterable[tuple[str, str]],
+        *,
+        feedback: "FeedbackModel | None" = None,
     ) -> dict[tuple[str, str], dict[str, float]]:
-        """Every signal's value for the given (company id, creative id) pairs —
-        the features a later issue learns weights from."""
+        """Every signal's value for the given (company id, creative id) pairs;
+        with a non-empty `feedback` model also its term ("feedback"), included
+        in "score"."""
         prepared = self.prepare(participants)
         features, scorer = prepared.features, prepared.scorer
         c_index = {p.id: i for i, p in enumerate(features.companies)}
         k_index = {p.id: j for j, p in enumerate(features.creatives)}
         pairs = [(a, b) if a in c_index else (b, a) for a, b in pairs]
-        values = scorer.signals((c_index[a], k_index[b]) for a, b in pairs)
+        extra = None
+        if feedback is not None and not feedback.is_empty():
+            bound = feedback.bind(features)
+            extra = (bound.left, bound.right)
+        values = scorer.signals(((c_index[a], k_index[b]) for a, b in pairs), extra)
         return dict(zip(pairs, values))

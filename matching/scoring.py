@@ -49,8 +49,9 @@ _HARD = -1e3
 class ScoringWeights:
     """Per-signal weights (the forward and backward scores are weighted means).
 
-    Later issues learn these from feedback; `from_mapping` accepts a partial
-    dict, unknown keys are rejected.
+    Hand-set (meeting feedback feeds a separate, bounded prior:
+    `matching.learning`); `from_mapping` accepts a partial dict, unknown keys
+    are rejected.
     """
 
     dense: float = 1.0
@@ -446,10 +447,18 @@ class PairScorer:
             setattr(self._local, name, buf)
         return buf[:size].reshape(shape)
 
-    def block(self, rows: np.ndarray | slice, cols: np.ndarray | slice, *, reuse: bool = False) -> np.ndarray:
+    def block(
+        self,
+        rows: np.ndarray | slice,
+        cols: np.ndarray | slice,
+        *,
+        reuse: bool = False,
+        extra: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> np.ndarray:
         """score + ε of companies[rows] × creatives[cols]; −inf where
         constraints forbid the pair.  With `reuse` the result lives in a
-        per-thread buffer, valid until this thread's next call."""
+        per-thread buffer, valid until this thread's next call.  `extra`
+        (left, right) adds left[rows] · right[cols]ᵀ (learned feedback)."""
         left, right = self.fwd_c[rows], self.fwd_k[cols]
         shape = (left.shape[0], right.shape[0])
         u = np.matmul(left, right.T, out=self._buffer("u", shape)) if reuse else left @ right.T
@@ -462,6 +471,10 @@ class PairScorer:
                 p = self.penalty[gc, gk]
                 if p:
                     u[a:b, c:d] += p
+        if extra is not None:
+            e_left, e_right = extra[0][rows], extra[1][cols]
+            buf = self._buffer("den", shape) if reuse else None  # free again after _harmonic
+            u += np.matmul(e_left, e_right.T, out=buf)
         return u
 
     def _harmonic(self, u, rows, cols, row_runs, col_runs) -> None:
@@ -486,9 +499,11 @@ class PairScorer:
         u *= v
         u /= den
 
-    def signals(self, pairs: Iterable[tuple[int, int]]) -> list[dict[str, float]]:
+    def signals(
+        self, pairs: Iterable[tuple[int, int]], extra: tuple[np.ndarray, np.ndarray] | None = None
+    ) -> list[dict[str, float]]:
         """Every signal of each (company index, creative index) pair, unweighted,
-        and the final score."""
+        and the final score (with `extra`, also its "feedback" term)."""
         out = []
         fwd, bwd = self.features.forward_blocks(), self.features.backward_blocks()
         for i, j in pairs:
@@ -496,7 +511,9 @@ class PairScorer:
             has_b = bool(self.features.has_backward_c[i] and self.features.has_backward_k[j])
             for name, (c, k) in bwd.items():
                 row[f"backward_{name}"] = float(c[i] @ k[j]) if has_b and c.shape[1] else 0.0
-            row["score"] = float(self.block(np.array([i]), np.array([j]))[0, 0]) - self.epsilon
+            if extra is not None:
+                row["feedback"] = float(extra[0][i] @ extra[1][j])
+            row["score"] = float(self.block(np.array([i]), np.array([j]), extra=extra)[0, 0]) - self.epsilon
             out.append(row)
         return out
 
