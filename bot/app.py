@@ -90,6 +90,20 @@ class Crosslab:
         # has its reminders (idempotent; keeps due ones that were missed).
         for meeting_id, starts_at in await self.core.scheduled_meetings():
             self.reminders.plan(meeting_id, starts_at)
+        # Feedback questions, nudges and follow-ups: a periodic sweep over the database.
+        self.reminders.every(self.settings.sweep_seconds, self.sweep, "followup-sweep")
+
+    async def sweep(self) -> dict[str, int]:
+        """Send the follow-ups due now (see handlers/followups.py)."""
+        try:
+            reply, counts = await self.core.tick()
+            await deliver(self.transport, reply)  # type: ignore[arg-type]
+        except Exception:
+            log.exception("follow-up sweep failed; the next sweep tries again")
+            return {}
+        if any(counts.values()):
+            log.info("follow-up sweep: %s", counts)
+        return counts
 
     async def send_reminder(self, meeting_id: int, kind: str, starts_at: datetime) -> None:
         """Marked as sent before delivery (never twice); if delivery fails the

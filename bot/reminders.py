@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from apscheduler.jobstores.base import JobLookupError
+from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
@@ -206,7 +207,7 @@ class ReminderService:
                 cur.close()
         scheduler = AsyncIOScheduler(
             timezone=UTC,
-            jobstores={"default": store},
+            jobstores={"default": store, "volatile": MemoryJobStore()},
             job_defaults={"coalesce": True, "max_instances": 1},
         )
         self._send, self._store, self._scheduler = send, store, scheduler
@@ -308,6 +309,13 @@ class ReminderService:
         for jid in self._meeting_job_ids(meeting_id):
             if jid not in keep:
                 self._remove(jid)
+
+    def every(self, seconds: float, func: Callable[[], Awaitable[None]], name: str) -> None:
+        """A periodic job kept in memory (re-added at every start), e.g. the
+        follow-up sweep; one run at a time, missed runs coalesce."""
+        scheduler = self._require_running()
+        scheduler.add_job(func, "interval", seconds=seconds, id=name, replace_existing=True, jobstore="volatile",
+                          misfire_grace_time=None)
 
     def cancel(self, meeting_id: int) -> None:
         """Remove every reminder of the meeting (none planned is fine)."""

@@ -40,6 +40,12 @@ class Settings(BaseSettings):
     reminder_offsets: str = "24h,1h"
     time_factor: float = 1.0
     meeting_minutes: int = 45
+    feedback_delay: str = "2h"
+    nudge_intervals: str = "2d,4d"
+    quiet_hours: str = "21:00-08:00"
+    followup_after: str = "14d,90d"
+    ignored_limit: int = 3
+    sweep_seconds: float = 60.0
 
     @field_validator("telegram_bot_token")
     @classmethod
@@ -123,6 +129,68 @@ class Settings(BaseSettings):
     def _meeting_minutes(cls, value: int) -> int:
         if not 10 <= value <= 480:
             raise ValueError("MEETING_MINUTES must be between 10 and 480")
+        return value
+
+    @field_validator("feedback_delay")
+    @classmethod
+    def _feedback_delay(cls, value: str) -> str:
+        from handlers.scheduling import parse_offsets
+
+        try:
+            items = parse_offsets(value)
+        except ValueError as exc:
+            raise ValueError(f"FEEDBACK_DELAY must be one duration such as 2h: {exc}") from None
+        if len(items) != 1:
+            raise ValueError("FEEDBACK_DELAY must be one duration such as 2h (units s, m, h, d)")
+        return value.strip()
+
+    @field_validator("nudge_intervals")
+    @classmethod
+    def _nudge_intervals(cls, value: str) -> str:
+        from handlers.scheduling import parse_offsets
+
+        try:
+            items = parse_offsets(value)
+        except ValueError as exc:
+            raise ValueError(f"NUDGE_INTERVALS must look like 2d,4d: {exc}") from None
+        if len(items) > 2:
+            raise ValueError("NUDGE_INTERVALS allows at most two nudges, e.g. 2d,4d")
+        return value.strip()
+
+    @field_validator("followup_after")
+    @classmethod
+    def _followup_after(cls, value: str) -> str:
+        from handlers.scheduling import parse_offsets
+
+        try:
+            parse_offsets(value)
+        except ValueError as exc:
+            raise ValueError(f"FOLLOWUP_AFTER must look like 14d,90d: {exc}") from None
+        return value.strip()
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_hours(cls, value: str) -> str:
+        from handlers.followups import parse_quiet_hours
+
+        try:
+            parse_quiet_hours(value)
+        except ValueError:
+            raise ValueError(f"QUIET_HOURS must look like 21:00-08:00 (empty = none), got {value!r}") from None
+        return value.strip()
+
+    @field_validator("ignored_limit")
+    @classmethod
+    def _ignored_limit(cls, value: int) -> int:
+        if value < 0:
+            raise ValueError("IGNORED_LIMIT must be 0 (never pause) or more")
+        return value
+
+    @field_validator("sweep_seconds")
+    @classmethod
+    def _sweep_seconds(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError("SWEEP_SECONDS must be positive")
         return value
 
     @property

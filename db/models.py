@@ -73,6 +73,9 @@ class Person(Base):
     language: Mapped[str] = mapped_column(String(8), default="de")
     consent_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     paused: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
+    # Suggestion cards left unanswered one after another (reset by any answer);
+    # at the limit the person is paused and told how to resume.
+    ignored_in_row: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False)
 
@@ -171,9 +174,11 @@ class Suggestion(Base):
     score: Mapped[float] = mapped_column(Float, default=0.0, nullable=False)
     reason_de: Mapped[str] = mapped_column(Text, default="", nullable=False)
     reason_en: Mapped[str] = mapped_column(Text, default="", nullable=False)
-    # pending -> shown -> interested | not_now | declined
+    # pending -> shown -> interested | not_now | declined | ignored (no answer after the nudges)
     status: Mapped[str] = mapped_column(String(16), default="pending", nullable=False)
     shown_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    nudges: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    nudged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
 
@@ -208,7 +213,7 @@ class Meeting(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     pair_id: Mapped[int] = mapped_column(ForeignKey("pairs.id", ondelete="CASCADE"), nullable=False, index=True)
-    # negotiating -> scheduled -> cancelled | self_arranged
+    # negotiating -> scheduled | self_arranged -> held | fell_through (from feedback); or cancelled
     status: Mapped[str] = mapped_column(String(16), default="negotiating", nullable=False)
     starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     duration_min: Mapped[int] = mapped_column(Integer, default=45, nullable=False)
@@ -232,3 +237,72 @@ class ReminderSent(Base):
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # e.g. "24h", "1h"
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)  # the time reminded of
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+
+
+class Feedback(Base):
+    """One person's feedback on one meeting (at one time: a meeting that was
+    moved is asked about again). `step` is where the questions stand, so the
+    dialogue survives a restart: met -> rating -> continue -> text -> done;
+    or void (the meeting moved or was cancelled) / expired (no answer)."""
+
+    __tablename__ = "feedback"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"), nullable=False, index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), nullable=False, index=True)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)  # the meeting time asked about
+    step: Mapped[str] = mapped_column(String(16), default="met", nullable=False)
+    met: Mapped[str | None] = mapped_column(String(8))  # yes | no | moved
+    rating: Mapped[int | None] = mapped_column(Integer)  # 1..5
+    wants_to_continue: Mapped[str | None] = mapped_column(String(8))  # yes | maybe | no
+    text: Mapped[str | None] = mapped_column(Text)
+    asked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # None: due, not sent yet (pause, quiet hours)
+    prompted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # last question or nudge
+    nudges: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+
+    __table_args__ = (UniqueConstraint("meeting_id", "person_id", "starts_at", name="uq_feedback_meeting_person_time"),)
+
+
+class Outcome(Base):
+    """What came of a positive meeting, asked of each side at each follow-up
+    stage (e.g. 14d, 90d after the meeting): the pair's history over time."""
+
+    __tablename__ = "outcomes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    pair_id: Mapped[int] = mapped_column(ForeignKey("pairs.id", ondelete="CASCADE"), nullable=False, index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), nullable=False, index=True)
+    stage: Mapped[str] = mapped_column(String(16), nullable=False)  # the FOLLOWUP_AFTER entry, e.g. "14d"
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, index=True)
+    # due -> asked -> answered | expired; void if the other side deleted their data
+    status: Mapped[str] = mapped_column(String(16), default="due", nullable=False)
+    answer: Mapped[str | None] = mapped_column(String(16))  # nothing | idea | project | contract | funding
+    asked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    prompted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    nudges: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    __table_args__ = (UniqueConstraint("pair_id", "person_id", "stage", name="uq_outcomes_pair_person_stage"),)
+
+
+class HandoverItem(Base):
+    """A note, photo or file from a session, for a company. Kept until the
+    sender hands the collection over (delivered_at), then part of the
+    company's data (/mydata)."""
+
+    __tablename__ = "handover_items"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), nullable=False, index=True)
+    pair_id: Mapped[int | None] = mapped_column(ForeignKey("pairs.id", ondelete="SET NULL"))
+    from_person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"), index=True)
+    from_name: Mapped[str] = mapped_column(String(200), default="", nullable=False)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)  # note | photo | document
+    text: Mapped[str | None] = mapped_column(Text)  # the note, or a caption
+    file_id: Mapped[str | None] = mapped_column(String(300))
+    filename: Mapped[str | None] = mapped_column(String(300))
+    mime_type: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -15,6 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import (
     ConsentRefusal,
+    Feedback,
+    HandoverItem,
+    Outcome,
     Meeting,
     Pair,
     ReminderSent,
@@ -68,6 +71,13 @@ class PeopleRepository:
         rows = await self.session.execute(
             select(Person, Profile).join(Profile, Profile.person_id == Person.id).where(Profile.completed_at.is_not(None))
         )
+        return [(p, pr) for p, pr in rows.all()]
+
+    async def companies(self) -> Sequence[tuple[Person, Profile]]:
+        """Companies with a finished profile, most recently joined first."""
+        rows = await self.session.execute(
+            select(Person, Profile).join(Profile, Profile.person_id == Person.id)
+            .where(Profile.completed_at.is_not(None), Profile.side == "production").order_by(Person.id.desc()))
         return [(p, pr) for p, pr in rows.all()]
 
     async def count(self) -> int:
@@ -183,6 +193,11 @@ class IntroductionRepository:
         await self.session.flush()
         return pair
 
+    async def introduced_pairs_of(self, person_id: int) -> Sequence[Pair]:
+        q = (select(Pair).where((Pair.company_id == person_id) | (Pair.creative_id == person_id),
+                                Pair.status == "introduced").order_by(Pair.id.desc()))
+        return (await self.session.execute(q)).scalars().all()
+
     async def closed_pairs(self) -> list[tuple[int, int]]:
         """(person, person) ids never to suggest again: declined or already introduced."""
         q = select(Pair.company_id, Pair.creative_id).where(Pair.status.in_(("declined", "introduced")))
@@ -222,6 +237,114 @@ class IntroductionRepository:
     async def unmark_reminder_sent(self, meeting_id: int, kind: str, starts_at: datetime) -> None:
         await self.session.execute(delete(ReminderSent).where(
             ReminderSent.meeting_id == meeting_id, ReminderSent.kind == kind, ReminderSent.starts_at == starts_at))
+
+
+class FollowupRepository:
+    """Feedback after meetings, outcome follow-ups, suggestion-card nudges and
+    the results hand-over. Rows the sweeper changes are locked with SKIP
+    LOCKED (PostgreSQL): a row a person is answering right now is left for
+    the next sweep."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    # -- feedback -------------------------------------------------------------
+    async def feedback(self, feedback_id: int) -> Feedback | None:
+        return await self.session.get(Feedback, feedback_id, with_for_update=True)
+
+    async def feedback_of_meeting(self, meeting_id: int, starts_at: datetime) -> Sequence[Feedback]:
+        q = select(Feedback).where(Feedback.meeting_id == meeting_id, Feedback.starts_at == starts_at)
+        return (await self.session.execute(q.with_for_update())).scalars().all()
+
+    async def feedback_of_person(self, person_id: int) -> Sequence[Feedback]:
+        q = select(Feedback).where(Feedback.person_id == person_id).order_by(Feedback.id)
+        return (await self.session.execute(q)).scalars().all()
+
+    async def meetings_due_for_feedback(self, scheduled_before: datetime, arranged_before: datetime) -> Sequence[tuple[Meeting, Pair]]:
+        """Scheduled meetings that ended (plus the delay) and meetings the pair
+        arranged themselves a while ago, not yet asked about at this time."""
+        anchor = Meeting.starts_at
+        scheduled = (select(Meeting, Pair).join(Pair, Pair.id == Meeting.pair_id)
+                     .outerjoin(Feedback, (Feedback.meeting_id == Meeting.id) & (Feedback.starts_at == anchor))
+                     .where(Meeting.status == "scheduled", Meeting.starts_at.is_not(None),
+                            Meeting.starts_at <= scheduled_before, Feedback.id.is_(None)))
+        arranged = (select(Meeting, Pair).join(Pair, Pair.id == Meeting.pair_id)
+                    .outerjoin(Feedback, (Feedback.meeting_id == Meeting.id) & (Feedback.starts_at == Meeting.updated_at))
+                    .where(Meeting.status == "self_arranged", Meeting.updated_at <= arranged_before, Feedback.id.is_(None)))
+        out = [(m, p) for m, p in (await self.session.execute(scheduled)).all()]
+        out += [(m, p) for m, p in (await self.session.execute(arranged)).all()]
+        return out
+
+    async def open_feedback(self) -> Sequence[tuple[Feedback, Person]]:
+        """Feedback not finished: not asked yet, or waiting for an answer."""
+        q = (select(Feedback, Person).join(Person, Person.id == Feedback.person_id)
+             .where(Feedback.step.in_(("met", "rating", "continue", "text"))).order_by(Feedback.id))
+        return [(f, p) for f, p in (await self.session.execute(q.with_for_update(skip_locked=True, of=Feedback))).all()]
+
+    def add_feedback(self, feedback: Feedback) -> Feedback:
+        self.session.add(feedback)
+        return feedback
+
+    async def answered_feedback(self) -> Sequence[tuple[Feedback, Pair]]:
+        """Every answered rating/continue, with its pair (for learning and figures)."""
+        q = (select(Feedback, Pair).join(Meeting, Meeting.id == Feedback.meeting_id).join(Pair, Pair.id == Meeting.pair_id)
+             .where((Feedback.rating.is_not(None)) | (Feedback.wants_to_continue.is_not(None))))
+        return [(f, p) for f, p in (await self.session.execute(q)).all()]
+
+    # -- outcomes ---------------------------------------------------------------
+    async def outcome(self, outcome_id: int) -> Outcome | None:
+        return await self.session.get(Outcome, outcome_id, with_for_update=True)
+
+    async def outcomes_of_pair(self, pair_id: int) -> Sequence[Outcome]:
+        q = select(Outcome).where(Outcome.pair_id == pair_id).order_by(Outcome.due_at, Outcome.id)
+        return (await self.session.execute(q)).scalars().all()
+
+    async def outcomes_of_person(self, person_id: int) -> Sequence[Outcome]:
+        q = select(Outcome).where(Outcome.person_id == person_id).order_by(Outcome.due_at, Outcome.id)
+        return (await self.session.execute(q)).scalars().all()
+
+    def add_outcome(self, outcome: Outcome) -> Outcome:
+        self.session.add(outcome)
+        return outcome
+
+    async def open_outcomes(self, now: datetime) -> Sequence[tuple[Outcome, Person]]:
+        q = (select(Outcome, Person).join(Person, Person.id == Outcome.person_id)
+             .where(Outcome.status.in_(("due", "asked")), Outcome.due_at <= now).order_by(Outcome.due_at, Outcome.id))
+        return [(o, p) for o, p in (await self.session.execute(q.with_for_update(skip_locked=True, of=Outcome))).all()]
+
+    # -- suggestion cards ----------------------------------------------------------
+    async def shown_cards(self) -> Sequence[tuple[Suggestion, Person]]:
+        q = (select(Suggestion, Person).join(Person, Person.id == Suggestion.person_id)
+             .where(Suggestion.status == "shown").order_by(Suggestion.id))
+        return [(s, p) for s, p in (await self.session.execute(q.with_for_update(skip_locked=True, of=Suggestion))).all()]
+
+    # -- results hand-over -----------------------------------------------------------
+    def add_item(self, item: HandoverItem) -> HandoverItem:
+        self.session.add(item)
+        return item
+
+    async def undelivered_items(self, from_person_id: int, company_id: int) -> Sequence[HandoverItem]:
+        q = (select(HandoverItem).where(HandoverItem.from_person_id == from_person_id,
+                                        HandoverItem.company_id == company_id, HandoverItem.delivered_at.is_(None))
+             .order_by(HandoverItem.id))
+        return (await self.session.execute(q)).scalars().all()
+
+    async def items_for_company(self, company_id: int) -> Sequence[HandoverItem]:
+        q = (select(HandoverItem).where(HandoverItem.company_id == company_id, HandoverItem.delivered_at.is_not(None))
+             .order_by(HandoverItem.id))
+        return (await self.session.execute(q)).scalars().all()
+
+    async def items_from(self, person_id: int) -> Sequence[HandoverItem]:
+        q = select(HandoverItem).where(HandoverItem.from_person_id == person_id).order_by(HandoverItem.id)
+        return (await self.session.execute(q)).scalars().all()
+
+    # -- figures -------------------------------------------------------------------------
+    async def all_for_figures(self) -> tuple[Sequence[Meeting], Sequence[Pair], Sequence[Feedback], Sequence[Outcome]]:
+        meetings = (await self.session.execute(select(Meeting))).scalars().all()
+        pairs = (await self.session.execute(select(Pair))).scalars().all()
+        feedback = (await self.session.execute(select(Feedback))).scalars().all()
+        outcomes = (await self.session.execute(select(Outcome))).scalars().all()
+        return meetings, pairs, feedback, outcomes
 
 
 class UpdateLog:
@@ -281,6 +404,7 @@ class SqlAlchemyUnitOfWork:
         self.updates = UpdateLog(self.session)
         self.embeddings = EmbeddingRepository(self.session)
         self.intros = IntroductionRepository(self.session)
+        self.followups = FollowupRepository(self.session)
         self._committed = False
         return self
 

@@ -5,7 +5,7 @@ import json
 from datetime import datetime
 
 from bot.i18n import LANGUAGES
-from db.models import Person, Profile, utcnow
+from db.models import HandoverItem, Person, Profile, utcnow
 from handlers import onboarding as ob
 from handlers.turn import Turn
 from handlers.types import Document
@@ -130,7 +130,22 @@ async def collect_data(turn: Turn, profile: Profile) -> dict[str, object]:
     meetings = [{"with": await name_of(p.creative_id if p.company_id == person.id else p.company_id),
                  "pair_status": p.status, "meeting_status": m.status, "starts_at": _iso(m.starts_at),
                  "duration_min": m.duration_min}
-                for m, p in await intros.meetings_of(person.id, ("negotiating", "scheduled", "cancelled", "self_arranged"))]
+                for m, p in await intros.meetings_of(person.id, ("negotiating", "scheduled", "cancelled", "self_arranged",
+                                                                 "held", "fell_through"))]
+    fu = turn.uow.followups
+    feedback = [{"meeting_time": _iso(f.starts_at), "step": f.step, "met": f.met, "rating": f.rating,
+                 "wants_to_continue": f.wants_to_continue, "text": f.text, "asked_at": _iso(f.asked_at),
+                 "answered_at": _iso(f.answered_at)} for f in await fu.feedback_of_person(person.id)]
+    outcomes = []
+    for o in await fu.outcomes_of_person(person.id):
+        pair = await intros.pair_by_id(o.pair_id)
+        other = (pair.creative_id if pair.company_id == person.id else pair.company_id) if pair else None
+        outcomes.append({"with": await name_of(other) if other else "", "stage": o.stage, "due_at": _iso(o.due_at),
+                         "status": o.status, "answer": o.answer, "answered_at": _iso(o.answered_at)})
+
+    def item(i: HandoverItem) -> dict[str, object]:
+        return {"from": i.from_name, "kind": i.kind, "text": i.text, "filename": i.filename, "file_id": i.file_id,
+                "created_at": _iso(i.created_at), "delivered_at": _iso(i.delivered_at)}
     return {
         "generated_at": utcnow().isoformat(),
         "person": {
@@ -159,6 +174,10 @@ async def collect_data(turn: Turn, profile: Profile) -> dict[str, object]:
         "events": [{"name": e.name, "joined_at": _iso(ep.joined_at)} for e, ep in events],
         "suggestions": suggestions,
         "meetings": meetings,
+        "feedback": feedback,
+        "outcomes": outcomes,
+        "results_received": [item(i) for i in await fu.items_for_company(person.id)],
+        "results_sent": [item(i) for i in await fu.items_from(person.id)],
         "conversation": {"flow": turn.state.flow, "step": turn.state.step},
     }
 

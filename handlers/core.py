@@ -12,16 +12,16 @@ from sqlalchemy.exc import IntegrityError
 from bot.i18n import language_for, t
 from db.models import Person, Profile, utcnow
 from db.uow import DuplicateUpdate, SqlAlchemyUnitOfWork
-from handlers import account, admin, introductions
+from handlers import account, admin, figures, followups, handover, introductions
 from handlers.suggestions import MatchingService, cmd_matches
 from handlers import onboarding as ob
 from handlers.callbacks import CallbackSigner
 from handlers.turn import Turn
 from handlers.types import Incoming, OutMessage, Reply
 
-if TYPE_CHECKING:
-    from datetime import datetime
+from datetime import datetime
 
+if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
     from bot.settings import Settings
@@ -34,8 +34,10 @@ class ReminderPort(Protocol):
     def plan(self, meeting_id: int, starts_at: datetime) -> None: ...
     def cancel(self, meeting_id: int) -> None: ...
 
+admin.COMMANDS["stats"] = figures.cmd_stats  # organisers need no profile for it
+
 # Commands shown in Telegram's menu (setMyCommands), per language via catalog keys cmd.<name>.
-PUBLIC_COMMANDS = ("start", "matches", "meetings", "profile", "pause", "resume", "mydata", "delete", "language", "help", "cancel")
+PUBLIC_COMMANDS = ("start", "matches", "meetings", "results", "profile", "pause", "resume", "mydata", "delete", "language", "help", "cancel")
 
 
 class CrosslabCore:
@@ -52,7 +54,13 @@ class CrosslabCore:
         self.bot_username = bot_username
         self.matching = MatchingService(settings.embedding_model)
         self.reminders: ReminderPort | None = None  # attached by the app when the scheduler runs
+        # The clock of conversations and follow-ups (feedback, nudges, cards);
+        # tests and the demo replace it to simulate days passing.
+        self.clock: Callable[[], datetime] = utcnow
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    def now(self) -> datetime:
+        return self.clock()
 
     def uow(self) -> SqlAlchemyUnitOfWork:
         return SqlAlchemyUnitOfWork(self.sessions)
@@ -126,6 +134,21 @@ class CrosslabCore:
             except Exception:
                 log.exception("could not apply %s", effect[0])
 
+    async def tick(self, now: datetime | None = None) -> tuple[Reply, dict[str, int]]:
+        """One sweep of follow-ups due at `now` (default: the core's clock): the
+        messages to send, and what was done. Run periodically by the app."""
+        now = now or self.now()
+        try:
+            async with self.uow() as uow:
+                turn = followups.system_turn(self, uow)
+                counts = await followups.sweep(turn, now)
+                await uow.commit()
+        except IntegrityError:  # another sweep (a second process) got there first
+            log.info("sweep at %s collided with another sweep; skipped", now)
+            return Reply(), {}
+        self.run_effects(turn.reply)
+        return turn.reply, counts
+
     async def reminder_reply(self, meeting_id: int, kind: str, starts_at: datetime) -> Reply:
         """The messages of a due reminder; empty if stale or already sent."""
         async with self.uow() as uow:
@@ -164,7 +187,7 @@ async def dispatch(turn: Turn) -> None:
     elif ev.kind == "text":
         await on_text(turn, profile)
     else:
-        on_unsupported(turn, profile)
+        await on_unsupported(turn, profile)
 
 
 # --- text ---------------------------------------------------------------------
@@ -176,6 +199,10 @@ async def on_text(turn: Turn, profile: Profile) -> None:
     elif turn.flow == "meeting" and step == "propose_time":
         assert turn.person is not None
         await introductions.proposed_time_text(turn, turn.person, turn.ev.text)
+    elif turn.flow == "feedback" and step == "text" and await followups.feedback_text(turn, turn.person, turn.ev.text):
+        pass
+    elif turn.flow == "handover":
+        await handover.on_content(turn, profile)
     elif turn.flow in ("onboarding", "profile", "delete") and step is not None:
         turn.say("input.use_buttons")
         _resume(turn, profile)
@@ -185,8 +212,15 @@ async def on_text(turn: Turn, profile: Profile) -> None:
         turn.say("idle.text")
 
 
-def on_unsupported(turn: Turn, profile: Profile) -> None:
+async def on_unsupported(turn: Turn, profile: Profile) -> None:
+    if turn.flow == "handover" and turn.ev.attachment is not None:
+        await handover.on_content(turn, profile)
+        return
     turn.say("input.unsupported")
+    if turn.flow == "feedback":
+        turn.say("fb.text")
+    elif turn.flow == "handover":
+        turn.say("ho.unsupported")
     if turn.flow in ("onboarding", "profile", "delete") and turn.step is not None:
         _resume(turn, profile)
     elif profile.completed_at is None:
@@ -234,9 +268,11 @@ async def cmd_cancel(turn: Turn, profile: Profile, args: str) -> None:
         turn.say("cancel.onboarding")
     elif flow == "delete":
         account.cancel_delete(turn, profile)
-    elif flow in ("profile", "meeting"):
+    elif flow in ("profile", "meeting", "feedback"):
         turn.goto("idle", None)
         turn.say("cancel.done")
+    elif flow == "handover":
+        await handover.cancel(turn)
     else:
         turn.say("cancel.nothing")
 
@@ -266,8 +302,11 @@ async def cmd_pause(turn: Turn, profile: Profile, args: str) -> None:
 async def cmd_resume(turn: Turn, profile: Profile, args: str) -> None:
     assert turn.person is not None
     turn.person.paused = False
+    turn.person.ignored_in_row = 0
     turn.say("resume.done")
     _resume_if_busy(turn, profile)
+    if profile.completed_at is not None and turn.flow not in ("onboarding", "profile", "delete"):
+        await introductions.show_next_card(turn, turn.person)  # a card left waiting before the pause
 
 
 def _resume_if_busy(turn: Turn, profile: Profile) -> None:
@@ -296,6 +335,7 @@ COMMANDS: dict[str, CommandHandler] = {
     "delete": cmd_delete,
     "matches": cmd_matches,
     "meetings": introductions.cmd_meetings,
+    "results": handover.cmd_results,
     **admin.COMMANDS,
 }
 
@@ -333,6 +373,12 @@ async def on_button(turn: Turn, profile: Profile) -> None:
         return
     if payload.action in introductions.ACTIONS:
         await introductions.on_button(turn, payload)
+        return
+    if payload.action in followups.ACTIONS:
+        await followups.on_button(turn, payload)
+        return
+    if payload.action in handover.ACTIONS:
+        await handover.on_button(turn, payload)
         return
     if payload.version != turn.version:
         turn.toast("button.stale")

@@ -80,7 +80,7 @@ async def offer_suggestions(turn: Turn, people: list[Person], pool: list[int] | 
     blocked: dict[int, set[int]] = {}
     for person in people:
         for s in await intros.suggestions_of(person.id):
-            recent_not_now = s.status == "not_now" and s.answered_at and utcnow() - s.answered_at < timedelta(days=NOT_NOW_DAYS)
+            recent_not_now = s.status == "not_now" and s.answered_at and turn.core.now() - s.answered_at < timedelta(days=NOT_NOW_DAYS)
             if s.status in ("declined", "interested") or recent_not_now:
                 blocked.setdefault(person.id, set()).add(s.counterpart_id)
     exclude = closed | {(str(p), str(c)) for p, cs in blocked.items() for c in cs}
@@ -120,7 +120,7 @@ async def show_next_card(turn: Turn, person: Person, *, announce_empty: bool = F
     if other is None:  # deleted since
         card.status = "declined"
         return await show_next_card(turn, person, announce_empty=announce_empty)
-    card.status, card.shown_at = "shown", utcnow()
+    card.status, card.shown_at = "shown", turn.core.now()
     interested = await _counterpart_interested(turn, person.id, card.counterpart_id)
     _send(turn, person, render_card(person.language, card, other, interested), _card_buttons(turn, person, card))
     return True
@@ -164,7 +164,8 @@ async def answer_card(turn: Turn, person: Person, value: str) -> None:
         turn.toast("card.gone")
         await show_next_card(turn, person, announce_empty=True)
         return
-    card.answered_at = utcnow()
+    card.answered_at = turn.core.now()
+    person.ignored_in_row = 0  # an answer ends a run of ignored cards
     name = other_profile.name or ""
     lang = person.language
     card.status = {"y": "interested", "later": "not_now", "n": "declined"}[answer]
@@ -226,7 +227,7 @@ def _contact(turn: Turn, lang: str, person: Person, name: str) -> tuple[str, But
 
 async def introduce(turn: Turn, pair: Pair) -> None:
     company, cp, creative, kp = await _people(turn, pair)
-    pair.status, pair.introduced_at = "introduced", utcnow()
+    pair.status, pair.introduced_at = "introduced", turn.core.now()
     for me, other, other_profile in ((company, creative, kp), (creative, company, cp)):
         lang = me.language
         contact, chat_button = _contact(turn, lang, other, other_profile.name or "")
@@ -247,7 +248,7 @@ async def _ask_for_time(turn: Turn, meeting: Meeting, pair: Pair, asker: Person,
     a_profile, b_profile = await turn.uow.intros.profile(asker.id), await turn.uow.intros.profile(other.id)
     rejected = [datetime.fromisoformat(x) for x in meeting.rejected or []]
     slots = propose_slots(a_profile.availability if a_profile else None, b_profile.availability if b_profile else None,
-                          utcnow(), settings.tz, count=3, exclude=rejected)
+                          turn.core.now(), settings.tz, count=3, exclude=rejected)
     meeting.slots = [s.isoformat() for s in slots]
     meeting.offer_at, meeting.offer_by = None, None
     lang = asker.language
@@ -394,7 +395,7 @@ async def proposed_time_text(turn: Turn, person: Person, text: str) -> None:
         turn.goto("idle", None)
         turn.say("meeting.stale")
         return
-    when = parse_proposal(text, person.language, utcnow(), turn.core.settings.tz)
+    when = parse_proposal(text, person.language, turn.core.now(), turn.core.settings.tz)
     if when is None:
         turn.say("sched.bad_time")
         return
@@ -409,7 +410,7 @@ async def cmd_meetings(turn: Turn, profile: Profile, args: str) -> None:
     person = turn.person
     assert person is not None
     rows = await turn.uow.intros.meetings_of(person.id, ("negotiating", "scheduled"))
-    now = utcnow()
+    now = turn.core.now()
     rows = [(m, p) for m, p in rows if m.status == "negotiating" or (m.starts_at and m.starts_at > now)]
     if not rows:
         turn.say("meetings.none")

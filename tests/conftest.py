@@ -48,6 +48,7 @@ async def sqlite_url(tmp_path: Path) -> str:
 
 
 def make_settings(database_url: str, api_url: str = "http://127.0.0.1:9", **extra: object) -> Settings:
+    extra.setdefault("sweep_seconds", 86400)  # tests sweep explicitly (harness.sweep)
     return load_settings(
         _env_file=None,
         telegram_bot_token=TOKEN,

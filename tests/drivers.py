@@ -19,6 +19,7 @@ class Msg:
     text: str
     buttons: list[list[tuple[str, str]]] = field(default_factory=list)
     document: tuple[str, bytes] | None = None
+    kind: str = "text"  # "photo" / "document" for media sent by file_id (hand-over)
 
     @property
     def labels(self) -> list[str]:
@@ -88,19 +89,24 @@ class CoreChat(ChatBase):
                         new.append(m)
                         break
                 continue
-            msg = Msg(next(self._ids), out.text, buttons, doc)
-            self.messages.append(msg)
-            new.append(msg)
+            before = len(self.messages)
+            self.receive(out)
+            new.extend(self.messages[before:])
         if reply.callback_text is not None or not reply.duplicate:
             self.toasts.append(reply.callback_text)
         return new
 
     def receive(self, out: OutMessage) -> Msg:
-        """A message the bot sends on its own (to this chat)."""
+        """A message the bot sends on its own (to this chat); media by file_id
+        become one message each, as in Telegram."""
         buttons = [[(b.text, b.data or b.url or "") for b in row] for row in out.buttons]
         doc = (out.document.filename, out.document.content) if out.document else None
-        msg = Msg(next(self._ids), out.text, buttons, doc)
-        self.messages.append(msg)
+        msg = Msg(next(self._ids), out.text, buttons, doc, kind="document" if doc else "text")
+        if out.text or doc:
+            self.messages.append(msg)
+        for item in out.media:
+            self.messages.append(Msg(next(self._ids), item.caption or "", [],
+                                     (item.filename or "", b"") if item.kind == "document" else None, kind=item.kind))
         return msg
 
     async def _handle(self, ev: Incoming) -> list[Msg]:
@@ -112,6 +118,15 @@ class CoreChat(ChatBase):
 
     async def send_kind(self, kind: str) -> list[Msg]:
         return await self._handle(Incoming(next(_update_ids), self.user, self.user_id, kind))
+
+    async def send_file(self, kind: str, caption: str = "", filename: str | None = None) -> list[Msg]:
+        """A photo or document (with a caption) that Telegram already holds."""
+        from handlers.types import Attachment
+
+        n = next(_update_ids)
+        att = Attachment(kind, f"file-{n}", filename if kind == "document" else None,
+                         "image/jpeg" if kind == "photo" else "application/pdf")
+        return await self._handle(Incoming(n, self.user, self.user_id, kind, text=caption, attachment=att))
 
     async def press_data(self, data: str, message_id: int | None = None) -> list[Msg]:
         if message_id is None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+from datetime import datetime
 from typing import Any, AsyncIterator
 
 from sqlalchemy import func, select
@@ -9,7 +10,7 @@ from sqlalchemy import func, select
 from bot.settings import Settings
 from db.engine import create_engine, create_session_factory
 from db.migrate import upgrade
-from db.models import ConsentRefusal, ConversationState, Person, Profile
+from db.models import ConsentRefusal, ConversationState, Person, Profile, utcnow
 from handlers.core import CrosslabCore
 from tests.drivers import ChatBase, CoreChat, Msg
 
@@ -22,6 +23,22 @@ class CoreHarness:
         self.chats: list[CoreChat] = []
         self.directory: dict[int, CoreChat] = {}
         self.reminders: Any = None
+        self.now: datetime | None = None  # simulated time for conversations and follow-ups
+
+    def clock(self) -> datetime:
+        return self.now or utcnow()
+
+    def set_time(self, when: datetime) -> None:
+        self.now = when
+
+    async def sweep(self) -> dict[str, int]:
+        """One follow-up sweep at the simulated time; messages go to the chats."""
+        reply, counts = await self.core.tick()
+        for out in reply.messages:
+            chat = self.directory.get(out.chat_id)
+            if chat is not None:
+                chat.receive(out)
+        return counts
 
     async def start(self) -> None:
         from bot.reminders import ReminderService
@@ -31,6 +48,7 @@ class CoreHarness:
         await upgrade(self.engine)
         self.sessions = create_session_factory(self.engine)
         self.core = CrosslabCore(self.sessions, self.settings, bot_username="crosslab_test_bot")
+        self.core.clock = self.clock
         for chat in self.chats:
             chat.core = self.core
         self.reminders = ReminderService(self.settings.database_url, offsets=parse_offsets(self.settings.reminder_offsets),
@@ -100,8 +118,9 @@ class EmulatorChat(ChatBase):
             if sm.deleted:
                 continue
             doc = (sm.document.filename or "", sm.document.data) if sm.document is not None else None
+            kind = sm.kind if sm.kind in ("photo", "document") else "text"
             out.append(Msg(sm.message_id, sm.text or sm.caption or "",
-                           [[(label, data or "") for label, data in row] for row in sm.buttons], doc))
+                           [[(label, data or "") for label, data in row] for row in sm.buttons], doc, kind=kind))
         return out
 
     async def _settle(self, update: dict) -> list[Msg]:
@@ -119,6 +138,12 @@ class EmulatorChat(ChatBase):
                 "location": self.h.emu.send_location, "video": self.h.emu.send_video,
                 "document": self.h.emu.send_document, "contact": self.h.emu.send_contact}[kind]
         return await self._settle(send(self.user_id))
+
+    async def send_file(self, kind: str, caption: str = "", filename: str | None = None) -> list[Msg]:
+        if kind == "photo":
+            return await self._settle(self.h.emu.send_photo(self.user_id, caption=caption or None))
+        return await self._settle(self.h.emu.send_document(self.user_id, b"%PDF-1.4 results", filename or "board.pdf",
+                                                           caption=caption or None))
 
     async def press_data(self, data: str, message_id: int | None = None) -> list[Msg]:
         if message_id is None:
@@ -164,6 +189,7 @@ class EmulatorHarness(CoreHarness):
         settings = self.settings.model_copy(update={"telegram_api_url": self.emu.base_url})
         self.app = await create_app(settings, framework=self.framework)
         self.core = self.app.core
+        self.core.clock = self.clock
         self.sessions = self.app.sessions
         self.engine = self.app.engine
         real_handle = self.core.handle
@@ -190,6 +216,12 @@ class EmulatorHarness(CoreHarness):
     async def restart(self) -> None:
         await self.app.stop()
         await self._start_bot()
+
+    async def sweep(self) -> dict[str, int]:
+        """One follow-up sweep at the simulated time, delivered through the transport."""
+        counts = await self.app.sweep()
+        await self.emu.wait_idle(quiet=0.02)
+        return counts
 
     async def stop(self) -> None:
         await self.app.stop()
