@@ -15,7 +15,7 @@ from handlers import onboarding as ob
 from matching.taxonomy import DISCIPLINES
 
 if TYPE_CHECKING:
-    from matching import Participant, Suggestion
+    from matching import FeedbackModel, Participant, Suggestion
 
     from handlers.turn import Turn
 
@@ -58,6 +58,8 @@ class MatchingService:
         from matching import InMemoryEmbeddingCache, Matcher, cache_key
 
         rows = await turn.uow.people.completed_profiles()
+        model, bad = await self.learned(turn, rows)
+        exclude = set(exclude) | {(a, b) for a, b in bad} | {(b, a) for a, b in bad}
         if pool is not None:
             allowed = set(pool) | set(person_ids)
             rows = [(p, pr) for p, pr in rows if p.id in allowed]
@@ -71,7 +73,8 @@ class MatchingService:
         wanted = [str(i) for i in person_ids if str(i) in by_id]
         await turn.uow.checkpoint()  # do not hold the database while the model works
         async with self._lock:
-            result = await asyncio.to_thread(matcher.suggest, participants, top, frozenset(exclude), wanted)
+            result = await asyncio.to_thread(matcher.suggest, participants, top, frozenset(exclude), wanted,
+                                             feedback=model)
         for key, vector in cache.drain_new().items():
             vector = np.asarray(vector, dtype=np.float32)
             await turn.uow.embeddings.put(key, namespace, int(vector.shape[0]), vector.tobytes())
@@ -79,6 +82,28 @@ class MatchingService:
             int(pid): [(by_id[s.counterpart_id][1], s) for s in items if s.counterpart_id in by_id]
             for pid, items in result.items()
         }
+
+
+    async def learned(self, turn: Turn, rows: list[tuple[Person, Profile]] | None = None) -> tuple[FeedbackModel, set[tuple[str, str]]]:
+        """What meetings taught: a bounded score prior per challenge type ×
+        discipline, and the pairs never to suggest again (rated ≤ 2 or "no").
+        Each person's answer is one observation."""
+        from matching import FeedbackModel, FeedbackObservation, bad_pairs
+
+        answered = await turn.uow.followups.answered_feedback()
+        if not answered:
+            return FeedbackModel.fit([]), set()
+        if rows is None:
+            rows = await turn.uow.people.completed_profiles()
+        by_id = {p.id: to_participant(p, pr) for p, pr in rows}
+        observations = [FeedbackObservation(company=by_id[pair.company_id], creative=by_id[pair.creative_id],
+                                            rating=f.rating, wants_to_continue=f.wants_to_continue)
+                        for f, pair in answered if pair.company_id in by_id and pair.creative_id in by_id]
+        bad = bad_pairs(observations)
+        # A pair stays excluded even if one side deleted their profile text meanwhile.
+        bad |= {(str(pair.company_id), str(pair.creative_id)) for f, pair in answered
+                if (f.rating is not None and f.rating <= 2) or f.wants_to_continue == "no"}
+        return FeedbackModel.fit(observations), bad
 
 
 def to_participant(person: Person, profile: Profile) -> Participant:
