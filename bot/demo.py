@@ -27,6 +27,8 @@ DEMO_TOKEN = "424242:crosslab-demo-token-abcdefghijklmnop"
 ORGANISER_ID = 100
 DEMO_TIME_FACTOR = 100_000  # a day of waiting for reminders passes in under a second
 FIRST_USER_ID = 1000
+# Questions after meetings, in the order a participant meets them.
+FOLLOWUP_KEYS = ("fb.ask", "fb.ask_arranged", "fb.rating", "fb.continue", "fb.text", "oc.ask")
 
 
 class ChatWatcher:
@@ -125,9 +127,11 @@ class SimulatedParticipant:
     def _is(self, message: Any, key: str) -> bool:
         return _prompt_prefix(self.lang, key) in (message.text or "")
 
-    async def react(self, wants: Any, quiet: float = 3.0) -> None:
+    async def react(self, wants: Any, quiet: float = 3.0, feedback: Any = None) -> None:
         """After onboarding: answer cards (👍 when `wants(name)`), pick the first
-        offered time, accept offers; stop when the bot stays quiet."""
+        offered time, accept offers; answer feedback and follow-up questions
+        with `feedback(message_text, question_key)` (a button label, text to
+        type, or None to leave it unanswered); stop when the bot stays quiet."""
         handled: set[tuple[int, int]] = set()
         lang = self.lang
         while True:
@@ -155,12 +159,27 @@ class SimulatedParticipant:
                 label = t(lang, "btn.self_arrange")
             elif self._is(msg, "sched.offer"):
                 label = t(lang, "btn.slot_ok")
+            elif feedback is not None and (key := next((k for k in FOLLOWUP_KEYS if self._is(msg, k)), None)):
+                answer = feedback(text, key)
+                if answer is None:
+                    continue  # this person goes quiet: the bot will nudge
+                if answer not in labels:  # free text for the optional question
+                    mark = self.emu.seq
+                    self.emu.send_text(self.user_id, answer)
+                    self.actions += 1
+                    await self.watcher.wait(self.user_id, lambda: self.emu.seq != mark and self._current().message_id
+                                            != msg.message_id, 30.0, "the bot to take the note")
+                    continue
+                label = answer
             else:
                 continue
+            answers = len(self.emu.callback_answers)
             self.emu.click(self.user_id, msg, label)
             self.actions += 1
-            await self.watcher.wait(self.user_id, lambda m=msg: len(m.edits) > 0 or not m.buttons, 30.0,
-                                    "the bot to take the answer")
+            # Taken (the question is edited) or turned down with a toast (e.g. the other side moved the meeting).
+            await self.watcher.wait(self.user_id, lambda m=msg: len(m.edits) > 0 or not m.buttons or (
+                len(self.emu.callback_answers) > answers and self.emu.callback_answers[-1].get("text")), 30.0,
+                "the bot to take the answer")
 
     async def run(self) -> None:
         self.register()
@@ -305,6 +324,7 @@ async def _demo(cohort: list[dict[str, Any]], framework: str, out: Any,
                 _print_summary(emu, people, results, elapsed, out)
                 await _print_profiles(app, out)
                 await _introductions(emu, app, people, cohort_relevance, out)
+                await _followups(emu, app, people, cohort_relevance, out)
                 return {"participants": len(people), "completed": sum(p.done for p in people)}
             finally:
                 await app.stop()
@@ -398,6 +418,108 @@ async def _introductions(emu: Any, app: Any, people: list[SimulatedParticipant],
         start = next((i for i, line in enumerate(lines) if "💡" in line), 0)
         print(f"\n-- {sample.entry.get('name')}: from the first suggestion to the reminders --", file=out)
         print("\n".join(lines[max(0, start - 1):]), file=out)
+
+
+def _grade(relevance: dict[str, dict[str, int]], a: str, b: str) -> int:
+    if not relevance:
+        return 2
+    return max((relevance.get(a) or {}).get(b, 0), (relevance.get(b) or {}).get(a, 0))
+
+
+async def _followups(emu: Any, app: Any, people: list[SimulatedParticipant], relevance: dict[str, dict[str, int]],
+                     out: Any) -> None:
+    """Days pass on a simulated clock: after their meetings people say how it
+    went (as the cohort's labels suggest: a strong fit is rated 5 and goes on,
+    a weak one 2 and does not), one in eight stays quiet and is nudged, a few
+    meetings fell through or were moved; two weeks and three months later they
+    say what came of it. The organiser's /stats closes the demo."""
+    from datetime import timedelta
+
+    from sqlalchemy import func, select
+
+    from db.models import Feedback, Meeting, utcnow
+    from handlers.figures import figures, stage_names
+    from handlers.followups import Policy
+
+    started = time.perf_counter()
+    policy = Policy.from_settings(app.settings)
+    clock = {"now": utcnow()}
+    app.core.clock = lambda: clock["now"]
+    by_name = {p.entry.get("name"): p for p in people}
+    quiet_ones = {p.user_id for i, p in enumerate(people) if i % 8 == 7}
+    moved: set[tuple[int, str]] = set()
+
+    def answers_for(p: SimulatedParticipant) -> Any:
+        lang = p.lang
+
+        def answer(text: str, key: str) -> str | None:
+            if p.user_id in quiet_ones:
+                return None
+            other = next((o for name, o in by_name.items() if name and name in text), None)
+            grade = _grade(relevance, p.entry.get("id"), other.entry.get("id")) if other else 1
+            seed = sum(map(ord, (p.entry.get("id") or "") + (other.entry.get("id") if other else "")))
+            if key in ("fb.ask", "fb.ask_arranged"):
+                if seed % 7 == 3 and (p.user_id, key) not in moved and other is not None:
+                    moved.add((p.user_id, key))
+                    return t(lang, "fb.btn_met_moved")
+                return t(lang, "fb.btn_met_no" if seed % 13 == 0 else "fb.btn_met_yes")
+            if key == "fb.rating":
+                return str({2: 5, 1: 4}.get(grade, 2))
+            if key == "fb.continue":
+                return t(lang, {2: "fb.btn_yes", 1: "fb.btn_maybe"}.get(grade, "fb.btn_no"))
+            if key == "fb.text":
+                if grade == 2 and p.entry.get("side") == "production":
+                    return "Sehr konkret, wir machen weiter." if lang == "de" else "Very concrete, we go on."
+                return t(lang, "fb.btn_skip")
+            later = "90" in text or clock["now"] - clock.get("met", clock["now"]) > timedelta(days=60)
+            choice = {2: "contract" if later else "project", 1: "idea"}.get(grade, "nothing")
+            return t(lang, f"oc.{choice}")
+        return answer
+
+    async def sweep_and_answer(label: str) -> dict[str, int]:
+        counts = await app.sweep()
+        await asyncio.gather(*(p.react(lambda name: False, quiet=1.5, feedback=answers_for(p))
+                               for p in people if p.done))
+        print(f"  {label:<44} {', '.join(f'{k} {v}' for k, v in counts.items() if v) or 'nothing due'}", file=out)
+        return counts
+
+    async with app.core.uow() as uow:
+        ends = [m.starts_at + timedelta(minutes=m.duration_min) for m in await uow.intros.scheduled_meetings()
+                if m.starts_at is not None]
+    if not ends:
+        print("\n== After the meetings ==\nno meetings were scheduled, so there is nothing to ask about", file=out)
+        return
+
+    def at(when: Any) -> Any:
+        """The next moment outside quiet hours."""
+        while policy.quiet_now(when):
+            when += timedelta(minutes=30)
+        return when
+
+    print("\n== After the meetings (simulated clock) ==", file=out)
+    first = at(max(ends) + policy.delay + timedelta(minutes=5))
+    clock["now"] = clock["met"] = first
+    await sweep_and_answer(f"{first:%Y-%m-%d %H:%M} UTC: after the last meeting")
+    day = timedelta(days=1)
+    for offset in policy.nudges:  # the quiet ones are nudged, twice at most
+        clock["now"] = at(clock["now"] + offset + timedelta(hours=1))
+        await sweep_and_answer(f"+{(clock['now'] - first).days} days: nudges")
+    clock["now"] = at(clock["now"] + policy.give_up_after + day)  # given up; moved meetings took place
+    await sweep_and_answer(f"+{(clock['now'] - first).days} days: moved meetings, give up")
+    for stage, after in policy.followups:
+        clock["now"] = at(max(clock["now"], first + after) + timedelta(hours=1))
+        await sweep_and_answer(f"+{(clock['now'] - first).days} days: follow-up '{stage}'")
+    async with app.core.uow() as uow:
+        steps = dict((await uow.session.execute(select(Feedback.step, func.count()).group_by(Feedback.step))).all())
+        statuses = dict((await uow.session.execute(select(Meeting.status, func.count()).group_by(Meeting.status))).all())
+        fig = await figures(uow, stage_names(app.settings))
+    print(f"feedback questions by state: {steps}; meetings: {statuses}; took {time.perf_counter() - started:.1f} s",
+          file=out)
+    mark = len(emu.sent(ORGANISER_ID))
+    emu.send_text(ORGANISER_ID, "/stats")
+    await emu.wait_for(ORGANISER_ID, 1, timeout=60, since=mark)
+    print(f"\n== Organiser: /stats ==\n{emu.last(ORGANISER_ID).text}", file=out)
+    print("\n== Figures (JSON) ==\n" + json.dumps(fig.to_dict(), ensure_ascii=False), file=out)
 
 
 def run_demo(cohort: str | None = None, framework: str | None = None, limit: int | None = None,

@@ -40,3 +40,12 @@ def test_demo_goes_from_onboarding_to_reminders(capsys: pytest.CaptureFixture[st
     reminders = next(l for l in out.splitlines() if l.startswith("reminders received:"))
     got, expected = reminders.split(":")[1].split("(")[0].strip(), reminders.split("up to ")[1].split(":")[0]
     assert int(got) == int(expected) > 0
+    # Days pass on a simulated clock: feedback, follow-ups and the organiser's figures.
+    assert "== After the meetings (simulated clock) ==" in out and "== Organiser: /stats ==" in out
+    import json
+
+    figures = json.loads(out.split("== Figures (JSON) ==\n")[1].splitlines()[0])
+    assert figures["meetings_proposed"] >= figures["meetings_held"] > 0
+    assert figures["meetings_rated"] > 0 and 1 <= figures["average_rating"] <= 5
+    assert figures["outcomes"]["14d"]["answered"] > 0 and figures["outcomes"]["90d"]["pairs"] > 0
+    assert "Durchschnittliche Bewertung" in out
