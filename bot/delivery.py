@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from typing import Protocol
+from typing import Any, Protocol
 
 from handlers.types import Attachment, Button, Document, OutMessage, Reply, split_text
 
@@ -131,3 +131,15 @@ async def deliver(channel: Channel, reply: Reply, callback_id: str | None = None
             log.debug("answerCallbackQuery failed: %s", exc)
     for msg in reply.messages:
         await deliver_message(channel, msg)
+
+
+def message_attachment(message: Any, kind: str) -> Attachment | None:
+    """The file of an incoming photo (largest size) or document, else None.
+    aiogram's and PTB's Message objects name these fields alike."""
+    if kind == "photo" and message.photo:
+        largest = max(message.photo, key=lambda s: s.width * s.height)
+        return Attachment(kind="photo", file_id=largest.file_id, mime_type="image/jpeg")
+    if kind == "document" and message.document is not None:
+        doc = message.document
+        return Attachment(kind="document", file_id=doc.file_id, filename=doc.file_name, mime_type=doc.mime_type)
+    return None

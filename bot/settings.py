@@ -109,13 +109,7 @@ class Settings(BaseSettings):
     @field_validator("reminder_offsets")
     @classmethod
     def _offsets(cls, value: str) -> str:
-        from handlers.scheduling import parse_offsets
-
-        try:
-            parse_offsets(value)
-        except ValueError as exc:
-            raise ValueError(f"REMINDER_OFFSETS must look like 24h,1h (units s, m, h, d; empty = none): {exc}") from None
-        return value.strip()
+        return _durations(value, "REMINDER_OFFSETS", "24h,1h (units s, m, h, d; empty = none)")
 
     @field_validator("time_factor")
     @classmethod
@@ -134,39 +128,17 @@ class Settings(BaseSettings):
     @field_validator("feedback_delay")
     @classmethod
     def _feedback_delay(cls, value: str) -> str:
-        from handlers.scheduling import parse_offsets
-
-        try:
-            items = parse_offsets(value)
-        except ValueError as exc:
-            raise ValueError(f"FEEDBACK_DELAY must be one duration such as 2h: {exc}") from None
-        if len(items) != 1:
-            raise ValueError("FEEDBACK_DELAY must be one duration such as 2h (units s, m, h, d)")
-        return value.strip()
+        return _durations(value, "FEEDBACK_DELAY", "2h (one duration)", least=1, most=1)
 
     @field_validator("nudge_intervals")
     @classmethod
     def _nudge_intervals(cls, value: str) -> str:
-        from handlers.scheduling import parse_offsets
-
-        try:
-            items = parse_offsets(value)
-        except ValueError as exc:
-            raise ValueError(f"NUDGE_INTERVALS must look like 2d,4d: {exc}") from None
-        if len(items) > 2:
-            raise ValueError("NUDGE_INTERVALS allows at most two nudges, e.g. 2d,4d")
-        return value.strip()
+        return _durations(value, "NUDGE_INTERVALS", "2d,4d (at most two nudges; empty = none)", most=2)
 
     @field_validator("followup_after")
     @classmethod
     def _followup_after(cls, value: str) -> str:
-        from handlers.scheduling import parse_offsets
-
-        try:
-            parse_offsets(value)
-        except ValueError as exc:
-            raise ValueError(f"FOLLOWUP_AFTER must look like 14d,90d: {exc}") from None
-        return value.strip()
+        return _durations(value, "FOLLOWUP_AFTER", "14d,90d (empty = none)")
 
     @field_validator("quiet_hours")
     @classmethod
@@ -207,6 +179,19 @@ class Settings(BaseSettings):
 
         source = self.callback_secret or f"crosslab-callbacks:{self.telegram_bot_token}"
         return hashlib.sha256(source.encode()).digest()
+
+
+def _durations(value: str, name: str, example: str, least: int = 0, most: int | None = None) -> str:
+    """Validate a comma-separated list of durations ("24h,1h")."""
+    from handlers.scheduling import parse_offsets
+
+    try:
+        items = parse_offsets(value)
+    except ValueError as exc:
+        raise ValueError(f"{name} must look like {example}: {exc}") from None
+    if len(items) < least or (most is not None and len(items) > most):
+        raise ValueError(f"{name} must look like {example}")
+    return value.strip()
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -34,7 +34,7 @@ from aiogram.types import (
     Update,
 )
 
-from bot.delivery import MediaRejected, NotModified, RetryLater, Unreachable, deliver
+from bot.delivery import message_attachment, MediaRejected, NotModified, RetryLater, Unreachable, deliver
 from handlers.core import CrosslabCore
 from handlers.types import Attachment, Button, Document, Incoming, UserRef
 
@@ -83,17 +83,6 @@ def message_kind(message: Message) -> str:
     if message.text is not None:
         return "text"
     return str(message.content_type).split(".")[-1].lower()
-
-
-def message_attachment(message: Message, kind: str) -> Attachment | None:
-    """The file of an incoming photo (largest size) or document, else None."""
-    if kind == "photo" and message.photo:
-        largest = max(message.photo, key=lambda s: s.width * s.height)
-        return Attachment(kind="photo", file_id=largest.file_id, mime_type="image/jpeg")
-    if kind == "document" and message.document is not None:
-        doc = message.document
-        return Attachment(kind="document", file_id=doc.file_id, filename=doc.file_name, mime_type=doc.mime_type)
-    return None
 
 
 class AiogramTransport:

@@ -17,7 +17,7 @@ from telegram import (
 from telegram.error import BadRequest, Forbidden, RetryAfter
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
-from bot.delivery import MediaRejected, NotModified, RetryLater, Unreachable, deliver
+from bot.delivery import message_attachment, MediaRejected, NotModified, RetryLater, Unreachable, deliver
 from handlers.core import CrosslabCore
 from handlers.types import Attachment, Button, Document, Incoming, UserRef
 
@@ -44,17 +44,6 @@ def _seconds(value: int | timedelta) -> float:
 def _user(u: Any) -> UserRef:
     return UserRef(id=u.id, first_name=u.first_name or "", last_name=u.last_name, username=u.username,
                    language_code=u.language_code)
-
-
-def message_attachment(message: Message, kind: str) -> Attachment | None:
-    """The file of an incoming photo (largest size) or document, else None."""
-    if kind == "photo" and message.photo:
-        largest = max(message.photo, key=lambda s: s.width * s.height)
-        return Attachment(kind="photo", file_id=largest.file_id, mime_type="image/jpeg")
-    if kind == "document" and message.document is not None:
-        doc = message.document
-        return Attachment(kind="document", file_id=doc.file_id, filename=doc.file_name, mime_type=doc.mime_type)
-    return None
 
 
 class PTBTransport:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
+from datetime import datetime
 from typing import TYPE_CHECKING, Awaitable, Callable, Protocol
 
 from sqlalchemy.exc import IntegrityError
@@ -18,8 +19,6 @@ from handlers import onboarding as ob
 from handlers.callbacks import CallbackSigner
 from handlers.turn import Turn
 from handlers.types import Incoming, OutMessage, Reply
-
-from datetime import datetime
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker

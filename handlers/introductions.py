@@ -98,7 +98,7 @@ async def offer_suggestions(turn: Turn, people: list[Person], pool: list[int] | 
                 await intros.add_suggestion(Suggestion(
                     person_id=person.id, counterpart_id=other, score=float(suggestion.score),
                     reason_de=suggestion.reason("de"), reason_en=suggestion.reason("en"), status="pending"))
-            elif row.status in ("not_now", "shown"):
+            elif row.status in ("not_now", "shown", "ignored"):  # ignored: offered again when asked for
                 row.status, row.score = "pending", float(suggestion.score)
         if await show_next_card(turn, person, announce_empty=True):
             served += 1
