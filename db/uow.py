@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Sequence
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -260,7 +260,16 @@ class FollowupRepository:
         q = select(Feedback).where(Feedback.person_id == person_id).order_by(Feedback.id)
         return (await self.session.execute(q)).scalars().all()
 
-    async def meetings_due_for_feedback(self, scheduled_before: datetime, arranged_before: datetime) -> Sequence[tuple[Meeting, Pair]]:
+    async def load_many(self, model: Any, key: Any, ids: set[int]) -> list[Any]:
+        """Rows by id, in bulk: afterwards per-row lookups (session.get) during
+        a sweep are answered from the session without a query."""
+        ordered, out = sorted(ids), []
+        for i in range(0, len(ordered), 500):
+            out += (await self.session.execute(select(model).where(key.in_(ordered[i:i + 500])))).scalars().all()
+        return out
+
+    async def meetings_due_for_feedback(self, scheduled_before: datetime, arranged_before: datetime,
+                                        limit: int) -> Sequence[tuple[Meeting, Pair]]:
         """Scheduled meetings that ended (plus the delay) and meetings the pair
         arranged themselves a while ago, not yet asked about at this time."""
         anchor = Meeting.starts_at
@@ -271,14 +280,17 @@ class FollowupRepository:
         arranged = (select(Meeting, Pair).join(Pair, Pair.id == Meeting.pair_id)
                     .outerjoin(Feedback, (Feedback.meeting_id == Meeting.id) & (Feedback.starts_at == Meeting.updated_at))
                     .where(Meeting.status == "self_arranged", Meeting.updated_at <= arranged_before, Feedback.id.is_(None)))
-        out = [(m, p) for m, p in (await self.session.execute(scheduled)).all()]
-        out += [(m, p) for m, p in (await self.session.execute(arranged)).all()]
+        out = [(m, p) for m, p in (await self.session.execute(scheduled.limit(limit))).all()]
+        out += [(m, p) for m, p in (await self.session.execute(arranged.limit(limit))).all()]
         return out
 
-    async def open_feedback(self) -> Sequence[tuple[Feedback, Person]]:
-        """Feedback not finished: not asked yet, or waiting for an answer."""
+    async def open_feedback(self, prompted_before: datetime, limit: int) -> Sequence[tuple[Feedback, Person]]:
+        """Feedback not finished: not asked yet, or last prompted before
+        `prompted_before` (so it may be due for a nudge); paused people's wait."""
         q = (select(Feedback, Person).join(Person, Person.id == Feedback.person_id)
-             .where(Feedback.step.in_(("met", "rating", "continue", "text"))).order_by(Feedback.id))
+             .where(Feedback.step.in_(("met", "rating", "continue", "text")), Person.paused.is_(False),
+                    Feedback.asked_at.is_(None) | (Feedback.prompted_at <= prompted_before))
+             .order_by(Feedback.id).limit(limit))
         return [(f, p) for f, p in (await self.session.execute(q.with_for_update(skip_locked=True, of=Feedback))).all()]
 
     def add_feedback(self, feedback: Feedback) -> Feedback:
@@ -307,15 +319,20 @@ class FollowupRepository:
         self.session.add(outcome)
         return outcome
 
-    async def open_outcomes(self, now: datetime) -> Sequence[tuple[Outcome, Person]]:
+    async def open_outcomes(self, now: datetime, prompted_before: datetime, limit: int) -> Sequence[tuple[Outcome, Person]]:
         q = (select(Outcome, Person).join(Person, Person.id == Outcome.person_id)
-             .where(Outcome.status.in_(("due", "asked")), Outcome.due_at <= now).order_by(Outcome.due_at, Outcome.id))
+             .where(Outcome.due_at <= now, Person.paused.is_(False), (Outcome.status == "due")
+                    | ((Outcome.status == "asked") & (Outcome.prompted_at <= prompted_before)))
+             .order_by(Outcome.due_at, Outcome.id).limit(limit))
         return [(o, p) for o, p in (await self.session.execute(q.with_for_update(skip_locked=True, of=Outcome))).all()]
 
     # -- suggestion cards ----------------------------------------------------------
-    async def shown_cards(self) -> Sequence[tuple[Suggestion, Person]]:
+    async def shown_cards(self, prompted_before: datetime, limit: int) -> Sequence[tuple[Suggestion, Person]]:
+        """Cards waiting for an answer, last shown or nudged before `prompted_before`."""
         q = (select(Suggestion, Person).join(Person, Person.id == Suggestion.person_id)
-             .where(Suggestion.status == "shown").order_by(Suggestion.id))
+             .where(Suggestion.status == "shown", Person.paused.is_(False),
+                    func.coalesce(Suggestion.nudged_at, Suggestion.shown_at) <= prompted_before)
+             .order_by(Suggestion.id).limit(limit))
         return [(s, p) for s, p in (await self.session.execute(q.with_for_update(skip_locked=True, of=Suggestion))).all()]
 
     # -- results hand-over -----------------------------------------------------------

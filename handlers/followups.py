@@ -19,7 +19,7 @@ from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 from bot.i18n import t
-from db.models import Feedback, Meeting, Outcome, Pair, Person
+from db.models import Feedback, Meeting, Outcome, Pair, Person, Profile
 from handlers import introductions as intro
 from handlers.scheduling import format_slot, parse_offsets
 from handlers.types import Button, Incoming, UserRef
@@ -38,6 +38,7 @@ OUTCOMES = ("nothing", "idea", "project", "contract", "funding")
 TEXT_LIMIT = 2000
 SELF_ARRANGED_AFTER = timedelta(days=7)  # no time known: ask a week after they chose to arrange it
 QUESTIONS = ("met", "rating", "continue", "text")
+BATCH = 300  # rows of each kind per sweep: a sweep stays short; the rest waits a minute
 
 
 # --- policy from settings ------------------------------------------------------------
@@ -76,6 +77,11 @@ class Policy:
             ignored_limit=settings.ignored_limit,
             tz=settings.tz,
         )
+
+    @property
+    def shortest_wait(self) -> timedelta:
+        """Nothing asked more recently than this can be due for a nudge or give-up."""
+        return min((*self.nudges, self.give_up_after))
 
     @property
     def give_up_after(self) -> timedelta:
@@ -120,9 +126,9 @@ async def sweep(turn: Turn, now: datetime) -> dict[str, int]:
     if policy.quiet_now(now):
         return counts
     fu = turn.uow.followups
+    prompted_before = now - policy.shortest_wait
     # 1. Meetings that are over: one feedback row per person and meeting time.
-    for meeting, pair in await fu.meetings_due_for_feedback(
-            now - policy.delay, now - SELF_ARRANGED_AFTER):
+    for meeting, pair in await fu.meetings_due_for_feedback(now - policy.delay, now - SELF_ARRANGED_AFTER, BATCH):
         if meeting.status == "scheduled" and meeting.starts_at is not None:
             if meeting.starts_at + timedelta(minutes=meeting.duration_min) + policy.delay > now:
                 continue
@@ -133,12 +139,20 @@ async def sweep(turn: Turn, now: datetime) -> dict[str, int]:
             fu.add_feedback(Feedback(meeting_id=meeting.id, person_id=person_id, starts_at=anchor, step="met",
                                      nudges=0))
     await turn.uow.session.flush()
+    open_feedback = await fu.open_feedback(prompted_before, BATCH)
+    open_outcomes = await fu.open_outcomes(now, prompted_before, BATCH)
+    cards = await fu.shown_cards(prompted_before, BATCH)
+    meetings = await fu.load_many(Meeting, Meeting.id, {fb.meeting_id for fb, _ in open_feedback})
+    pairs = await fu.load_many(Pair, Pair.id, {m.pair_id for m in meetings} | {oc.pair_id for oc, _ in open_outcomes})
+    people = {i for p in pairs for i in (p.company_id, p.creative_id)} | {c.counterpart_id for c, _ in cards}
+    await fu.load_many(Person, Person.id, people)
+    await fu.load_many(Profile, Profile.person_id, people)
     # 2. Feedback: ask, nudge or give up.
-    for fb, person in await fu.open_feedback():
+    for fb, person in open_feedback:
         if person.paused:
             continue
         if fb.asked_at is None:
-            if await _send_feedback_question(turn, person, fb):
+            if await _send_feedback_question(turn, person, fb, lock=False):
                 fb.asked_at = fb.prompted_at = now
                 counts["asked"] += 1
             continue
@@ -147,7 +161,7 @@ async def sweep(turn: Turn, now: datetime) -> dict[str, int]:
             if due == "give_up":
                 fb.step = "done"
             continue
-        if due == "nudge" and await _send_feedback_question(turn, person, fb, nudge=True):
+        if due == "nudge" and await _send_feedback_question(turn, person, fb, nudge=True, lock=False):
             fb.nudges += 1
             fb.prompted_at = now
             counts["nudged"] += 1
@@ -155,7 +169,7 @@ async def sweep(turn: Turn, now: datetime) -> dict[str, int]:
             fb.step = "expired"
             counts["expired"] += 1
     # 3. Outcome follow-ups.
-    for oc, person in await fu.open_outcomes(now):
+    for oc, person in open_outcomes:
         if person.paused:
             continue
         if oc.status == "due":
@@ -174,7 +188,7 @@ async def sweep(turn: Turn, now: datetime) -> dict[str, int]:
             oc.status = "expired"
             counts["expired"] += 1
     # 4. Suggestion cards nobody answers.
-    for card, person in await fu.shown_cards():
+    for card, person in cards:
         if person.paused or card.shown_at is None:
             continue
         due = policy.nudge_due(card.nudged_at or card.shown_at, card.nudges, now)
@@ -216,9 +230,16 @@ def _question(fb: Feedback) -> str:
     return "done"
 
 
-async def _other(turn: Turn, person_id: int, meeting_id: int) -> tuple[Meeting, Pair, Person, str] | None:
-    meeting = await turn.uow.intros.meeting(meeting_id)
-    pair = await turn.uow.intros.pair_by_id(meeting.pair_id) if meeting else None
+async def _other(turn: Turn, person_id: int, meeting_id: int, *, lock: bool = True
+                 ) -> tuple[Meeting, Pair, Person, str] | None:
+    """The meeting, pair, other person and their name; locked when answering,
+    read plainly (often from the preloaded session) when the sweep asks."""
+    if lock:
+        meeting = await turn.uow.intros.meeting(meeting_id)
+        pair = await turn.uow.intros.pair_by_id(meeting.pair_id) if meeting else None
+    else:
+        meeting = await turn.uow.session.get(Meeting, meeting_id)
+        pair = await turn.uow.session.get(Pair, meeting.pair_id) if meeting else None
     if meeting is None or pair is None:
         return None
     other_id = pair.creative_id if pair.company_id == person_id else pair.company_id
@@ -233,8 +254,9 @@ def _fb_button(turn: Turn, person: Person, key: str, fb: Feedback, op: str, valu
     return intro._button(turn, person, t(person.language, key), "fb", f"{fb.id}:{op}:{value}")
 
 
-async def _send_feedback_question(turn: Turn, person: Person, fb: Feedback, *, nudge: bool = False) -> bool:
-    found = await _other(turn, person.id, fb.meeting_id)
+async def _send_feedback_question(turn: Turn, person: Person, fb: Feedback, *, nudge: bool = False,
+                                  lock: bool = True) -> bool:
+    found = await _other(turn, person.id, fb.meeting_id, lock=lock)
     if found is None:
         fb.step = "void"
         return False
@@ -397,7 +419,7 @@ async def _plan_outcomes(turn: Turn, pair: Pair, met_at: datetime) -> None:
 # --- outcome follow-ups ------------------------------------------------------------------
 
 async def _pair_other(turn: Turn, person_id: int, pair_id: int) -> tuple[Pair, str] | None:
-    pair = await turn.uow.intros.pair_by_id(pair_id)
+    pair = await turn.uow.session.get(Pair, pair_id)
     if pair is None:
         return None
     other = await turn.uow.intros.profile(pair.creative_id if pair.company_id == person_id else pair.company_id)

@@ -127,3 +127,18 @@ async def test_feedback_teaches_the_matcher(core: CoreHarness, rating: str, cont
     adjustment = model.adjustment(rows[1101], rows[2101])
     assert adjustment * direction > 0
     assert bad == ({(rows[1101].id, rows[2101].id)} if direction < 0 else set())
+
+
+async def test_a_sweep_handles_a_batch_and_the_next_the_rest(core: CoreHarness, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sweeps are bounded (BATCH rows of each kind); what is left is sent by the
+    next sweep, each question exactly once."""
+    import handlers.followups as fu
+
+    monkeypatch.setattr(fu, "BATCH", 1)
+    company, creative, meeting = await sf.scheduled_meeting(core)
+    core.set_time(sf._after_meeting(meeting))
+    first = await core.sweep()
+    second = await core.sweep()
+    third = await core.sweep()
+    assert (first["asked"], second["asked"], third["asked"]) == (1, 1, 0)
+    assert sf.count(company, sf.ASK_DE) == 1 and sf.count(creative, sf.ASK_EN) == 1
