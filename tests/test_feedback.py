@@ -31,3 +31,15 @@ async def test_on_core(core_harness: CoreHarness, scenario) -> None:
 @pytest.mark.parametrize("scenario", sf.ALL, ids=lambda s: s.__name__)
 async def test_through_telegram(emulator_harness: EmulatorHarness, scenario) -> None:
     await scenario(emulator_harness)
+
+
+async def test_the_running_bot_sweeps_by_itself(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No explicit sweep: the app's scheduler runs one every SWEEP_SECONDS."""
+    settings = make_settings(sqlite_url, sweep_seconds=0.3)
+    async with running_emulator_harness(settings, "aiogram", monkeypatch) as h:
+        company, creative, meeting = await sf.scheduled_meeting(h)
+        h.set_time(sf._after_meeting(meeting))
+        await h.emu.wait_until(lambda: sf.ASK_DE in company.last.text and sf.ASK_EN in creative.last.text, 15,
+                               "the feedback questions from the periodic sweep")
+        await company.press("Ja, wir haben")
+        assert "Wie hilfreich" in company.last.text
