@@ -268,6 +268,10 @@ class FollowupRepository:
             out += (await self.session.execute(select(model).where(key.in_(ordered[i:i + 500])))).scalars().all()
         return out
 
+    async def feedback_of_pair(self, pair_id: int) -> Sequence[Feedback]:
+        q = select(Feedback).join(Meeting, Meeting.id == Feedback.meeting_id).where(Meeting.pair_id == pair_id)
+        return (await self.session.execute(q)).scalars().all()
+
     async def meetings_due_for_feedback(self, scheduled_before: datetime, arranged_before: datetime,
                                         limit: int) -> Sequence[tuple[Meeting, Pair]]:
         """Scheduled meetings that ended (plus the delay) and meetings the pair

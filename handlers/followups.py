@@ -339,6 +339,10 @@ async def on_button(turn: Turn, payload: CallbackPayload) -> None:
         turn.edit(turn.ev.message_id, "✓ " + t(lang, f"fb.btn_{value}"))
         if value in ("yes", "maybe"):
             await _plan_outcomes(turn, pair, fb.starts_at)
+        else:  # no follow-ups for someone who does not want to go on
+            for oc in await turn.uow.followups.outcomes_of_pair(pair.id):
+                if oc.person_id == person.id and oc.status == "due":
+                    oc.status = "void"
         turn.goto("feedback", "text", feedback_id=fb.id)
         intro._send(turn, person, t(lang, "fb.text"), [[_fb_button(turn, person, "fb.btn_skip", fb, "skip", "")]])
     elif op == "skip":
@@ -408,9 +412,11 @@ async def _plan_outcomes(turn: Turn, pair: Pair, met_at: datetime) -> None:
     """Follow-ups for both sides of a pair that wants to go on (once per stage)."""
     policy = Policy.from_settings(turn.core.settings)
     existing = {(o.person_id, o.stage) for o in await turn.uow.followups.outcomes_of_pair(pair.id)}
+    meeting_rows = await turn.uow.followups.feedback_of_pair(pair.id)
+    declined = {f.person_id for f in meeting_rows if f.wants_to_continue == "no"}
     for stage, after in policy.followups:
         for person_id in (pair.company_id, pair.creative_id):
-            if (person_id, stage) not in existing:
+            if (person_id, stage) not in existing and person_id not in declined:
                 turn.uow.followups.add_outcome(Outcome(pair_id=pair.id, person_id=person_id, stage=stage,
                                                        due_at=met_at + after, status="due", nudges=0))
     await turn.uow.session.flush()

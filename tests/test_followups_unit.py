@@ -142,3 +142,26 @@ async def test_a_sweep_handles_a_batch_and_the_next_the_rest(core: CoreHarness, 
     third = await core.sweep()
     assert (first["asked"], second["asked"], third["asked"]) == (1, 1, 0)
     assert sf.count(company, sf.ASK_DE) == 1 and sf.count(creative, sf.ASK_EN) == 1
+
+
+async def test_no_follow_ups_for_someone_who_does_not_want_to_go_on(core: CoreHarness) -> None:
+    from sqlalchemy import select
+
+    from db.models import Outcome, Person
+
+    company, creative, meeting = await sf.scheduled_meeting(core)
+    core.set_time(sf._after_meeting(meeting))
+    await core.sweep()
+    for chat, answers in ((company, ("Ja, wir haben", "5", "Ja", "Überspringen")),
+                          (creative, ("Yes, we met", "3", "No", "Skip"))):
+        for label in answers:
+            await chat.press(label)
+    async with core.sessions() as s:
+        ids = {p.telegram_id: p.id for p in (await s.execute(select(Person))).scalars()}
+        rows = (await s.execute(select(Outcome))).scalars().all()
+    assert {(r.person_id, r.stage, r.status) for r in rows} == {
+        (ids[1101], "14d", "due"), (ids[1101], "90d", "due"), (ids[2101], "14d", "void"), (ids[2101], "90d", "void")}
+    core.set_time(meeting.starts_at + timedelta(days=14, hours=1))
+    await core.sweep()
+    assert "Was ist bisher daraus geworden" in company.last.text
+    assert "What has come of it" not in creative.last.text
