@@ -438,11 +438,10 @@ async def _followups(emu: Any, app: Any, people: list[SimulatedParticipant], rel
     from sqlalchemy import func, select
 
     from db.models import Feedback, Meeting, utcnow
-    from handlers.figures import figures, stage_names
-    from handlers.followups import Policy
+    from handlers.figures import figures
 
     started = time.perf_counter()
-    policy = Policy.from_settings(app.settings)
+    policy = app.core.followup_policy
     clock = {"now": utcnow()}
     app.core.clock = lambda: clock["now"]
     by_name = {p.entry.get("name"): p for p in people}
@@ -512,7 +511,7 @@ async def _followups(emu: Any, app: Any, people: list[SimulatedParticipant], rel
     async with app.core.uow() as uow:
         steps = dict((await uow.session.execute(select(Feedback.step, func.count()).group_by(Feedback.step))).all())
         statuses = dict((await uow.session.execute(select(Meeting.status, func.count()).group_by(Meeting.status))).all())
-        fig = await figures(uow, stage_names(app.settings))
+        fig = await figures(uow, [stage for stage, _ in policy.followups])
     print(f"feedback questions by state: {steps}; meetings: {statuses}; took {time.perf_counter() - started:.1f} s",
           file=out)
     mark = len(emu.sent(ORGANISER_ID))

@@ -56,6 +56,7 @@ class CrosslabCore:
         # The clock of conversations and follow-ups (feedback, nudges, cards);
         # tests and the demo replace it to simulate days passing.
         self.clock: Callable[[], datetime] = utcnow
+        self.followup_policy = followups.Policy.from_settings(settings)  # settings never change at run time
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
 
     def now(self) -> datetime:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Iterable
 
 from bot.i18n import t
 from handlers.admin import admin_only
-from handlers.followups import OUTCOMES, Policy
+from handlers.followups import OUTCOMES
 
 if TYPE_CHECKING:
     from db.models import Feedback, Meeting, Outcome, Profile
@@ -101,19 +101,14 @@ async def figures(uow: SqlAlchemyUnitOfWork, stages: Iterable[str], person_ids: 
 def render(lang: str, fig: Figures, scope: str = "") -> str:
     none = t(lang, "admin.stats_none")
     share = (lambda n: f"{round(100 * n / fig.continue_answers)} %" if fig.continue_answers else none)
-    lines = [t(lang, "admin.stats", scope=scope, proposed=fig.proposed, scheduled=fig.scheduled, held=fig.held,
+    head = t(lang, "admin.stats", scope=scope, proposed=fig.proposed, scheduled=fig.scheduled, held=fig.held,
                rated=fig.rated, avg=f"{fig.average_rating:.1f}".replace(".", "," if lang == "de" else ".")
                if fig.average_rating is not None else none,
-               share_yes=share(fig.continue_yes), share_maybe=share(fig.continue_maybe), continue_n=fig.continue_answers)]
-    for s in fig.stages:
-        summary = ", ".join(f"{t(lang, 'oc.' + a)} {n}" for a, n in s.answers.items() if n) or none
-        lines.append(t(lang, "admin.stats_outcome", stage=s.stage, answered=s.answered, pairs=s.pairs, summary=summary))
-    return "\n\n".join(lines[:1]) + ("\n\n" + "\n".join(lines[1:]) if len(lines) > 1 else "")
-
-
-def stage_names(turn_or_settings: object) -> list[str]:
-    settings = getattr(getattr(turn_or_settings, "core", None), "settings", None) or turn_or_settings
-    return [stage for stage, _ in Policy.from_settings(settings).followups]  # type: ignore[arg-type]
+               share_yes=share(fig.continue_yes), share_maybe=share(fig.continue_maybe), continue_n=fig.continue_answers)
+    stages = [t(lang, "admin.stats_outcome", stage=s.stage, answered=s.answered, pairs=s.pairs,
+                summary=", ".join(f"{t(lang, 'oc.' + a)} {n}" for a, n in s.answers.items() if n) or none)
+              for s in fig.stages]
+    return head + ("\n\n" + "\n".join(stages) if stages else "")
 
 
 @admin_only
@@ -127,7 +122,8 @@ async def cmd_stats(turn: Turn, profile: Profile | None, args: str) -> None:
             return
         person_ids = {p.id for p, _ in await turn.uow.events.people(event)}
         scope = turn.tr("admin.stats_scope", event=event.name)
-    fig = await figures(turn.uow, stage_names(turn), person_ids)
+    stages = [stage for stage, _ in turn.core.followup_policy.followups]
+    fig = await figures(turn.uow, stages, person_ids)
     turn.send(render(turn.lang, fig, scope))
 
 

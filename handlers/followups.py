@@ -119,9 +119,10 @@ def system_turn(core: CrosslabCore, uow: SqlAlchemyUnitOfWork) -> Turn:
 async def sweep(turn: Turn, now: datetime) -> dict[str, int]:
     """Send what is due at `now`: feedback questions, nudges, outcome
     follow-ups; give up on what stayed unanswered; pause people who ignored
-    too many cards. Nothing is sent during quiet hours or to paused people;
-    it waits. Returns counts for logging and the demo."""
-    policy = Policy.from_settings(turn.core.settings)
+    too many cards. Nothing is sent during quiet hours or to paused people
+    (the repository leaves them out); it waits. Returns counts for logging and
+    the demo."""
+    policy = turn.core.followup_policy
     counts = {"asked": 0, "nudged": 0, "expired": 0, "followups": 0, "paused": 0}
     if policy.quiet_now(now):
         return counts
@@ -149,8 +150,6 @@ async def sweep(turn: Turn, now: datetime) -> dict[str, int]:
     await fu.load_many(Profile, Profile.person_id, people)
     # 2. Feedback: ask, nudge or give up.
     for fb, person in open_feedback:
-        if person.paused:
-            continue
         if fb.asked_at is None:
             if await _send_feedback_question(turn, person, fb, lock=False):
                 fb.asked_at = fb.prompted_at = now
@@ -170,8 +169,6 @@ async def sweep(turn: Turn, now: datetime) -> dict[str, int]:
             counts["expired"] += 1
     # 3. Outcome follow-ups.
     for oc, person in open_outcomes:
-        if person.paused:
-            continue
         if oc.status == "due":
             if await _send_outcome_question(turn, person, oc):
                 oc.status, oc.asked_at, oc.prompted_at = "asked", now, now
@@ -189,8 +186,6 @@ async def sweep(turn: Turn, now: datetime) -> dict[str, int]:
             counts["expired"] += 1
     # 4. Suggestion cards nobody answers.
     for card, person in cards:
-        if person.paused or card.shown_at is None:
-            continue
         due = policy.nudge_due(card.nudged_at or card.shown_at, card.nudges, now)
         if due == "nudge":
             other = await turn.uow.intros.profile(card.counterpart_id)
@@ -410,7 +405,7 @@ async def _moved(turn: Turn, person: Person, fb: Feedback, meeting: Meeting, pai
 
 async def _plan_outcomes(turn: Turn, pair: Pair, met_at: datetime) -> None:
     """Follow-ups for both sides of a pair that wants to go on (once per stage)."""
-    policy = Policy.from_settings(turn.core.settings)
+    policy = turn.core.followup_policy
     existing = {(o.person_id, o.stage) for o in await turn.uow.followups.outcomes_of_pair(pair.id)}
     meeting_rows = await turn.uow.followups.feedback_of_pair(pair.id)
     declined = {f.person_id for f in meeting_rows if f.wants_to_continue == "no"}
@@ -441,8 +436,8 @@ async def _send_outcome_question(turn: Turn, person: Person, oc: Outcome, *, nud
     _pair, name = found
     lang = person.language
     prefix = t(lang, "nudge.feedback") + "\n\n" if nudge else ""
-    when = format_slot(oc.due_at - dict(Policy.from_settings(turn.core.settings).followups).get(
-        oc.stage, timedelta(0)), lang, turn.core.settings.tz)
+    met_at = oc.due_at - dict(turn.core.followup_policy.followups).get(oc.stage, timedelta(0))
+    when = format_slot(met_at, lang, turn.core.settings.tz)
     rows = [[intro._button(turn, person, t(lang, f"oc.{a}"), "oc", f"{oc.id}:{a}")] for a in OUTCOMES]
     intro._send(turn, person, prefix + t(lang, "oc.ask", name=name, slot=when), rows)
     return True

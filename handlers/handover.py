@@ -27,7 +27,8 @@ CHOICES = 12  # companies / introductions offered as buttons
 
 
 def _ho_button(turn: Turn, label: str, value: str) -> Button:
-    return Button(label, turn.core.signer.sign(turn.ev.user.id, "ho", value, 0))
+    assert turn.person is not None
+    return intro._button(turn, turn.person, label, "ho", value)
 
 
 async def cmd_results(turn: Turn, profile: Profile | None, args: str) -> None:
