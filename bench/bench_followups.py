@@ -26,7 +26,8 @@ from bot.settings import load_settings  # noqa: E402
 from db.engine import create_engine, create_session_factory  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
 from db.models import Meeting, Pair, Person, Profile, Suggestion, utcnow  # noqa: E402
-from handlers.core import CrosslabCore  # noqa: E402
+from bot.bootstrap import build_core  # noqa: E402
+from handlers.services import SimulatedClock  # noqa: E402
 
 
 async def _seed(sessions, n: int, now) -> None:
@@ -68,11 +69,12 @@ async def run(pairs: int, database_url: str | None) -> None:
         await _seed(sessions, pairs, now)
         print(f"seeded {pairs} pairs, {pairs} meetings, {pairs} shown cards in {time.perf_counter() - t0:.1f} s "
               f"({engine.dialect.name})")
-        core = CrosslabCore(sessions, settings)
+        clock = SimulatedClock()
+        core = build_core(settings, sessions, clock=clock)
         for label, when in (("ask everyone", now), ("idle (nothing due)", now + timedelta(hours=1)),
                             ("nudge everyone", now + timedelta(days=2, hours=1)),
                             ("idle again", now + timedelta(days=2, hours=2))):
-            core.clock = lambda when=when: when
+            clock.set(when)
             times, messages = [], 0
             while True:  # a sweep handles a batch; the bot's next sweep (a minute later) takes the rest
                 t0 = time.perf_counter()

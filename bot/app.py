@@ -8,26 +8,27 @@ import logging
 import sys
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.bootstrap import build_core, menu_commands
 from bot.delivery import deliver
-from bot.i18n import LANGUAGES, t
+from bot.reminders import ReminderService
 from bot.settings import Settings, SettingsError, load_settings
 from db.engine import create_engine, create_session_factory
 from db.migrate import upgrade
-from handlers.core import PUBLIC_COMMANDS, CrosslabCore
-
-if TYPE_CHECKING:
-    from bot.reminders import ReminderService
+from db.models import utcnow
+from handlers.core import CrosslabCore
+from i18n import LANGUAGES, t
 
 log = logging.getLogger("crosslab")
 
 
 class Transport(Protocol):
     name: str
-    core: CrosslabCore
+    core: CrosslabCore | None
 
     async def get_username(self) -> str: ...
     async def start(self, *, polling_timeout: int = 10) -> None: ...
@@ -36,15 +37,16 @@ class Transport(Protocol):
     async def set_commands(self, commands: list[tuple[str, str]], language: str | None) -> None: ...
 
 
-def make_transport(framework: str, core: CrosslabCore, settings: Settings) -> Transport:
+def make_transport(framework: str, settings: Settings) -> Transport:
+    """The transport, not yet bound to a core (the core needs the bot's username first)."""
     settings.require_token()
     if framework == "ptb":
         from bot.transport_ptb import PTBTransport
 
-        return PTBTransport(core, settings.telegram_bot_token, settings.telegram_api_url)
+        return PTBTransport(None, settings.telegram_bot_token, settings.telegram_api_url)
     from bot.transport_aiogram import AiogramTransport
 
-    return AiogramTransport(core, settings.telegram_bot_token, settings.telegram_api_url)
+    return AiogramTransport(None, settings.telegram_bot_token, settings.telegram_api_url)
 
 
 async def prepare_database(settings: Settings) -> tuple[AsyncEngine, async_sessionmaker[AsyncSession]]:
@@ -64,7 +66,7 @@ async def prepare_database(settings: Settings) -> tuple[AsyncEngine, async_sessi
 
 async def register_commands(transport: Transport, default_language: str) -> None:
     for lang in (None, *LANGUAGES):
-        commands = [(c, t(lang or default_language, f"cmd.{c}")) for c in PUBLIC_COMMANDS]
+        commands = [(c, t(lang or default_language, f"cmd.{c}")) for c in menu_commands()]
         await transport.set_commands(commands, lang)
 
 
@@ -75,17 +77,11 @@ class Crosslab:
     sessions: async_sessionmaker[AsyncSession]
     core: CrosslabCore
     transport: Transport
-    reminders: ReminderService | None = None
+    reminders: ReminderService
 
     async def start_reminders(self) -> None:
         """The scheduler runs inside the bot process; its job store is the database."""
-        from bot.reminders import ReminderService
-        from handlers.scheduling import parse_offsets
-
-        self.reminders = ReminderService(self.settings.database_url, offsets=parse_offsets(self.settings.reminder_offsets),
-                                         time_factor=self.settings.time_factor)
         await self.reminders.start(self.send_reminder)
-        self.core.reminders = self.reminders
         # The database is the source of truth: make sure every scheduled meeting
         # has its reminders (idempotent; keeps due ones that were missed).
         for meeting_id, starts_at in await self.core.scheduled_meetings():
@@ -122,19 +118,24 @@ class Crosslab:
 
     async def stop(self) -> None:
         await self.transport.stop()
-        if self.reminders is not None:
-            await self.reminders.shutdown()
-            self.core.reminders = None
+        await self.reminders.shutdown()
         await self.engine.dispose()
 
 
-async def create_app(settings: Settings, *, framework: str | None = None) -> Crosslab:
+async def create_app(settings: Settings, *, framework: str | None = None,
+                     clock: Callable[[], datetime] = utcnow) -> Crosslab:
+    """Settings -> migrated database -> transport (for the bot's username) ->
+    reminder service (started by `start`) -> core, bound to the transport.
+    `clock` is the conversations' clock (the demo and tests simulate days)."""
     engine, sessions = await prepare_database(settings)
-    core = CrosslabCore(sessions, settings)
     transport: Transport | None = None
     try:
-        transport = make_transport(framework or settings.bot_framework, core, settings)
-        core.bot_username = await transport.get_username()
+        transport = make_transport(framework or settings.bot_framework, settings)
+        reminders = ReminderService(settings.database_url, offsets=list(settings.reminder_offsets),
+                                    time_factor=settings.time_factor)
+        core = build_core(settings, sessions, clock=clock, reminders=reminders,
+                          bot_username=await transport.get_username())
+        transport.core = core
         await register_commands(transport, settings.default_language)
     except BaseException:
         if transport is not None:
@@ -142,7 +143,7 @@ async def create_app(settings: Settings, *, framework: str | None = None) -> Cro
                 await transport.stop()
         await engine.dispose()
         raise
-    return Crosslab(settings, engine, sessions, core, transport)
+    return Crosslab(settings, engine, sessions, core, transport, reminders)
 
 
 async def _serve(settings: Settings) -> None:
@@ -154,7 +155,7 @@ async def _serve(settings: Settings) -> None:
         raise SettingsError(
             f"Cannot talk to the Telegram Bot API at {settings.telegram_api_url} ({exc.__class__.__name__}: {exc})."
         ) from None
-    log.info("Crosslab is running as @%s with %s", app.core.bot_username, app.transport.name)
+    log.info("Crosslab is running as @%s with %s", app.core.services.bot_username, app.transport.name)
     await app.start_reminders()
     # Everything allocated so far (framework models, ORM mappers) lives for the
     # whole run: keep it out of the cyclic GC's full collections (halves GC time).
@@ -162,8 +163,7 @@ async def _serve(settings: Settings) -> None:
     try:
         await app.transport.run_forever()
     finally:
-        if app.reminders is not None:
-            await app.reminders.shutdown()
+        await app.reminders.shutdown()
         await app.engine.dispose()
 
 

@@ -20,7 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from bot.i18n import t
+from i18n import t
 
 DEFAULT_COHORT = Path(__file__).with_name("data") / "demo_cohort.json"
 DEMO_TOKEN = "424242:crosslab-demo-token-abcdefghijklmnop"
@@ -297,6 +297,7 @@ async def _demo(cohort: list[dict[str, Any]], framework: str, out: Any,
     from bot.app import create_app
     from bot.emulator import BotAPIEmulator
     from bot.settings import load_settings
+    from db.models import utcnow
 
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="crosslab-demo-") as tmp:
@@ -306,7 +307,8 @@ async def _demo(cohort: list[dict[str, Any]], framework: str, out: Any,
                 database_url=f"sqlite+aiosqlite:///{tmp}/demo.sqlite3", admin_ids=str(ORGANISER_ID),
                 time_factor=DEMO_TIME_FACTOR,
             )
-            app = await create_app(settings, framework=framework)
+            simulated: dict[str, Any] = {"now": None}  # the conversations' clock: real time until the demo moves it
+            app = await create_app(settings, framework=framework, clock=lambda: simulated["now"] or utcnow())
             await app.start(polling_timeout=1)
             try:
                 emu.add_user(ORGANISER_ID, "Orga", username="organiser", language_code="de")
@@ -324,7 +326,7 @@ async def _demo(cohort: list[dict[str, Any]], framework: str, out: Any,
                 _print_summary(emu, people, results, elapsed, out)
                 await _print_profiles(app, out)
                 await _introductions(emu, app, people, cohort_relevance, out)
-                await _followups(emu, app, people, cohort_relevance, out)
+                await _followups(emu, app, people, cohort_relevance, out, simulated)
                 return {"participants": len(people), "completed": sum(p.done for p in people)}
             finally:
                 await app.stop()
@@ -398,7 +400,7 @@ async def _introductions(emu: Any, app: Any, people: list[SimulatedParticipant],
     ics = sum(1 for m in emu.sent() if m.document is not None and (m.document.filename or "").endswith(".ics"))
     print("\n== Introductions ==", file=out)
     print(f"cards: {dict(cards)}; pairs: {dict(pairs)}; meetings: {dict(meetings)}; .ics files sent: {ics}", file=out)
-    offsets = [o for o in app.settings.reminder_offsets.split(",") if o]
+    offsets = app.settings.reminder_offsets
     expected = scheduled * 2 * len(offsets)
     reminder_prefix = (t("de", "reminder.text").split("(")[0], t("en", "reminder.text").split("(")[0])
 
@@ -427,7 +429,7 @@ def _grade(relevance: dict[str, dict[str, int]], a: str, b: str) -> int:
 
 
 async def _followups(emu: Any, app: Any, people: list[SimulatedParticipant], relevance: dict[str, dict[str, int]],
-                     out: Any) -> None:
+                     out: Any, clock: dict[str, Any]) -> None:
     """Days pass on a simulated clock: after their meetings people say how it
     went (as the cohort's labels suggest: a strong fit is rated 5 and goes on,
     a weak one 2 and does not), one in eight stays quiet and is nudged, a few
@@ -441,9 +443,8 @@ async def _followups(emu: Any, app: Any, people: list[SimulatedParticipant], rel
     from handlers.figures import figures
 
     started = time.perf_counter()
-    policy = app.core.followup_policy
-    clock = {"now": utcnow()}
-    app.core.clock = lambda: clock["now"]
+    policy = app.core.services.policy
+    clock["now"] = utcnow()
     by_name = {p.entry.get("name"): p for p in people}
     quiet_ones = {p.user_id for i, p in enumerate(people) if i % 8 == 7}
     moved: set[tuple[int, str]] = set()

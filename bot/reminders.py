@@ -139,7 +139,7 @@ async def _fire(meeting_id: int, kind: str, starts_at: str, deadline: str | None
 class ReminderService:
     """Plans, cancels and sends meeting reminders.
 
-    `offsets` come from `handlers.scheduling.parse_offsets` (e.g. REMINDER_OFFSETS
+    `offsets` come from `domain.durations.parse_offsets` (e.g. REMINDER_OFFSETS
     "24h,1h"). `time_factor` > 1 compresses time for demos and tests: a reminder
     that is due in X from `now` runs X / time_factor from the real clock.
     `retry_every` (meeting time, also scaled, at least 0.2 s real) is how often a

@@ -11,15 +11,54 @@ from typing import Literal
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
+from datetime import time, timedelta
+
+from pydantic import BeforeValidator, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from typing_extensions import Annotated
+
+from domain.durations import Offsets, parse_offsets, parse_quiet_hours
 
 _TOKEN_RE = re.compile(r"^\d{3,12}:[A-Za-z0-9_-]{20,}$")
 
 
 class SettingsError(Exception):
     """A setting is missing or malformed; the message is one readable sentence."""
+
+
+def durations(name: str, example: str, *, least: int = 0, most: int | None = None) -> object:
+    """The type of a setting written as comma-separated durations ("24h,1h"):
+    parsed once, at start-up, by `domain.durations.parse_offsets` into
+    ((label, timedelta), ...) largest first; an error names the variable."""
+
+    def parse(value: object) -> Offsets:
+        if isinstance(value, (tuple, list)):  # already parsed (defaults, model_copy)
+            return tuple((str(k), d) for k, d in value)
+        try:
+            items = parse_offsets(str(value))
+        except ValueError as exc:
+            raise ValueError(f"{name} must look like {example}: {exc}") from None
+        if len(items) < least or (most is not None and len(items) > most):
+            raise ValueError(f"{name} must look like {example}")
+        return tuple(items)
+
+    return Annotated[Offsets, NoDecode, BeforeValidator(parse)]
+
+
+def _quiet_hours(value: object) -> tuple[time, time] | None:
+    if value is None or isinstance(value, tuple):
+        return value  # already parsed
+    try:
+        return parse_quiet_hours(str(value))
+    except ValueError:
+        raise ValueError(f"QUIET_HOURS must look like 21:00-08:00 (empty = none), got {value!r}") from None
+
+
+QuietHours = Annotated[tuple[time, time] | None, NoDecode, BeforeValidator(_quiet_hours)]
+ReminderOffsets = durations("REMINDER_OFFSETS", "24h,1h (units s, m, h, d; empty = none)")
+FeedbackDelay = durations("FEEDBACK_DELAY", "2h (one duration)", least=1, most=1)
+NudgeIntervals = durations("NUDGE_INTERVALS", "2d,4d (at most two nudges; empty = none)", most=2)
+FollowupAfter = durations("FOLLOWUP_AFTER", "14d,90d (empty = none)")
 
 
 class Settings(BaseSettings):
@@ -37,13 +76,17 @@ class Settings(BaseSettings):
     webhook_secret: str = Field(default="", repr=False)
     callback_secret: str = Field(default="", repr=False)
     log_level: str = "INFO"
-    reminder_offsets: str = "24h,1h"
+    reminder_offsets: ReminderOffsets = (
+        ("24h", timedelta(hours=24)), ("1h", timedelta(hours=1)))
     time_factor: float = 1.0
     meeting_minutes: int = 45
-    feedback_delay: str = "2h"
-    nudge_intervals: str = "2d,4d"
-    quiet_hours: str = "21:00-08:00"
-    followup_after: str = "14d,90d"
+    feedback_delay: FeedbackDelay = (
+        ("2h", timedelta(hours=2)),)
+    nudge_intervals: NudgeIntervals = (
+        ("4d", timedelta(days=4)), ("2d", timedelta(days=2)))
+    quiet_hours: QuietHours = (time(21), time(8))
+    followup_after: FollowupAfter = (
+        ("90d", timedelta(days=90)), ("14d", timedelta(days=14)))
     ignored_limit: int = 3
     sweep_seconds: float = 60.0
 
@@ -106,11 +149,6 @@ class Settings(BaseSettings):
             raise ValueError(f"TIMEZONE {value!r} is not a known time zone (example: Europe/Berlin)") from None
         return value
 
-    @field_validator("reminder_offsets")
-    @classmethod
-    def _offsets(cls, value: str) -> str:
-        return _durations(value, "REMINDER_OFFSETS", "24h,1h (units s, m, h, d; empty = none)")
-
     @field_validator("time_factor")
     @classmethod
     def _time_factor(cls, value: float) -> float:
@@ -124,26 +162,6 @@ class Settings(BaseSettings):
         if not 10 <= value <= 480:
             raise ValueError("MEETING_MINUTES must be between 10 and 480")
         return value
-
-    @field_validator("feedback_delay")
-    @classmethod
-    def _feedback_delay(cls, value: str) -> str:
-        return _durations(value, "FEEDBACK_DELAY", "2h (one duration)", least=1, most=1)
-
-    @field_validator("nudge_intervals")
-    @classmethod
-    def _nudge_intervals(cls, value: str) -> str:
-        return _durations(value, "NUDGE_INTERVALS", "2d,4d (at most two nudges; empty = none)", most=2)
-
-    @field_validator("followup_after")
-    @classmethod
-    def _followup_after(cls, value: str) -> str:
-        return _durations(value, "FOLLOWUP_AFTER", "14d,90d (empty = none)")
-
-    @field_validator("quiet_hours")
-    @classmethod
-    def _quiet_hours(cls, value: str) -> str:
-        from handlers.followups import parse_quiet_hours
 
         try:
             parse_quiet_hours(value)
@@ -180,18 +198,6 @@ class Settings(BaseSettings):
         source = self.callback_secret or f"crosslab-callbacks:{self.telegram_bot_token}"
         return hashlib.sha256(source.encode()).digest()
 
-
-def _durations(value: str, name: str, example: str, least: int = 0, most: int | None = None) -> str:
-    """Validate a comma-separated list of durations ("24h,1h")."""
-    from handlers.scheduling import parse_offsets
-
-    try:
-        items = parse_offsets(value)
-    except ValueError as exc:
-        raise ValueError(f"{name} must look like {example}: {exc}") from None
-    if len(items) < least or (most is not None and len(items) > most):
-        raise ValueError(f"{name} must look like {example}")
-    return value.strip()
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -4,11 +4,18 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from bot.i18n import LANGUAGES
+from typing import TYPE_CHECKING
+
 from db.models import HandoverItem, Person, Profile, utcnow
+from domain import model
 from handlers import onboarding as ob
-from handlers.turn import Turn
+from handlers.callbacks import Choice, Consent, WelcomeLanguage, unpack
+from handlers.flows import Flow, FlowHandler
 from handlers.types import Document
+from i18n import LANGUAGES
+
+if TYPE_CHECKING:
+    from handlers.turn import Turn
 
 
 # --- before consent: nothing is stored -------------------------------------------
@@ -38,9 +45,9 @@ async def before_consent(turn: Turn) -> None:
 def welcome(turn: Turn, event_id: str, edit_message_id: int | None = None) -> None:
     other = "en" if turn.lang == "de" else "de"
     buttons = [
-        [turn.button(turn.tr("btn.consent_yes"), "consent", f"y-{turn.lang}-{event_id}")],
-        [turn.button(turn.tr("btn.consent_no"), "consent", f"n-{turn.lang}-{event_id}")],
-        [turn.button(turn.tr("btn.switch_language"), "plang", f"{other}-{event_id}")],
+        [turn.button(turn.tr("btn.consent_yes"), Consent("y", turn.lang, event_id))],
+        [turn.button(turn.tr("btn.consent_no"), Consent("n", turn.lang, event_id))],
+        [turn.button(turn.tr("btn.switch_language"), WelcomeLanguage(other, event_id))],
     ]
     text = turn.tr("welcome") + "\n\n" + turn.tr("privacy.notice")
     if edit_message_id is not None:
@@ -51,21 +58,21 @@ def welcome(turn: Turn, event_id: str, edit_message_id: int | None = None) -> No
 
 async def _consent_button(turn: Turn) -> None:
     ev = turn.ev
-    payload = turn.pressed()
-    if payload is None:
+    signed = turn.pressed()
+    if signed is None:
         return
-    if payload.action == "plang":
-        lang, _, event_id = payload.value.partition("-")
-        if lang in LANGUAGES:
-            turn.lang = lang
-        welcome(turn, event_id, edit_message_id=ev.message_id)
+    payload = unpack(signed)
+    if isinstance(payload, WelcomeLanguage):
+        if payload.lang in LANGUAGES:
+            turn.lang = payload.lang
+        welcome(turn, payload.event_id, edit_message_id=ev.message_id)
         return
-    if payload.action != "consent":
+    if not isinstance(payload, Consent):
         # A button from a profile that was deleted since: start over.
         turn.toast("button.stale")
         welcome(turn, "")
         return
-    choice, lang, event_id = (payload.value.split("-") + ["", "", ""])[:3]
+    choice, lang, event_id = payload.choice, payload.lang, payload.event_id
     if lang in LANGUAGES:
         turn.lang = lang
     if choice == "n":
@@ -89,7 +96,7 @@ async def _consent_button(turn: Turn) -> None:
         if event is not None:
             await turn.uow.events.join(event, person)
             turn.say("event.joined", event=event.name)
-    turn.goto("onboarding", None)
+    turn.goto(Flow.ONBOARDING, None)
     ob.continue_flow(turn, profile)
 
 
@@ -195,30 +202,50 @@ def ask_delete(turn: Turn, *, keep: bool) -> None:
     assert turn.state is not None
     if not keep:
         back = {"flow": turn.state.flow, "step": turn.state.step}
-        turn.goto("delete", "confirm", back=back)
+        turn.goto(Flow.DELETE, "confirm", back=back)
     turn.bump()
-    turn.say("delete.confirm", [[turn.button(turn.tr("btn.delete_yes"), "del", "yes")],
-                                [turn.button(turn.tr("btn.delete_no"), "del", "no")]])
+    turn.say("delete.confirm", [[turn.button(turn.tr("btn.delete_yes"), Choice("del", "yes"))],
+                                [turn.button(turn.tr("btn.delete_no"), Choice("del", "no"))]])
 
 
 def cancel_delete(turn: Turn, profile: Profile) -> None:
     assert turn.state is not None
     back = turn.state.data.get("back") or {}
-    turn.goto(back.get("flow") or "idle", back.get("step"))
+    turn.goto(back.get("flow") or Flow.IDLE, back.get("step"))
     turn.edit(turn.ev.message_id if turn.ev.kind == "button" else None, turn.tr("delete.cancelled"))
-    if turn.flow in ("onboarding", "profile") and turn.step is not None:
+    if turn.flow in (Flow.ONBOARDING, Flow.PROFILE) and turn.step is not None:
         ob.resume(turn, profile)
+
+
+class DeleteFlow(FlowHandler):
+    """/delete: the confirmation (step confirm); the flow before it is kept in data.back."""
+
+    flow = Flow.DELETE
+    prompting = True
+
+    async def on_button(self, turn: Turn, profile: Profile, payload: object) -> bool:
+        if not (isinstance(payload, Choice) and payload.kind == "del"):
+            return False
+        if payload.value == "yes":
+            await delete_everything(turn, profile)
+        else:
+            cancel_delete(turn, profile)
+        return True
+
+    def resume(self, turn: Turn, profile: Profile) -> None:
+        ask_delete(turn, keep=True)
+
+    async def cancel(self, turn: Turn, profile: Profile) -> None:
+        cancel_delete(turn, profile)
 
 
 async def delete_everything(turn: Turn, profile: Profile) -> None:
     person = turn.person
     assert person is not None
-    from handlers.introductions import cancel_meeting
-
     # The other side of an open meeting is told it is off before the data goes.
-    for meeting, pair in await turn.uow.intros.meetings_of(person.id, ("negotiating", "scheduled")):
-        await cancel_meeting(turn, meeting, pair, by=person)
-    await turn.uow.embeddings.delete_keys(turn.core.matching.embedding_keys(profile))
+    for meeting, _pair in await turn.uow.intros.meetings_of(person.id, model.OPEN_MEETING):
+        await turn.publish(model.cancel_meeting(meeting, person.id))
+    await turn.uow.embeddings.delete_keys(turn.services.matching.embedding_keys(profile))
     await turn.uow.people.delete(person)
     turn.person = None
     turn.state = None

@@ -1,31 +1,23 @@
-"""Organiser (admin) commands. Admins are the Telegram ids in ADMIN_IDS."""
+"""Organiser (admin) commands. Admins are the Telegram ids in ADMIN_IDS; the
+command registry (`handlers.registry`) lets only them in, with or without a
+participant profile."""
 from __future__ import annotations
 
 import secrets
-from typing import TYPE_CHECKING, Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from db.models import Event
+from handlers.cards import offer_suggestions
 
 if TYPE_CHECKING:
     from db.models import Profile
     from handlers.turn import Turn
 
 
-def admin_only(func: Callable[[Turn, Profile | None, str], Awaitable[None]]) -> Callable[[Turn, Profile | None, str], Awaitable[None]]:
-    async def wrapper(turn: Turn, profile: Profile | None, args: str) -> None:
-        if not turn.is_admin:
-            turn.say("admin.only")
-            return
-        await func(turn, profile, args)
-
-    return wrapper
-
-
 def deep_link(turn: Turn, slug: str) -> str:
-    return f"https://t.me/{turn.core.bot_username}?start={slug}"
+    return f"https://t.me/{turn.services.bot_username}?start={slug}"
 
 
-@admin_only
 async def cmd_newevent(turn: Turn, profile: Profile | None, args: str) -> None:
     name = " ".join(args.split())
     if len(name) < 3 or len(name) > 200:
@@ -36,7 +28,6 @@ async def cmd_newevent(turn: Turn, profile: Profile | None, args: str) -> None:
     turn.say("admin.event_created", event=event.name, link=deep_link(turn, event.slug))
 
 
-@admin_only
 async def cmd_events(turn: Turn, profile: Profile | None, args: str) -> None:
     events = await turn.uow.events.all()
     if not events:
@@ -49,14 +40,8 @@ async def cmd_events(turn: Turn, profile: Profile | None, args: str) -> None:
     turn.send("\n".join(lines))
 
 
-COMMANDS = {"newevent": cmd_newevent, "events": cmd_events}
-
-
-@admin_only
 async def cmd_release(turn: Turn, profile: Profile | None, args: str) -> None:
     """Compute suggestions among an event's participants and send each their first card."""
-    from handlers.introductions import offer_suggestions
-
     slug = args.strip().rsplit("=", 1)[-1]
     events = await turn.uow.events.all()
     event = next((e for e in events if e.slug == slug), None) if slug else (events[-1] if events else None)
@@ -67,6 +52,3 @@ async def cmd_release(turn: Turn, profile: Profile | None, args: str) -> None:
     completed = [p for p, pr in members if pr is not None and pr.completed_at is not None]
     served = await offer_suggestions(turn, completed, pool=[p.id for p in completed])
     turn.say("admin.released", event=event.name, count=served, total=len(completed))
-
-
-COMMANDS["release"] = cmd_release

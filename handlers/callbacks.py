@@ -1,8 +1,16 @@
-"""Signed button payloads.
+"""Signed, typed button payloads.
 
-Format: ``action|value|version|sig`` where sig is an HMAC over the addressee's
-Telegram id and the rest. A forged or someone else's payload fails the check; a
-payload signed for an older conversation version is stale.
+On the wire: ``action|value|version|sig`` where sig is an HMAC over the
+addressee's Telegram id and the rest. A forged or someone else's payload fails
+the check; a payload signed for an older conversation version is stale.
+
+In the code every button is a small dataclass (one per action prefix) that
+packs itself into `value` and unpacks from it; `unpack` returns None for a
+value that does not fit (a forged or outdated button). `versioned` payloads
+belong to one prompt of the conversation and go stale with the next one; the
+others (cards, meetings, feedback, hand-over) are validated against their row
+in the database instead, so they stay answerable while the person does
+something else.
 """
 from __future__ import annotations
 
@@ -10,12 +18,15 @@ import base64
 import hashlib
 import hmac
 from dataclasses import dataclass
+from typing import ClassVar, TypeVar
 
 MAX_CALLBACK_BYTES = 64
 
 
 @dataclass(frozen=True)
-class CallbackPayload:
+class Signed:
+    """A verified button: its action prefix, packed value and version."""
+
     action: str
     value: str
     version: int
@@ -38,7 +49,7 @@ class CallbackSigner:
             raise ValueError(f"callback data too long ({len(data.encode())} bytes): {data!r}")
         return data
 
-    def verify(self, user_id: int, data: str | None) -> CallbackPayload | None:
+    def verify(self, user_id: int, data: str | None) -> Signed | None:
         """The payload if it is genuine for this user, else None."""
         if not data:
             return None
@@ -50,6 +61,183 @@ class CallbackSigner:
         if not hmac.compare_digest(sig, self._sig(user_id, body)):
             return None
         try:
-            return CallbackPayload(action, value, int(version))
+            return Signed(action, value, int(version))
         except ValueError:
             return None
+
+
+# --- typed payloads -----------------------------------------------------------------------------
+
+P = TypeVar("P", bound="Payload")
+PAYLOADS: dict[str, type[Payload]] = {}
+
+
+class Payload:
+    """Base of every button payload; subclasses register their action prefix(es)."""
+
+    actions: ClassVar[tuple[str, ...]] = ()
+    versioned: ClassVar[bool] = True
+
+    def __init_subclass__(cls, actions: tuple[str, ...] = (), versioned: bool = True, **kw: object) -> None:
+        super().__init_subclass__(**kw)
+        cls.actions, cls.versioned = actions, versioned
+        for action in actions:
+            if action in PAYLOADS:
+                raise ValueError(f"button action {action!r} registered twice")
+            PAYLOADS[action] = cls
+
+    @property
+    def action(self) -> str:
+        return self.actions[0]
+
+    def pack(self) -> str:
+        raise NotImplementedError
+
+    @classmethod
+    def unpack(cls: type[P], action: str, value: str) -> P | None:
+        raise NotImplementedError
+
+
+def _ints(*parts: str) -> bool:
+    return all(p.isdigit() for p in parts)
+
+
+@dataclass(frozen=True)
+class Choice(Payload, actions=("lang", "name", "side", "org", "dis", "lng", "av", "sum", "edit", "del")):
+    """One answer to the current prompt of onboarding, the profile or /delete:
+    a code, or "ok"/"done" for a multi-select or menu."""
+
+    kind: str
+    value: str
+
+    @property
+    def action(self) -> str:
+        return self.kind
+
+    def pack(self) -> str:
+        return self.value
+
+    @classmethod
+    def unpack(cls, action: str, value: str) -> Choice:
+        return cls(action, value)
+
+
+@dataclass(frozen=True)
+class Consent(Payload, actions=("consent",)):
+    """The privacy notice's yes/no, carrying the language and the invitation's event."""
+
+    choice: str  # "y" | "n"
+    lang: str
+    event_id: str = ""
+
+    def pack(self) -> str:
+        return f"{self.choice}-{self.lang}-{self.event_id}"
+
+    @classmethod
+    def unpack(cls, action: str, value: str) -> Consent:
+        choice, lang, event_id = (value.split("-") + ["", "", ""])[:3]
+        return cls(choice, lang, event_id)
+
+
+@dataclass(frozen=True)
+class WelcomeLanguage(Payload, actions=("plang",)):
+    """Switch the language of the privacy notice (nothing stored yet)."""
+
+    lang: str
+    event_id: str = ""
+
+    def pack(self) -> str:
+        return f"{self.lang}-{self.event_id}"
+
+    @classmethod
+    def unpack(cls, action: str, value: str) -> WelcomeLanguage:
+        lang, _, event_id = value.partition("-")
+        return cls(lang, event_id)
+
+
+@dataclass(frozen=True)
+class CardButton(Payload, actions=("sg",), versioned=False):
+    card_id: int
+    answer: str  # "y" | "later" | "n"
+
+    def pack(self) -> str:
+        return f"{self.card_id}:{self.answer}"
+
+    @classmethod
+    def unpack(cls, action: str, value: str) -> CardButton | None:
+        card_id, _, answer = value.partition(":")
+        return cls(int(card_id), answer) if _ints(card_id) else None
+
+
+@dataclass(frozen=True)
+class MeetingButton(Payload, actions=("mt",), versioned=False):
+    meeting_id: int
+    op: str  # p(ick) a(ccept) r(eject) other self cancel keep cx resched
+    arg: str = ""  # a time as minutes since the epoch, for p/a/r
+
+    def pack(self) -> str:
+        return f"{self.meeting_id}:{self.op}" + (f":{self.arg}" if self.arg else "")
+
+    @classmethod
+    def unpack(cls, action: str, value: str) -> MeetingButton | None:
+        parts = value.split(":")
+        if len(parts) < 2 or not _ints(parts[0]):
+            return None
+        return cls(int(parts[0]), parts[1], parts[2] if len(parts) > 2 else "")
+
+
+@dataclass(frozen=True)
+class FeedbackButton(Payload, actions=("fb",), versioned=False):
+    feedback_id: int
+    op: str  # met | r | c | skip
+    value: str = ""
+
+    def pack(self) -> str:
+        return f"{self.feedback_id}:{self.op}:{self.value}"
+
+    @classmethod
+    def unpack(cls, action: str, value: str) -> FeedbackButton | None:
+        parts = value.split(":")
+        if len(parts) not in (2, 3) or not _ints(parts[0]):
+            return None
+        return cls(int(parts[0]), parts[1], parts[2] if len(parts) == 3 else "")
+
+
+@dataclass(frozen=True)
+class OutcomeButton(Payload, actions=("oc",), versioned=False):
+    outcome_id: int
+    answer: str
+
+    def pack(self) -> str:
+        return f"{self.outcome_id}:{self.answer}"
+
+    @classmethod
+    def unpack(cls, action: str, value: str) -> OutcomeButton | None:
+        outcome_id, _, answer = value.partition(":")
+        return cls(int(outcome_id), answer) if _ints(outcome_id) else None
+
+
+@dataclass(frozen=True)
+class HandoverButton(Payload, actions=("ho",), versioned=False):
+    """p<pair id> / c<company id>: whom to collect for; s<company id>: send; x: later."""
+
+    op: str  # "p" | "c" | "s" | "x"
+    target: int | None = None
+
+    def pack(self) -> str:
+        return self.op + (str(self.target) if self.target is not None else "")
+
+    @classmethod
+    def unpack(cls, action: str, value: str) -> HandoverButton | None:
+        if value == "x":
+            return cls("x")
+        if len(value) > 1 and value[0] in "pcs" and value[1:].isdigit():
+            return cls(value[0], int(value[1:]))
+        return None
+
+
+def unpack(signed: Signed) -> Payload | None:
+    """The typed payload of a verified button; None for an unknown action or a
+    value that does not fit its type."""
+    cls = PAYLOADS.get(signed.action)
+    return cls.unpack(signed.action, signed.value) if cls is not None else None

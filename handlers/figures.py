@@ -8,9 +8,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterable
 
-from bot.i18n import t
-from handlers.admin import admin_only
-from handlers.followups import OUTCOMES
+from domain.model import OUTCOMES
+from i18n import t
 
 if TYPE_CHECKING:
     from db.models import Feedback, Meeting, Outcome, Profile
@@ -111,7 +110,6 @@ def render(lang: str, fig: Figures, scope: str = "") -> str:
     return head + ("\n\n" + "\n".join(stages) if stages else "")
 
 
-@admin_only
 async def cmd_stats(turn: Turn, profile: Profile | None, args: str) -> None:
     slug = args.strip().rsplit("=", 1)[-1]
     scope, person_ids = "", None
@@ -122,8 +120,7 @@ async def cmd_stats(turn: Turn, profile: Profile | None, args: str) -> None:
             return
         person_ids = {p.id for p, _ in await turn.uow.events.people(event)}
         scope = turn.tr("admin.stats_scope", event=event.name)
-    stages = [stage for stage, _ in turn.core.followup_policy.followups]
-    fig = await figures(turn.uow, stages, person_ids)
+    fig = await figures(turn.uow, turn.services.policy.stages, person_ids)
     turn.send(render(turn.lang, fig, scope))
 
 

@@ -11,24 +11,25 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.i18n import t
 from db.models import HandoverItem, Person, Profile
-from handlers import introductions as intro
-from handlers.types import Attachment, Button, OutMessage
+from domain.model import PairStatus
+from handlers.callbacks import HandoverButton
+from handlers.flows import Flow, FlowHandler
+from handlers.text import short
+from handlers.types import Attachment, Button
+from i18n import t
 
 if TYPE_CHECKING:
-    from handlers.callbacks import CallbackPayload
     from handlers.turn import Turn
 
-ACTIONS = ("ho",)
 NOTE_LIMIT = 3500
 MAX_ITEMS = 50
 CHOICES = 12  # companies / introductions offered as buttons
 
 
-def _ho_button(turn: Turn, label: str, value: str) -> Button:
+def _ho_button(turn: Turn, label: str, op: str, target: int | None = None) -> Button:
     assert turn.person is not None
-    return intro._button(turn, turn.person, label, "ho", value)
+    return turn.button_for(turn.person, label, HandoverButton(op, target))
 
 
 async def cmd_results(turn: Turn, profile: Profile | None, args: str) -> None:
@@ -39,30 +40,30 @@ async def cmd_results(turn: Turn, profile: Profile | None, args: str) -> None:
     rows: list[list[Button]] = []
     if turn.is_admin:
         for company, cp in (await turn.uow.people.companies())[:CHOICES]:
-            rows.append([_ho_button(turn, intro._short(f"{cp.name} – {cp.organisation or ''}".rstrip(" –"), 60),
-                                    f"c{company.id}")])
+            rows.append([_ho_button(turn, short(f"{cp.name} – {cp.organisation or ''}".rstrip(" –"), 60),
+                                    "c", company.id)])
     elif profile is not None and profile.completed_at is not None:
         for pair in (await turn.uow.intros.introduced_pairs_of(person.id))[:CHOICES]:
             other = await turn.uow.intros.profile(pair.creative_id if pair.company_id == person.id else pair.company_id)
             if other is not None:
-                rows.append([_ho_button(turn, intro._short(other.name or "?", 60), f"p{pair.id}")])
+                rows.append([_ho_button(turn, short(other.name or "?", 60), "p", pair.id)])
     if not rows:
         turn.say("ho.nothing_to_choose")
         return
     turn.send(turn.tr("ho.choose"), rows)
 
 
-async def _target(turn: Turn, value: str) -> tuple[Person, Profile, int | None] | None:
+async def _target(turn: Turn, payload: HandoverButton) -> tuple[Person, Profile, int | None] | None:
     """(company, its profile, pair id) a button refers to, if the presser may use it."""
     person = turn.person
-    assert person is not None
-    if value.startswith("p") and value[1:].isdigit():
-        pair = await turn.uow.intros.pair_by_id(int(value[1:]))
-        if pair is None or person.id not in (pair.company_id, pair.creative_id) or pair.status != "introduced":
+    assert person is not None and payload.target is not None
+    if payload.op == "p":
+        pair = await turn.uow.intros.pair_by_id(payload.target)
+        if pair is None or person.id not in (pair.company_id, pair.creative_id) or pair.status != PairStatus.INTRODUCED:
             return None
         company_id, pair_id = pair.company_id, pair.id
-    elif value.startswith("c") and value[1:].isdigit() and turn.is_admin:
-        company_id, pair_id = int(value[1:]), None
+    elif payload.op == "c" and turn.is_admin:
+        company_id, pair_id = payload.target, None
     else:
         return None
     company = await turn.uow.intros.person(company_id)
@@ -73,30 +74,29 @@ async def _target(turn: Turn, value: str) -> tuple[Person, Profile, int | None] 
 
 
 def _collect_buttons(turn: Turn, company_id: int) -> list[list[Button]]:
-    return [[_ho_button(turn, turn.tr("ho.btn_send"), f"s{company_id}"),
+    return [[_ho_button(turn, turn.tr("ho.btn_send"), "s", company_id),
              _ho_button(turn, turn.tr("ho.btn_later"), "x")]]
 
 
-async def on_button(turn: Turn, payload: CallbackPayload) -> None:
+async def on_handover_button(turn: Turn, payload: HandoverButton) -> None:
     person = turn.person
     assert person is not None and turn.state is not None
-    value = payload.value
-    if value == "x":
+    if payload.op == "x":
         await cancel(turn, edit=True)
         return
-    if value.startswith("s"):
-        data = turn.state.data if turn.flow == "handover" else {}
-        if value[1:] != str(data.get("company_id")):
+    if payload.op == "s":
+        data = turn.state.data if turn.flow == Flow.HANDOVER else {}
+        if str(payload.target) != str(data.get("company_id")):
             turn.toast("ho.stale")
             return
         await _deliver(turn, person, int(data["company_id"]), data.get("pair_id"))
         return
-    target = await _target(turn, value)
+    target = await _target(turn, payload)
     if target is None:
         turn.toast("button.invalid", alert=True)
         return
     company, cp, pair_id = target
-    turn.goto("handover", "collect", company_id=company.id, pair_id=pair_id)
+    turn.goto(Flow.HANDOVER, "collect", company_id=company.id, pair_id=pair_id)
     waiting = await turn.uow.followups.undelivered_items(person.id, company.id)
     turn.edit(turn.ev.message_id, "✓ " + (cp.name or ""))
     turn.send(turn.tr("ho.collecting", company=cp.name or "", count=len(waiting)), _collect_buttons(turn, company.id))
@@ -131,7 +131,7 @@ async def on_content(turn: Turn, profile: Profile) -> None:
         company_id=company_id, pair_id=turn.state.data.get("pair_id"), from_person_id=person.id, from_name=name,
         kind=kind, text=text or None, file_id=ev.attachment.file_id if ev.attachment else None,
         filename=ev.attachment.filename if ev.attachment else None,
-        mime_type=ev.attachment.mime_type if ev.attachment else None, created_at=turn.core.now()))
+        mime_type=ev.attachment.mime_type if ev.attachment else None, created_at=turn.services.now()))
     turn.say("ho.saved", count=len(pending) + 1)
 
 
@@ -143,7 +143,7 @@ async def _deliver(turn: Turn, person: Person, company_id: int, pair_id: int | N
     company = await turn.uow.intros.person(company_id)
     cp = await turn.uow.intros.profile(company_id)
     if company is None or cp is None:
-        turn.goto("idle", None)
+        turn.goto(Flow.IDLE, None)
         turn.toast("ho.stale")
         return
     lang = company.language
@@ -160,23 +160,45 @@ async def _deliver(turn: Turn, person: Person, company_id: int, pair_id: int | N
             lines.append(f"• {label}" + (f": {item.text}" if item.text else ""))
     media = [Attachment(kind="photo" if i.kind == "photo" else "document", file_id=i.file_id or "",
                         filename=i.filename, mime_type=i.mime_type, caption=i.text) for i in files if i.file_id]
-    turn.reply.messages.append(OutMessage(company.telegram_id, "\n".join(lines), media=media))
-    now = turn.core.now()
+    turn.send("\n".join(lines), to=company, media=media)
+    now = turn.services.now()
     for item in items:
         item.delivered_at = now
-    turn.goto("idle", None)
+    turn.goto(Flow.IDLE, None)
     turn.edit(turn.ev.message_id, turn.tr("ho.sent", company=cp.name or "", count=len(items)))
 
 
 async def cancel(turn: Turn, *, edit: bool = False) -> None:
     person = turn.person
     assert person is not None and turn.state is not None
-    company_id = int(turn.state.data.get("company_id", 0)) if turn.flow == "handover" else 0
+    company_id = int(turn.state.data.get("company_id", 0)) if turn.flow == Flow.HANDOVER else 0
     waiting = await turn.uow.followups.undelivered_items(person.id, company_id) if company_id else []
-    if turn.flow == "handover":
-        turn.goto("idle", None)
+    if turn.flow == Flow.HANDOVER:
+        turn.goto(Flow.IDLE, None)
     text = turn.tr("ho.kept", count=len(waiting)) if waiting else turn.tr("cancel.done")
     if edit:
         turn.edit(turn.ev.message_id, text)
     else:
         turn.send(text)
+
+
+class HandoverFlow(FlowHandler):
+    """Collecting notes, photos and files for a company (step collect)."""
+
+    flow = Flow.HANDOVER
+
+    async def on_text(self, turn: Turn, profile: Profile) -> bool:
+        await on_content(turn, profile)
+        return True
+
+    async def on_attachment(self, turn: Turn, profile: Profile) -> bool:
+        if turn.ev.attachment is None:
+            return False
+        await on_content(turn, profile)
+        return True
+
+    def unsupported_hint(self, turn: Turn) -> None:
+        turn.say("ho.unsupported")
+
+    async def cancel(self, turn: Turn, profile: Profile) -> None:
+        await cancel(turn)

@@ -9,10 +9,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from typing import TYPE_CHECKING
+
 from db.models import Profile, utcnow
-from handlers.turn import Turn
+from handlers.callbacks import Choice
+from handlers.cards import offer_suggestions
+from handlers.flows import Flow, FlowHandler
 from handlers.types import Button
 from matching.taxonomy import DISCIPLINES
+
+if TYPE_CHECKING:
+    from handlers.callbacks import Payload
+    from handlers.turn import Turn
 
 SIDES = ("production", "creative")
 WORK_LANGUAGES = ("de", "en", "pl", "tr", "fr", "es", "it", "nl", "uk", "ar", "ru")
@@ -98,7 +106,8 @@ def _toggle_rows(turn: Turn, action: str, options: list[tuple[str, str]], select
     rows: list[list[Button]] = []
     for i in range(0, len(options), per_row):
         rows.append([
-            turn.button(("✅ " if code in selected else "") + label, action, code) for code, label in options[i : i + per_row]
+            turn.button(("✅ " if code in selected else "") + label, Choice(action, code))
+            for code, label in options[i : i + per_row]
         ])
     return rows
 
@@ -106,23 +115,24 @@ def _toggle_rows(turn: Turn, action: str, options: list[tuple[str, str]], select
 def prompt_buttons(turn: Turn, profile: Profile, step: str) -> list[list[Button]]:
     sel = set(turn.state.data.get("sel", [])) if turn.state is not None else set()
     if step == "name" and turn.ev.user.first_name:
-        return [[turn.button(turn.tr("btn.use_name", name=turn.ev.user.first_name[:40]), "name", "tg")]]
+        return [[turn.button(turn.tr("btn.use_name", name=turn.ev.user.first_name[:40]), Choice("name", "tg"))]]
     if step == "side":
-        return [[turn.button(turn.tr("side.production"), "side", "production")],
-                [turn.button(turn.tr("side.creative"), "side", "creative")]]
+        return [[turn.button(turn.tr("side.production"), Choice("side", "production"))],
+                [turn.button(turn.tr("side.creative"), Choice("side", "creative"))]]
     if step == "organisation" and profile.side == "creative":
-        return [[turn.button(turn.tr("btn.freelance"), "org", "free")]]
+        return [[turn.button(turn.tr("btn.freelance"), Choice("org", "free"))]]
+    done = turn.tr("btn.done")
     if step == "disciplines":
         options = [(code, labels[turn.lang]) for code, labels in DISCIPLINES.items()]
-        return _toggle_rows(turn, "dis", options, sel, 1) + [[turn.button(turn.tr("btn.done"), "dis", "ok")]]
+        return _toggle_rows(turn, "dis", options, sel, 1) + [[turn.button(done, Choice("dis", "ok"))]]
     if step == "languages":
         options = [(code, turn.tr(f"lang.{code}")) for code in WORK_LANGUAGES]
-        return _toggle_rows(turn, "lng", options, sel, 3) + [[turn.button(turn.tr("btn.done"), "lng", "ok")]]
+        return _toggle_rows(turn, "lng", options, sel, 3) + [[turn.button(done, Choice("lng", "ok"))]]
     if step == "availability":
         days = [(f"d{d}", turn.tr(f"day.{d}")) for d in DAYS]
         windows = [(f"w{w}", turn.tr(f"window.{w}")) for w in WINDOWS]
         return (_toggle_rows(turn, "av", days, sel, 4) + _toggle_rows(turn, "av", windows, sel, 3)
-                + [[turn.button(turn.tr("btn.done"), "av", "ok")]])
+                + [[turn.button(done, Choice("av", "ok"))]])
     return []
 
 
@@ -177,29 +187,31 @@ def render_profile(turn: Turn, profile: Profile, *, with_status: bool) -> str:
 
 
 def show_summary(turn: Turn, profile: Profile) -> None:
-    turn.goto("onboarding", "summary")
+    turn.goto(Flow.ONBOARDING, "summary")
     turn.bump()
     text = turn.tr("summary.head") + "\n\n" + render_profile(turn, profile, with_status=False)
-    turn.send(text, [[turn.button(turn.tr("btn.confirm"), "sum", "ok"), turn.button(turn.tr("btn.edit"), "sum", "edit")]])
+    turn.send(text, [[turn.button(turn.tr("btn.confirm"), Choice("sum", "ok")),
+                      turn.button(turn.tr("btn.edit"), Choice("sum", "edit"))]])
 
 
 def show_profile(turn: Turn, profile: Profile, head_key: str = "profile.head") -> None:
-    turn.goto("profile", "menu")
+    turn.goto(Flow.PROFILE, "menu")
     turn.bump()
     text = turn.tr(head_key) + "\n\n" + render_profile(turn, profile, with_status=True) + "\n\n" + turn.tr("profile.hint")
     turn.send(text, _edit_buttons(turn, profile, done_key="btn.close"))
 
 
 def show_edit_menu(turn: Turn, profile: Profile) -> None:
-    turn.goto(turn.state.flow if turn.state else "onboarding", "edit_menu")
+    turn.goto(turn.state.flow if turn.state else Flow.ONBOARDING, "edit_menu")
     turn.bump()
     turn.send(turn.tr("edit.which"), _edit_buttons(turn, profile, done_key="btn.back"))
 
 
 def _edit_buttons(turn: Turn, profile: Profile, done_key: str) -> list[list[Button]]:
     steps = steps_for(profile.side)
-    rows = [[turn.button(turn.tr(f"field.{s}"), "edit", s) for s in steps[i : i + 2]] for i in range(0, len(steps), 2)]
-    rows.append([turn.button(turn.tr(done_key), "edit", "done")])
+    rows = [[turn.button(turn.tr(f"field.{s}"), Choice("edit", s)) for s in steps[i : i + 2]]
+            for i in range(0, len(steps), 2)]
+    rows.append([turn.button(turn.tr(done_key), Choice("edit", "done"))])
     return rows
 
 
@@ -218,16 +230,16 @@ def resume(turn: Turn, profile: Profile) -> None:
     """Send again whatever the person is expected to answer now."""
     assert turn.state is not None
     step = turn.state.step
-    if turn.state.flow in ("onboarding", "profile") and step in TEXT_STEPS or step in CHOICE_STEPS:
+    if turn.state.flow in (Flow.ONBOARDING, Flow.PROFILE) and step in TEXT_STEPS or step in CHOICE_STEPS:
         ask(turn, profile, step)  # type: ignore[arg-type]
-    elif turn.state.flow == "onboarding" and step == "summary":
+    elif turn.state.flow == Flow.ONBOARDING and step == "summary":
         show_summary(turn, profile)
     elif step == "edit_menu":
         show_edit_menu(turn, profile)
-    elif turn.state.flow == "profile" and step == "menu":
+    elif turn.state.flow == Flow.PROFILE and step == "menu":
         show_profile(turn, profile)
     elif profile.completed_at is None:
-        turn.goto("onboarding", None)
+        turn.goto(Flow.ONBOARDING, None)
         continue_flow(turn, profile)
 
 
@@ -322,5 +334,88 @@ def allowed_codes(step: str) -> set[str]:
 def confirm(turn: Turn, profile: Profile) -> None:
     profile.completed_at = utcnow()
     _touch(profile)
-    turn.goto("idle", None)
+    turn.goto(Flow.IDLE, None)
     turn.say("onboarding.done")
+
+
+async def after_onboarding(turn: Turn, profile: Profile) -> None:
+    """Event participants wait for the organisers to release matches; everyone
+    else gets suggestions right away."""
+    assert turn.person is not None
+    if await turn.uow.events.of_person(turn.person):
+        turn.say("onboarding.wait_release")
+    else:
+        await offer_suggestions(turn, [turn.person])
+
+
+class OnboardingFlow(FlowHandler):
+    """Onboarding (and, as `ProfileFlow`, editing the profile): one step per
+    field, the summary, the edit menu. See docs/conversations.md."""
+
+    flow = Flow.ONBOARDING
+    prompting = True
+
+    async def on_text(self, turn: Turn, profile: Profile) -> bool:
+        if turn.step not in TEXT_STEPS:
+            return False
+        answer_text(turn, profile, turn.step, turn.ev.text)  # type: ignore[arg-type]
+        return True
+
+    def resume(self, turn: Turn, profile: Profile) -> None:
+        resume(turn, profile)
+
+    def after_aside(self, turn: Turn, profile: Profile) -> None:
+        if turn.step is not None:
+            resume(turn, profile)
+
+    async def cancel(self, turn: Turn, profile: Profile) -> None:
+        turn.goto(Flow.IDLE, None)
+        turn.say("cancel.onboarding")
+
+    async def on_button(self, turn: Turn, profile: Profile, payload: Payload) -> bool:
+        if not isinstance(payload, Choice):
+            return False
+        kind, value, step, message_id = payload.kind, payload.value, turn.step, turn.ev.message_id
+        if kind == "name" and step == "name":
+            answer_text(turn, profile, "name", turn.ev.user.first_name)
+        elif kind == "side" and step == "side":
+            set_side(turn, profile, value)
+            turn.edit(message_id, turn.tr("chosen", label=turn.tr(f"side.{profile.side}")))
+            continue_flow(turn, profile)
+        elif kind == "org" and step == "organisation":
+            answer_text(turn, profile, "organisation", turn.tr("org.freelance"))
+        elif kind in ("dis", "lng", "av") and step in CHOICE_STEPS:
+            if value != "ok":
+                toggle(turn, profile, step, value, allowed_codes(step), message_id)
+            elif finish_selection(turn, profile, step):
+                turn.edit(message_id, turn.tr("chosen.saved"))
+                continue_flow(turn, profile)
+        elif kind == "sum" and step == "summary":
+            turn.edit(message_id, turn.tr("summary.head") + "\n\n" + render_profile(turn, profile, with_status=False))
+            if value == "ok":
+                confirm(turn, profile)
+                await after_onboarding(turn, profile)
+            else:
+                show_edit_menu(turn, profile)
+        elif kind == "edit" and step in ("edit_menu", "menu"):
+            if value == "done":
+                turn.edit(message_id, turn.tr("chosen.closed"))
+                if profile.completed_at is None:
+                    show_summary(turn, profile)
+                else:
+                    turn.goto(Flow.IDLE, None)
+            elif value in steps_for(profile.side):
+                ask(turn, profile, value)
+            else:
+                turn.toast("button.invalid", alert=True)
+        else:
+            return False
+        return True
+
+
+class ProfileFlow(OnboardingFlow):
+    flow = Flow.PROFILE
+
+    async def cancel(self, turn: Turn, profile: Profile) -> None:
+        turn.goto(Flow.IDLE, None)
+        turn.say("cancel.done")

@@ -17,7 +17,6 @@ import unicodedata
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 UTC = timezone.utc
@@ -357,54 +356,6 @@ def format_slot(dt_utc: datetime, lang: str, tz: ZoneInfo) -> str:
     if lang == "de":
         return f"{_WEEKDAY_SHORT['de'][local.weekday()]}, {local:%d.%m.%Y}, {local:%H:%M} Uhr"
     return f"{_WEEKDAY_SHORT['en'][local.weekday()]} {local.day} {_MONTH_SHORT_EN[local.month - 1]} {local.year}, {local:%H:%M}"
-
-
-# --- reminder offsets ------------------------------------------------------------------------
-
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
-_OFFSET_RE = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd])", re.IGNORECASE)
-KIND_MAX_LEN = 16  # ReminderSent.kind is String(16)
-MAX_OFFSET = timedelta(days=365)
-
-
-def parse_offsets(spec: str) -> list[tuple[str, timedelta]]:
-    """"24h,1h" -> [("24h", 24 h), ("1h", 1 h)], largest first.
-
-    Items are separated by commas: a positive number ("1.5h" is allowed) and a
-    unit s, m, h or d. The label ("kind") is the item normalised: lower case, no
-    spaces, no leading zeros ("01H" -> "1h"). An empty spec means no reminders. Raises ValueError naming the
-    offending item on anything else, and on two items of the same length of time.
-    """
-    if not spec.strip():
-        return []
-    items = [x.strip() for x in spec.split(",")]
-    if any(not x for x in items):
-        raise ValueError(f"reminder offsets {spec!r} contain an empty item; write e.g. '24h,1h'")
-    result: list[tuple[str, timedelta]] = []
-    for item in items:
-        m = _OFFSET_RE.fullmatch(item)
-        if not m:
-            raise ValueError(
-                f"reminder offset {item!r} is not understood: use a number and a unit "
-                "s, m, h or d, separated by commas, e.g. '24h,1h' or '2d,30m'")
-        amount, unit = Decimal(m.group(1)), m.group(2).lower()
-        if amount <= 0:
-            raise ValueError(f"reminder offset {item!r} must be longer than zero")
-        number = str(int(amount)) if amount == amount.to_integral_value() else format(amount.normalize(), "f")
-        kind = f"{number}{unit}"
-        try:
-            delta = timedelta(**{_UNITS[unit]: float(amount)})
-        except OverflowError:
-            delta = MAX_OFFSET + MAX_OFFSET
-        if delta > MAX_OFFSET or len(kind) > KIND_MAX_LEN:
-            raise ValueError(f"reminder offset {item!r} is too long: at most 365 days")
-        result.append((kind, delta))
-    seen: dict[timedelta, str] = {}
-    for kind, delta in result:
-        if delta in seen:
-            raise ValueError(f"reminder offsets {seen[delta]!r} and {kind!r} are the same length of time")
-        seen[delta] = kind
-    return sorted(result, key=lambda kv: kv[1], reverse=True)
 
 
 # --- iCalendar -------------------------------------------------------------------------------

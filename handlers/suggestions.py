@@ -1,4 +1,4 @@
-"""Suggestions from the matching library (`/matches`).
+"""Suggestions from the matching library (shown as cards by `handlers.cards`).
 
 The matcher is pure and CPU-bound: profiles and cached embeddings are read from
 the database, the database connection is released, the matcher runs in a worker
@@ -11,8 +11,6 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from db.models import Person, Profile
-from handlers import onboarding as ob
-from matching.taxonomy import DISCIPLINES
 
 if TYPE_CHECKING:
     from matching import FeedbackModel, Participant, Suggestion
@@ -123,30 +121,3 @@ def to_participant(person: Person, profile: Profile) -> Participant:
         paused=person.paused,
     )
 
-
-def describe(lang: str, profile: Profile) -> str:
-    """Who someone is, without contact details."""
-    if profile.side == "creative":
-        what = ", ".join(DISCIPLINES[c][lang] for c in profile.disciplines or [] if c in DISCIPLINES)
-    else:
-        what = profile.sector or ""
-    org = profile.organisation or ""
-    parts = [p for p in (org, what) if p]
-    return f"{profile.name}" + (f" – {' · '.join(parts)}" if parts else "")
-
-
-async def cmd_matches(turn: Turn, profile: Profile, args: str) -> None:
-    from handlers.introductions import offer_suggestions
-
-    person = turn.person
-    assert person is not None
-    if profile.completed_at is None:
-        turn.say("profile.incomplete")
-        if turn.flow == "idle":
-            turn.goto("onboarding", None)
-        ob.resume(turn, profile)
-        return
-    if person.paused:
-        turn.say("matches.paused")
-        return
-    await offer_suggestions(turn, [person])

@@ -1,29 +1,32 @@
-"""One handled update: the unit of work, the person, their conversation state,
-and the reply being built."""
+"""One handled update (or one sweep of the bot's own messages): the unit of
+work, the person, their conversation state, the reply being built and the
+domain events that happened."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from bot.i18n import t
-from handlers.types import Button, Document, Incoming, OutMessage, Reply
+from i18n import t
+from handlers.callbacks import Payload, Signed
+from handlers.types import Attachment, Button, Document, Incoming, OutMessage, Reply
 
 if TYPE_CHECKING:
     from db.models import ConversationState, Person
-    from handlers.callbacks import CallbackPayload
     from db.uow import SqlAlchemyUnitOfWork
-    from handlers.core import CrosslabCore
+    from domain.events import Event
+    from handlers.services import Services
 
 
 @dataclass
 class Turn:
-    core: CrosslabCore
+    services: Services
     uow: SqlAlchemyUnitOfWork
     ev: Incoming
     lang: str
     person: Person | None = None
     state: ConversationState | None = None
     reply: Reply = field(default_factory=Reply)
+    events: list[Event] = field(default_factory=list)  # published; acted on again after the commit
 
     # -- texts -------------------------------------------------------------
     def tr(self, key: str, **fields: object) -> str:
@@ -32,8 +35,11 @@ class Turn:
     def say(self, key: str, buttons: list[list[Button]] | None = None, **fields: object) -> None:
         self.send(self.tr(key, **fields), buttons)
 
-    def send(self, text: str, buttons: list[list[Button]] | None = None, document: Document | None = None) -> None:
-        self.reply.messages.append(OutMessage(self.ev.chat_id, text, buttons or [], document))
+    def send(self, text: str, buttons: list[list[Button]] | None = None, document: Document | None = None, *,
+             to: Person | None = None, media: list[Attachment] | None = None) -> None:
+        """The one way to emit a message: to this chat, or `to` someone else."""
+        chat_id = to.telegram_id if to is not None else self.ev.chat_id
+        self.reply.messages.append(OutMessage(chat_id, text, buttons or [], document, media=media or []))
 
     def edit(self, message_id: int | None, text: str, buttons: list[list[Button]] | None = None) -> None:
         """Edit the message that carried the pressed button (or send anew)."""
@@ -43,11 +49,11 @@ class Turn:
         self.reply.callback_text = self.tr(key, **fields)
         self.reply.callback_alert = alert
 
-    def plan_reminders(self, meeting_id: int, starts_at: object) -> None:
-        self.reply.effects.append(("plan_reminders", meeting_id, starts_at))
-
-    def cancel_reminders(self, meeting_id: int) -> None:
-        self.reply.effects.append(("cancel_reminders", meeting_id))
+    # -- events ------------------------------------------------------------
+    async def publish(self, event: Event) -> None:
+        """Record what happened; the bus renders its messages now and acts on
+        it outside the database after the commit."""
+        await self.services.bus.publish(self, event)
 
     # -- buttons -----------------------------------------------------------
     @property
@@ -59,16 +65,22 @@ class Turn:
         if self.state is not None:
             self.state.version += 1
 
-    def pressed(self) -> CallbackPayload | None:
-        """The pressed button's payload if it is genuine for this user; otherwise
-        the user is told the button is not valid and None is returned."""
-        payload = self.core.signer.verify(self.ev.user.id, self.ev.callback_data)
-        if payload is None:
+    def pressed(self) -> Signed | None:
+        """The pressed button if it is genuine for this user; otherwise the user
+        is told the button is not valid and None is returned."""
+        signed = self.services.signer.verify(self.ev.user.id, self.ev.callback_data)
+        if signed is None:
             self.toast("button.invalid", alert=True)
-        return payload
+        return signed
 
-    def button(self, label: str, action: str, value: str = "") -> Button:
-        return Button(label, self.core.signer.sign(self.ev.user.id, action, value, self.version))
+    def button(self, label: str, payload: Payload) -> Button:
+        """A button of the current prompt (stale after the next one)."""
+        return Button(label, self.services.signer.sign(self.ev.user.id, payload.action, payload.pack(), self.version))
+
+    def button_for(self, person: Person, label: str, payload: Payload) -> Button:
+        """A button for `person`, checked against the database when pressed
+        (not tied to a conversation version)."""
+        return Button(label, self.services.signer.sign(person.telegram_id, payload.action, payload.pack(), 0))
 
     # -- state -------------------------------------------------------------
     def goto(self, flow: str, step: str | None, **data: object) -> None:
@@ -87,4 +99,4 @@ class Turn:
 
     @property
     def is_admin(self) -> bool:
-        return self.ev.user.id in self.core.settings.admin_ids
+        return self.services.is_admin(self.ev.user.id)

@@ -10,8 +10,9 @@ from sqlalchemy import func, select
 from bot.settings import Settings
 from db.engine import create_engine, create_session_factory
 from db.migrate import upgrade
-from db.models import ConsentRefusal, ConversationState, Person, Profile, utcnow
-from handlers.core import CrosslabCore
+from db.models import ConsentRefusal, ConversationState, Person, Profile
+from bot.bootstrap import build_core
+from handlers.services import SimulatedClock
 from tests.drivers import ChatBase, CoreChat, Msg
 
 
@@ -23,13 +24,14 @@ class CoreHarness:
         self.chats: list[CoreChat] = []
         self.directory: dict[int, CoreChat] = {}
         self.reminders: Any = None
-        self.now: datetime | None = None  # simulated time for conversations and follow-ups
+        self.clock = SimulatedClock()  # simulated time for conversations and follow-ups
 
-    def clock(self) -> datetime:
-        return self.now or utcnow()
+    @property
+    def now(self) -> datetime | None:
+        return self.clock.now
 
     def set_time(self, when: datetime) -> None:
-        self.now = when
+        self.clock.set(when)
 
     async def sweep(self) -> dict[str, int]:
         """One follow-up sweep at the simulated time; messages go to the chats."""
@@ -42,19 +44,17 @@ class CoreHarness:
 
     async def start(self) -> None:
         from bot.reminders import ReminderService
-        from handlers.scheduling import parse_offsets
 
         self.engine = create_engine(self.settings.database_url)
         await upgrade(self.engine)
         self.sessions = create_session_factory(self.engine)
-        self.core = CrosslabCore(self.sessions, self.settings, bot_username="crosslab_test_bot")
-        self.core.clock = self.clock
+        self.reminders = ReminderService(self.settings.database_url, offsets=list(self.settings.reminder_offsets),
+                                         time_factor=self.settings.time_factor)
+        self.core = build_core(self.settings, self.sessions, clock=self.clock, reminders=self.reminders,
+                               bot_username="crosslab_test_bot")
         for chat in self.chats:
             chat.core = self.core
-        self.reminders = ReminderService(self.settings.database_url, offsets=parse_offsets(self.settings.reminder_offsets),
-                                         time_factor=self.settings.time_factor)
         await self.reminders.start(self._send_reminder)
-        self.core.reminders = self.reminders
 
     async def _send_reminder(self, meeting_id: int, kind: str, starts_at: Any) -> None:
         reply = await self.core.reminder_reply(meeting_id, kind, starts_at)
@@ -187,9 +187,8 @@ class EmulatorHarness(CoreHarness):
         from bot.app import create_app
 
         settings = self.settings.model_copy(update={"telegram_api_url": self.emu.base_url})
-        self.app = await create_app(settings, framework=self.framework)
+        self.app = await create_app(settings, framework=self.framework, clock=self.clock)
         self.core = self.app.core
-        self.core.clock = self.clock
         self.sessions = self.app.sessions
         self.engine = self.app.engine
         real_handle = self.core.handle

@@ -10,7 +10,8 @@ import pytest
 
 from bot.settings import SettingsError
 from handlers.figures import compute, render
-from handlers.followups import Policy, parse_quiet_hours
+from domain.durations import parse_quiet_hours
+from domain.policy import FollowupPolicy as Policy
 from tests import scenarios_feedback as sf
 from tests.conftest import make_settings
 from tests.harness import CoreHarness
@@ -100,7 +101,7 @@ async def _learned(h: CoreHarness):
     from handlers.followups import system_turn
 
     async with h.core.uow() as uow:
-        return await h.core.matching.learned(system_turn(h.core, uow))
+        return await h.core.services.matching.learned(system_turn(h.core.services, uow))
 
 
 @pytest.mark.parametrize("rating,cont,direction", [("5", "Yes", 1), ("1", "No", -1)])

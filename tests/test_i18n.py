@@ -6,7 +6,7 @@ import re
 import string
 from pathlib import Path
 
-from bot.i18n import catalog, language_for, t
+from i18n import catalog, language_for, t
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -21,7 +21,7 @@ from sqlalchemy import text
 
 import bot.reminders as reminders
 from bot.reminders import ReminderService, jobs_database_url
-from handlers.scheduling import parse_offsets
+from domain.durations import parse_offsets
 
 UTC = timezone.utc
 REPO = Path(__file__).resolve().parent.parent

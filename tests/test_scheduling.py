@@ -7,11 +7,11 @@ import pytest
 from icalendar import Calendar
 from zoneinfo import ZoneInfo
 
+from domain.durations import parse_offsets
 from handlers.scheduling import (
     WINDOW_START,
     format_slot,
     meeting_ics,
-    parse_offsets,
     parse_proposal,
     propose_slots,
 )

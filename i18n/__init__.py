@@ -1,4 +1,4 @@
-"""User-facing texts live in catalogs (bot/locales/de.json, en.json).
+"""User-facing texts live in catalogs (i18n/locales/de.json, en.json).
 
 `t(lang, key, **fields)` formats a text; a key missing in one language falls
 back to German, a key missing everywhere raises (tests check both catalogs

@@ -1,0 +1,170 @@
+"""Suggestions as cards (`/matches`): one card at a time, answered with
+Interested / Not now / Not a fit. Two "Interested" make an introduction
+(`PairIntroduced`, rendered by `handlers.introductions`).
+
+Card buttons are not tied to the conversation version (a card stays
+answerable while someone edits their profile); their validity is checked
+against the database: the card must belong to the presser and still be shown.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from db.models import Pair, Person, Profile, Suggestion
+from domain import model
+from domain.model import CardAnswer, CardStatus
+from handlers.callbacks import CardButton
+from handlers.text import describe, short
+from i18n import t
+
+if TYPE_CHECKING:
+    from handlers.turn import Turn
+
+NOT_NOW_DAYS = 14
+
+
+async def offer_suggestions(turn: Turn, people: list[Person], pool: list[int] | None = None) -> int:
+    """Compute suggestions for `people` (from `pool`, default everyone), store
+    new ones, and show each person their next card. Returns people served."""
+    intros = turn.uow.intros
+    closed = set()
+    for a, b in await intros.closed_pairs():
+        closed.add((str(a), str(b)))
+    blocked: dict[int, set[int]] = {}
+    now = turn.services.now()
+    for person in people:
+        for s in await intros.suggestions_of(person.id):
+            recent_not_now = (s.status == CardStatus.NOT_NOW and s.answered_at
+                              and now - s.answered_at < timedelta(days=NOT_NOW_DAYS))
+            if s.status in (CardStatus.DECLINED, CardStatus.INTERESTED) or recent_not_now:
+                blocked.setdefault(person.id, set()).add(s.counterpart_id)
+    exclude = closed | {(str(p), str(c)) for p, cs in blocked.items() for c in cs}
+    ids = [p.id for p in people if not p.paused]
+    results = await turn.services.matching.suggest_many(turn, ids, pool=pool, exclude=exclude)
+    served = 0
+    for person in people:
+        if person.paused:
+            continue
+        existing = {s.counterpart_id: s for s in await intros.suggestions_of(person.id)}
+        for _profile, suggestion in results.get(person.id, []):
+            other = int(suggestion.counterpart_id)
+            row = existing.get(other)
+            if row is None:
+                await intros.add_suggestion(Suggestion(
+                    person_id=person.id, counterpart_id=other, score=float(suggestion.score),
+                    reason_de=suggestion.reason("de"), reason_en=suggestion.reason("en"), status=CardStatus.PENDING))
+            elif row.status in model.CARD_REOFFERABLE:  # ignored: offered again when asked for
+                model.reoffer_card(row, float(suggestion.score))
+        if await show_next_card(turn, person, announce_empty=True):
+            served += 1
+    return served
+
+
+async def show_next_card(turn: Turn, person: Person, *, announce_empty: bool = False) -> bool:
+    intros = turn.uow.intros
+    rows = await intros.suggestions_of(person.id)
+    if any(s.status == CardStatus.SHOWN for s in rows):
+        return True  # one card at a time: the open one is still waiting
+    pending = sorted((s for s in rows if s.status == CardStatus.PENDING), key=lambda s: -s.score)
+    if not pending:
+        if announce_empty:
+            turn.send(t(person.language, "cards.none" if not rows else "cards.done"), to=person)
+        return False
+    card = pending[0]
+    other = await intros.profile(card.counterpart_id)
+    if other is None:  # deleted since
+        model.withdraw_card(card)
+        return await show_next_card(turn, person, announce_empty=announce_empty)
+    model.show_card(card, turn.services.now())
+    send_card(turn, person, card, other, await counterpart_interested(turn, person.id, card.counterpart_id))
+    return True
+
+
+def send_card(turn: Turn, person: Person, card: Suggestion, other: Profile, interested: bool, prefix: str = "") -> None:
+    lang = person.language
+    buttons = [[turn.button_for(person, t(lang, "btn.interested"), CardButton(card.id, CardAnswer.YES))],
+               [turn.button_for(person, t(lang, "btn.not_now"), CardButton(card.id, CardAnswer.LATER)),
+                turn.button_for(person, t(lang, "btn.not_fit"), CardButton(card.id, CardAnswer.NO))]]
+    turn.send(prefix + render_card(lang, card, other, interested), buttons, to=person)
+
+
+async def counterpart_interested(turn: Turn, person_id: int, other_id: int) -> bool:
+    back = await turn.uow.intros.suggestion_between(other_id, person_id)
+    return back is not None and back.status == CardStatus.INTERESTED
+
+
+def render_card(lang: str, card: Suggestion, other: Profile, interested: bool) -> str:
+    reason = card.reason_de if lang == "de" else card.reason_en
+    about_key = "card.challenge" if other.side == "production" else "card.skills"
+    about = short(other.seeks if other.side == "production" else other.offers)
+    head = t(lang, "card.head_interested" if interested else "card.head")
+    who = describe(lang, other)
+    return (f"{head}\n\n{who}\n{t(lang, 'side.' + (other.side or 'creative'))}\n\n"
+            f"{t(lang, about_key)}: {about}\n\n💡 {t(lang, 'card.why')}: {reason}")
+
+
+async def on_card_button(turn: Turn, payload: CardButton) -> None:
+    person = turn.person
+    assert person is not None
+    card = await turn.uow.intros.suggestion(payload.card_id)
+    if card is None or card.person_id != person.id or payload.answer not in tuple(CardAnswer):
+        turn.toast("button.invalid", alert=True)
+        return
+    if card.status != CardStatus.SHOWN:
+        turn.toast("card.already")
+        return
+    other_profile = await turn.uow.intros.profile(card.counterpart_id)
+    other = await turn.uow.intros.person(card.counterpart_id)
+    if other is None or other_profile is None:
+        model.withdraw_card(card)
+        turn.toast("card.gone")
+        await show_next_card(turn, person, announce_empty=True)
+        return
+    answer = CardAnswer(payload.answer)
+    model.answer_card(card, answer, turn.services.now())
+    person.ignored_in_row = 0  # an answer ends a run of ignored cards
+    key = {CardAnswer.YES: "card.answered_yes", CardAnswer.LATER: "card.answered_later",
+           CardAnswer.NO: "card.answered_no"}[answer]
+    turn.edit(turn.ev.message_id, t(person.language, key, name=other_profile.name or ""))
+    if answer is CardAnswer.LATER:
+        await show_next_card(turn, person, announce_empty=True)
+        return
+    pair = await _pair_for(turn, person, card, other)
+    introduced = model.record_pair_answer(pair, person.id, answer is CardAnswer.YES, turn.services.now())
+    if answer is CardAnswer.NO:
+        await show_next_card(turn, person, announce_empty=True)
+        return
+    if introduced is not None:
+        await turn.publish(introduced)
+        return
+    if model.answer_of(pair, model.side_of(pair, other.id)) is None:
+        await _invite_other_side(turn, person, other, card)
+    await show_next_card(turn, person, announce_empty=False)
+
+
+async def _pair_for(turn: Turn, person: Person, card: Suggestion, other: Person) -> Pair:
+    profile = await turn.uow.intros.profile(person.id)
+    company_id, creative_id = (person.id, other.id) if profile and profile.side == "production" else (other.id, person.id)
+    pair = await turn.uow.intros.pair(company_id, creative_id)
+    if pair is None:
+        pair = await turn.uow.intros.add_pair(Pair(company_id=company_id, creative_id=creative_id,
+                                                   status=model.PairStatus.OPEN,
+                                                   reason_de=card.reason_de, reason_en=card.reason_en))
+    return pair
+
+
+async def _invite_other_side(turn: Turn, person: Person, other: Person, card: Suggestion) -> None:
+    """The other side has not answered yet: make sure they get a card about
+    this person (it says someone is interested, but no contact)."""
+    if other.paused:
+        return
+    back = await turn.uow.intros.suggestion_between(other.id, person.id)
+    if back is None:
+        back = await turn.uow.intros.add_suggestion(Suggestion(
+            person_id=other.id, counterpart_id=person.id, score=card.score + 1.0,
+            reason_de=card.reason_de, reason_en=card.reason_en, status=CardStatus.PENDING))
+    elif not model.invite_back(back, card.score):
+        return
+    await show_next_card(turn, other)
+

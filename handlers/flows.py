@@ -1,0 +1,76 @@
+"""Conversations as explicit flows.
+
+Where a person stands is a row (`ConversationState`: flow, step, data), so a
+restart or a second process continues the dialogue. Each `Flow` has one
+handler object (registered in `handlers.registry`) that answers text,
+attachments and buttons, re-sends its prompt after an interruption, and
+cancels. `handlers.core` only looks the flow up; a new flow is one class in
+one file plus a line in the registry.
+"""
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from db.models import Profile
+    from handlers.callbacks import Payload
+    from handlers.turn import Turn
+
+
+class Flow(StrEnum):
+    NONE = "none"  # no person yet (before consent)
+    IDLE = "idle"
+    ONBOARDING = "onboarding"
+    PROFILE = "profile"
+    DELETE = "delete"
+    MEETING = "meeting"  # typing a time of one's own
+    FEEDBACK = "feedback"  # the optional comment after a meeting
+    HANDOVER = "handover"  # collecting results for a company
+
+
+class FlowHandler:
+    """Defaults for a flow; subclasses override what their flow does."""
+
+    flow: Flow = Flow.IDLE
+    # The person owes an answer to a prompt (with buttons) that is sent again
+    # after an interruption (a command, a sticker, a stale button).
+    prompting: bool = False
+
+    def awaits_answer(self, turn: Turn) -> bool:
+        return self.prompting and turn.step is not None
+
+    async def on_text(self, turn: Turn, profile: Profile) -> bool:
+        """Handle a typed text; False if this flow does not take one now."""
+        return False
+
+    async def on_attachment(self, turn: Turn, profile: Profile) -> bool:
+        """Handle a photo/document; False if this flow does not take one."""
+        return False
+
+    def unsupported_hint(self, turn: Turn) -> None:
+        """What to add when the person sent something this flow cannot use."""
+
+    async def on_button(self, turn: Turn, profile: Profile, payload: Payload) -> bool:
+        """Handle a (current, versioned) button; False if it does not belong here."""
+        return False
+
+    def resume(self, turn: Turn, profile: Profile) -> None:
+        """Send again whatever the person is expected to answer now."""
+
+    def after_aside(self, turn: Turn, profile: Profile) -> None:
+        """After a command on the side (/pause, /mydata, a language switch)."""
+
+    async def cancel(self, turn: Turn, profile: Profile) -> None:
+        turn.say("cancel.nothing")
+
+
+class IdleFlow(FlowHandler):
+    flow = Flow.IDLE
+
+
+def current(turn: Turn) -> FlowHandler:
+    """The handler of the flow the person is in now (look it up again after
+    a step that may move them to another flow)."""
+    flows = turn.services.flows
+    return flows.get(turn.flow) or flows[Flow.IDLE]

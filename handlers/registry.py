@@ -1,0 +1,99 @@
+"""Every flow, command, button type and event handler in one place, built
+once at start (`build_registry`, `build_bus`); nothing registers itself on
+import. A new feature adds its lines here."""
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from domain.events import MeetingCancelled, MeetingMoved, MeetingScheduled, MeetingSelfArranged, PairIntroduced, TimeOffered
+from handlers import admin, cards, commands, figures, followups, handover, introductions
+from handlers.account import DeleteFlow
+from handlers.bus import MessageBus
+from handlers.callbacks import CardButton, FeedbackButton, HandoverButton, MeetingButton, OutcomeButton
+from handlers.flows import Flow, FlowHandler, IdleFlow
+from handlers.onboarding import OnboardingFlow, ProfileFlow
+
+if TYPE_CHECKING:
+    from db.models import Profile
+    from handlers.turn import Turn
+
+CommandHandler = Callable[["Turn", "Profile", str], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Command:
+    handler: CommandHandler
+    admin: bool = False  # organisers only (ADMIN_IDS); they need no participant profile
+    menu: bool = False  # shown in Telegram's command menu (catalog key cmd.<name>)
+
+
+@dataclass(frozen=True)
+class Registry:
+    flows: Mapping[str, FlowHandler]
+    commands: Mapping[str, Command]
+    # Buttons checked against their row in the database, not the conversation version.
+    row_buttons: Mapping[type, Callable[[Turn, Any], Awaitable[None]]]
+
+    @property
+    def menu(self) -> tuple[str, ...]:
+        return tuple(name for name, c in self.commands.items() if c.menu)
+
+
+def build_registry() -> Registry:
+    flows: list[FlowHandler] = [IdleFlow(), OnboardingFlow(), ProfileFlow(), DeleteFlow(),
+                                introductions.MeetingFlow(), followups.FeedbackFlow(), handover.HandoverFlow()]
+    by_flow: dict[str, FlowHandler] = {f.flow: f for f in flows}
+    by_flow[Flow.NONE] = by_flow[Flow.IDLE]
+    menu = lambda handler: Command(handler, menu=True)  # noqa: E731
+    organisers = lambda handler: Command(handler, admin=True)  # noqa: E731
+    return Registry(
+        flows=by_flow,
+        commands={
+            # In the order of Telegram's command menu.
+            "start": menu(commands.cmd_start),
+            "matches": menu(commands.cmd_matches),
+            "meetings": menu(introductions.cmd_meetings),
+            "results": menu(handover.cmd_results),
+            "profile": menu(commands.cmd_profile),
+            "pause": menu(commands.cmd_pause),
+            "resume": menu(commands.cmd_resume),
+            "mydata": menu(commands.cmd_mydata),
+            "delete": menu(commands.cmd_delete),
+            "language": menu(commands.cmd_language),
+            "help": menu(commands.cmd_help),
+            "cancel": menu(commands.cmd_cancel),
+            "newevent": organisers(admin.cmd_newevent),
+            "events": organisers(admin.cmd_events),
+            "release": organisers(admin.cmd_release),
+            "stats": organisers(figures.cmd_stats),
+        },
+        row_buttons={
+            CardButton: cards.on_card_button,
+            MeetingButton: introductions.on_meeting_button,
+            FeedbackButton: followups.on_feedback_button,
+            OutcomeButton: followups.on_outcome_button,
+            HandoverButton: handover.on_handover_button,
+        },
+    )
+
+
+def build_bus() -> MessageBus:
+    """Events -> the messages they mean (in the transaction) and the reminder
+    jobs they plan or cancel (after the commit)."""
+    return MessageBus(
+        handlers={
+            PairIntroduced: [introductions.on_pair_introduced],
+            TimeOffered: [introductions.on_time_offered],
+            MeetingScheduled: [introductions.on_meeting_scheduled],
+            MeetingSelfArranged: [introductions.on_self_arranged],
+            MeetingCancelled: [introductions.on_meeting_cancelled],
+        },
+        after_commit={
+            MeetingScheduled: [introductions.plan_reminders],
+            MeetingMoved: [introductions.cancel_reminders],
+            MeetingSelfArranged: [introductions.cancel_reminders],
+            MeetingCancelled: [introductions.cancel_reminders],
+        },
+    )
