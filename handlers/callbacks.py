@@ -18,7 +18,7 @@ import base64
 import hashlib
 import hmac
 from dataclasses import dataclass
-from typing import ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 MAX_CALLBACK_BYTES = 64
 
@@ -98,8 +98,12 @@ class Payload:
         raise NotImplementedError
 
 
-def _ints(*parts: str) -> bool:
-    return all(p.isdigit() for p in parts)
+def _row(value: str, least: int, most: int) -> tuple[Any, ...] | None:
+    """"<row id>:<part>[:<part>]" -> (id, part, ...) padded with "" to `most` items."""
+    parts = value.split(":")
+    if not least <= len(parts) <= most or not parts[0].isdigit():
+        return None
+    return (int(parts[0]), *parts[1:], *[""] * (most - len(parts)))
 
 
 @dataclass(frozen=True)
@@ -165,8 +169,8 @@ class CardButton(Payload, actions=("sg",), versioned=False):
 
     @classmethod
     def unpack(cls, action: str, value: str) -> CardButton | None:
-        card_id, _, answer = value.partition(":")
-        return cls(int(card_id), answer) if _ints(card_id) else None
+        row = _row(value, 2, 2)
+        return cls(*row) if row else None
 
 
 @dataclass(frozen=True)
@@ -180,10 +184,8 @@ class MeetingButton(Payload, actions=("mt",), versioned=False):
 
     @classmethod
     def unpack(cls, action: str, value: str) -> MeetingButton | None:
-        parts = value.split(":")
-        if len(parts) < 2 or not _ints(parts[0]):
-            return None
-        return cls(int(parts[0]), parts[1], parts[2] if len(parts) > 2 else "")
+        row = _row(value, 2, 3)
+        return cls(*row) if row else None
 
 
 @dataclass(frozen=True)
@@ -197,10 +199,8 @@ class FeedbackButton(Payload, actions=("fb",), versioned=False):
 
     @classmethod
     def unpack(cls, action: str, value: str) -> FeedbackButton | None:
-        parts = value.split(":")
-        if len(parts) not in (2, 3) or not _ints(parts[0]):
-            return None
-        return cls(int(parts[0]), parts[1], parts[2] if len(parts) == 3 else "")
+        row = _row(value, 2, 3)
+        return cls(*row) if row else None
 
 
 @dataclass(frozen=True)
@@ -213,8 +213,8 @@ class OutcomeButton(Payload, actions=("oc",), versioned=False):
 
     @classmethod
     def unpack(cls, action: str, value: str) -> OutcomeButton | None:
-        outcome_id, _, answer = value.partition(":")
-        return cls(int(outcome_id), answer) if _ints(outcome_id) else None
+        row = _row(value, 2, 2)
+        return cls(*row) if row else None
 
 
 @dataclass(frozen=True)

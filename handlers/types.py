@@ -90,9 +90,6 @@ class Reply:
     callback_text: str | None = None  # toast shown for a pressed button
     callback_alert: bool = False
     duplicate: bool = False  # the update was seen before; nothing was done
-    # Side effects outside the database, run only after a successful commit,
-    # e.g. ("plan_reminders", meeting_id, starts_at) or ("cancel_reminders", meeting_id).
-    effects: list[tuple[object, ...]] = field(default_factory=list)
 
     def __bool__(self) -> bool:  # pragma: no cover - convenience
         return bool(self.messages) or self.callback_text is not None

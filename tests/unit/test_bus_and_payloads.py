@@ -1,0 +1,68 @@
+"""The message bus and the typed button payloads, without chat or database."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import pytest
+
+from domain.events import MeetingCancelled, MeetingScheduled, PairIntroduced
+from handlers.bus import MessageBus
+from handlers.callbacks import (PAYLOADS, CallbackSigner, CardButton, Choice, Consent, FeedbackButton, HandoverButton,
+                                MeetingButton, OutcomeButton, WelcomeLanguage, unpack)
+
+T0 = datetime(2027, 3, 4, 9, 0, tzinfo=timezone.utc)
+
+
+@dataclass
+class FakeTurn:
+    events: list[Any] = field(default_factory=list)
+    said: list[str] = field(default_factory=list)
+
+
+async def test_events_are_rendered_in_order_and_acted_on_after_the_commit() -> None:
+    seen: list[str] = []
+
+    async def render(turn: FakeTurn, event: Any) -> None:
+        turn.said.append(f"render {type(event).__name__}")
+
+    def plan(services: Any, event: MeetingScheduled) -> None:
+        seen.append(f"plan {event.meeting_id}")
+
+    def broken(services: Any, event: Any) -> None:
+        raise RuntimeError("scheduler down")
+
+    bus = MessageBus({PairIntroduced: [render], MeetingScheduled: [render]},
+                     {MeetingScheduled: [broken, plan], MeetingCancelled: [plan]})
+    turn = FakeTurn()
+    await bus.publish(turn, PairIntroduced(1))  # type: ignore[arg-type]
+    await bus.publish(turn, MeetingScheduled(5, T0))  # type: ignore[arg-type]
+    assert turn.said == ["render PairIntroduced", "render MeetingScheduled"] and seen == []
+    bus.after_commit(None, turn.events)  # type: ignore[arg-type]
+    assert seen == ["plan 5"]  # a failing effect does not stop the others
+
+
+@pytest.mark.parametrize("payload", [
+    Choice("dis", "ux"), Choice("edit", "done"), Consent("y", "de", "12"), Consent("n", "en", ""),
+    WelcomeLanguage("en", "3"), CardButton(41, "later"), MeetingButton(9, "p", "28512345"), MeetingButton(9, "cx"),
+    FeedbackButton(4, "skip"), FeedbackButton(4, "r", "5"), OutcomeButton(8, "funding"), HandoverButton("p", 17),
+    HandoverButton("x"),
+])
+def test_payloads_survive_signing(payload: Any) -> None:
+    signer = CallbackSigner(b"k" * 32)
+    data = signer.sign(77, payload.action, payload.pack(), 3)
+    signed = signer.verify(77, data)
+    assert signed is not None and signed.version == 3
+    assert unpack(signed) == payload
+    assert signer.verify(78, data) is None  # someone else's button
+
+
+def test_values_that_do_not_fit_their_type_unpack_to_none() -> None:
+    signer = CallbackSigner(b"k" * 32)
+    for action, value in (("sg", "x:y"), ("mt", "9"), ("fb", "a:b:c"), ("fb", "1:2:3:4"), ("oc", ":idea"),
+                          ("ho", "q1"), ("ho", "p"), ("zz", "1")):
+        signed = signer.verify(5, signer.sign(5, action, value, 0))
+        assert signed is not None and unpack(signed) is None, (action, value)
+    assert {"sg", "mt", "fb", "oc", "ho", "consent", "plang", "lang", "del"} <= set(PAYLOADS)
+    assert not CardButton.versioned and Choice.versioned
