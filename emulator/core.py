@@ -1,7 +1,7 @@
 """BotAPIEmulator: state, HTTP server, simulated users, waiting helpers, transcripts.
 
-The Bot API methods themselves live in :mod:`bot.emulator.api` (a mixin), the
-``/_emulator/…`` control API in :mod:`bot.emulator.control`.
+The Bot API methods themselves live in :mod:`emulator.api` (a mixin), the
+``/_emulator/…`` control API in :mod:`emulator.control`.
 """
 from __future__ import annotations
 
