@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.demo import DEMO_TOKEN, ChatWatcher, SimulatedParticipant, load_cohort  # noqa: E402
-from bot.emulator import BotAPIEmulator  # noqa: E402
+from emulator import BotAPIEmulator  # noqa: E402
 
 
 ORGANISER = 99

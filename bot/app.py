@@ -30,6 +30,7 @@ class Transport(Protocol):
     name: str
     core: CrosslabCore | None
 
+    def bind(self, core: CrosslabCore) -> None: ...
     async def get_username(self) -> str: ...
     async def start(self, *, polling_timeout: int = 10) -> None: ...
     async def run_forever(self) -> None: ...
@@ -43,10 +44,10 @@ def make_transport(framework: str, settings: Settings) -> Transport:
     if framework == "ptb":
         from bot.transport_ptb import PTBTransport
 
-        return PTBTransport(None, settings.telegram_bot_token, settings.telegram_api_url)
+        return PTBTransport(settings.telegram_bot_token, settings.telegram_api_url)
     from bot.transport_aiogram import AiogramTransport
 
-    return AiogramTransport(None, settings.telegram_bot_token, settings.telegram_api_url)
+    return AiogramTransport(settings.telegram_bot_token, settings.telegram_api_url)
 
 
 async def prepare_database(settings: Settings) -> tuple[AsyncEngine, async_sessionmaker[AsyncSession]]:
@@ -135,7 +136,7 @@ async def create_app(settings: Settings, *, framework: str | None = None,
                                     time_factor=settings.time_factor)
         core = build_core(settings, sessions, clock=clock, reminders=reminders,
                           bot_username=await transport.get_username())
-        transport.core = core
+        transport.bind(core)
         await register_commands(transport, settings.default_language)
     except BaseException:
         if transport is not None:

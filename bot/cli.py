@@ -50,7 +50,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_emulator(args: argparse.Namespace) -> int:
-    from bot.emulator import serve_forever
+    from emulator import serve_forever
 
     return serve_forever(args.host, args.port)
 

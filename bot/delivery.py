@@ -1,15 +1,16 @@
 """Delivering a `Reply` through a transport, the same way for every framework.
 
-Each transport implements `Channel` and maps its framework's errors to
-`RetryLater` (429) and `Unreachable` (403 blocked, 400 chat not found); its
-`send_media` maps any other 400 (e.g. "wrong file identifier") to `MediaRejected`.
+Each transport implements `Channel` (both through `bot.transport_common.BotApiChannel`)
+and maps its framework's errors to `RetryLater` (429) and `Unreachable` (403 blocked,
+400 chat not found); its `send_media` maps any other 400 (e.g. "wrong file
+identifier") to `MediaRejected`.
 """
 from __future__ import annotations
 
 import asyncio
 import dataclasses
 import logging
-from typing import Any, Protocol
+from typing import Protocol
 
 from handlers.types import Attachment, Button, Document, OutMessage, Reply, split_text
 
@@ -132,14 +133,3 @@ async def deliver(channel: Channel, reply: Reply, callback_id: str | None = None
     for msg in reply.messages:
         await deliver_message(channel, msg)
 
-
-def message_attachment(message: Any, kind: str) -> Attachment | None:
-    """The file of an incoming photo (largest size) or document, else None.
-    aiogram's and PTB's Message objects name these fields alike."""
-    if kind == "photo" and message.photo:
-        largest = max(message.photo, key=lambda s: s.width * s.height)
-        return Attachment(kind="photo", file_id=largest.file_id, mime_type="image/jpeg")
-    if kind == "document" and message.document is not None:
-        doc = message.document
-        return Attachment(kind="document", file_id=doc.file_id, filename=doc.file_name, mime_type=doc.mime_type)
-    return None

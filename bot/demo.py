@@ -295,7 +295,7 @@ async def _demo(cohort: list[dict[str, Any]], framework: str, out: Any,
                 cohort_relevance: dict[str, dict[str, int]] | None = None) -> dict[str, Any]:
     cohort_relevance = cohort_relevance or {}
     from bot.app import create_app
-    from bot.emulator import BotAPIEmulator
+    from emulator import BotAPIEmulator
     from bot.settings import load_settings
     from db.models import utcnow
 

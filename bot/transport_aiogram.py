@@ -1,9 +1,10 @@
-"""aiogram 3 transport (the default): Telegram updates -> Incoming -> core -> Reply."""
+"""aiogram 3 transport (the default): Telegram updates -> Incoming -> core -> Reply.
+
+What it shares with the PTB transport lives in `bot.transport_common`."""
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
 from aiogram import Bot, Dispatcher, Router
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -22,21 +23,13 @@ from aiogram.methods import (
     SetMyCommands,
 )
 from aiogram.methods.base import Response
-from aiogram.types import (
-    BotCommand,
-    BufferedInputFile,
-    CallbackQuery,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    InputMediaDocument,
-    InputMediaPhoto,
-    Message,
-    Update,
-)
+from aiogram.types import BotCommand, BufferedInputFile, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import InputMediaDocument, InputMediaPhoto, Message, Update
 
-from bot.delivery import message_attachment, MediaRejected, NotModified, RetryLater, Unreachable, deliver
+from bot.delivery import deliver
+from bot.transport_common import BotApiChannel, Framework, incoming_from_callback, incoming_from_message
 from handlers.core import CrosslabCore
-from handlers.types import Attachment, Button, Document, Incoming, UserRef
+from handlers.types import Document
 
 log = logging.getLogger(__name__)
 
@@ -51,32 +44,9 @@ _RESPONSE_TYPES = [
 ]
 
 
-def _markup(buttons: list[list[Button]]) -> InlineKeyboardMarkup | None:
-    if not buttons:
-        return None
-    return InlineKeyboardMarkup(inline_keyboard=[
-        [InlineKeyboardButton(text=b.text, url=b.url) if b.url else InlineKeyboardButton(text=b.text, callback_data=b.data)
-         for b in row] for row in buttons
-    ])
-
-
-def _map_errors(exc: Exception) -> Exception:
-    if isinstance(exc, TelegramRetryAfter):
-        return RetryLater(float(exc.retry_after))
-    if isinstance(exc, TelegramForbiddenError):
-        return Unreachable(str(exc))
-    if isinstance(exc, TelegramBadRequest):
-        text = str(exc).lower()
-        if "not modified" in text:
-            return NotModified(str(exc))
-        if "chat not found" in text:
-            return Unreachable(str(exc))
-    return exc
-
-
-def _user(u: Any) -> UserRef:
-    return UserRef(id=u.id, first_name=u.first_name or "", last_name=u.last_name, username=u.username,
-                   language_code=u.language_code)
+AIOGRAM = Framework(keyboard=InlineKeyboardMarkup, button=InlineKeyboardButton, command=BotCommand,
+                    input_photo=InputMediaPhoto, input_document=InputMediaDocument,
+                    retry_after=TelegramRetryAfter, forbidden=TelegramForbiddenError, bad_request=TelegramBadRequest)
 
 
 def message_kind(message: Message) -> str:
@@ -85,58 +55,23 @@ def message_kind(message: Message) -> str:
     return str(message.content_type).split(".")[-1].lower()
 
 
-class AiogramTransport:
+class AiogramTransport(BotApiChannel):
     name = "aiogram"
+    framework = AIOGRAM
 
-    def __init__(self, core: CrosslabCore, token: str, api_url: str) -> None:
-        self.core = core
+    def __init__(self, token: str, api_url: str) -> None:
+        self.core: CrosslabCore | None = None  # bound by the app once the core is built
         session = AiohttpSession(api=TelegramAPIServer.from_base(api_url, is_local=False))
         self.bot = Bot(token=token, session=session)
         self.dp = Dispatcher()
         self.dp.include_router(self._router())
         self._polling: asyncio.Task[None] | None = None
 
-    # -- Channel -----------------------------------------------------------
-    async def _call(self, coro: Any) -> Any:
-        try:
-            return await coro
-        except (TelegramRetryAfter, TelegramForbiddenError, TelegramBadRequest) as exc:
-            raise _map_errors(exc) from exc
-
-    async def send_text(self, chat_id: int, text: str, buttons: list[list[Button]]) -> int:
-        msg = await self._call(self.bot.send_message(chat_id, text, reply_markup=_markup(buttons)))
-        return msg.message_id
-
-    async def edit_text(self, chat_id: int, message_id: int, text: str, buttons: list[list[Button]]) -> None:
-        await self._call(self.bot.edit_message_text(text=text, chat_id=chat_id, message_id=message_id,
-                                                    reply_markup=_markup(buttons)))
-
+    # -- Channel (the rest is BotApiChannel's) ----------------------------------
     async def send_document(self, chat_id: int, document: Document, caption: str) -> int:
         file = BufferedInputFile(document.content, filename=document.filename)
         msg = await self._call(self.bot.send_document(chat_id, file, caption=caption or None))
         return msg.message_id
-
-    async def send_media(self, chat_id: int, items: list[Attachment]) -> None:
-        try:
-            if len(items) == 1:
-                item = items[0]
-                if item.kind == "photo":
-                    await self._call(self.bot.send_photo(chat_id, item.file_id, caption=item.caption))
-                else:
-                    await self._call(self.bot.send_document(chat_id, item.file_id, caption=item.caption))
-                return
-            media = [InputMediaPhoto(media=a.file_id, caption=a.caption) if a.kind == "photo"
-                     else InputMediaDocument(media=a.file_id, caption=a.caption) for a in items]
-            await self._call(self.bot.send_media_group(chat_id, media))
-        except TelegramBadRequest as exc:
-            raise MediaRejected(str(exc)) from exc
-
-    async def answer_callback(self, callback_id: str, text: str | None, alert: bool) -> None:
-        await self._call(self.bot.answer_callback_query(callback_id, text=text, show_alert=alert))
-
-    async def set_commands(self, commands: list[tuple[str, str]], language: str | None) -> None:
-        await self._call(self.bot.set_my_commands([BotCommand(command=c, description=d) for c, d in commands],
-                                                  language_code=language))
 
     # -- updates -------------------------------------------------------------
     def _router(self) -> Router:
@@ -146,33 +81,13 @@ class AiogramTransport:
         return router
 
     async def _on_message(self, message: Message, event_update: Update) -> None:
-        if message.from_user is None or message.from_user.is_bot:
-            return
-        kind = message_kind(message)
-        attachment = message_attachment(message, kind)
-        ev = Incoming(
-            update_id=event_update.update_id,
-            user=_user(message.from_user),
-            chat_id=message.chat.id,
-            chat_type=str(message.chat.type).split(".")[-1].lower(),
-            kind=kind,
-            text=message.text or ((message.caption or "") if attachment is not None else ""),
-            attachment=attachment,
-        )
-        await deliver(self, await self.core.handle(ev))
+        ev = incoming_from_message(event_update.update_id, message, message_kind)
+        if ev is not None:
+            await deliver(self, await self._core.handle(ev))
 
     async def _on_callback(self, query: CallbackQuery, event_update: Update) -> None:
-        chat_id = query.message.chat.id if query.message is not None else query.from_user.id
-        ev = Incoming(
-            update_id=event_update.update_id,
-            user=_user(query.from_user),
-            chat_id=chat_id,
-            kind="button",
-            callback_data=query.data,
-            callback_id=query.id,
-            message_id=query.message.message_id if query.message is not None else None,
-        )
-        await deliver(self, await self.core.handle(ev), callback_id=query.id)
+        ev = incoming_from_callback(event_update.update_id, query)
+        await deliver(self, await self._core.handle(ev), callback_id=query.id)
 
     # -- lifecycle -------------------------------------------------------------
     async def get_username(self) -> str:

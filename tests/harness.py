@@ -176,7 +176,7 @@ class EmulatorHarness(CoreHarness):
         self.emu: Any = None
 
     async def start(self) -> None:
-        from bot.emulator import BotAPIEmulator
+        from emulator import BotAPIEmulator
 
         if self.emu is None:
             self.emu = BotAPIEmulator()

@@ -14,9 +14,9 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bot.emulator import BotAPIEmulator, SentMessage, parse_text
-from bot.emulator.formatting import EntityParseError
-from bot.emulator.media import sample_png
+from emulator import BotAPIEmulator, SentMessage, parse_text
+from emulator.formatting import EntityParseError
+from emulator.media import sample_png
 
 TOKEN = "123456:TEST-emulator-token"
 UID = 1001
@@ -251,7 +251,7 @@ async def test_commands_menu_chat_and_misc(emu, http):
 
 
 async def test_flood_limits_opt_in(http):
-    from bot.emulator import FloodLimits
+    from emulator import FloodLimits
 
     async with BotAPIEmulator(flood_limits=FloodLimits(private_burst=2, private_per_second=1)) as emu:
         emu.add_user(1, "A")
@@ -436,7 +436,7 @@ def test_thread_mode_for_synchronous_code():
 
 
 def test_standalone_cli_prints_url_and_serves():
-    proc = subprocess.Popen([sys.executable, "-c", "from bot.emulator import serve_forever; serve_forever('127.0.0.1', 0)"],
+    proc = subprocess.Popen([sys.executable, "-c", "from emulator import serve_forever; serve_forever('127.0.0.1', 0)"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = proc.stdout.readline()

@@ -12,8 +12,8 @@ import bot.transport_aiogram
 import bot.transport_ptb
 from bot import delivery
 from bot.delivery import MediaRejected, RetryLater, Unreachable, deliver_message, media_groups
-from bot.emulator import BotAPIEmulator
-from bot.emulator.media import sample_png
+from emulator import BotAPIEmulator
+from emulator.media import sample_png
 from handlers.types import Attachment, Document, Incoming, OutMessage, Reply
 from tests.conftest import TOKEN
 

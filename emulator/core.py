@@ -1,7 +1,10 @@
 """BotAPIEmulator: state, HTTP server, simulated users, waiting helpers, transcripts.
 
-The Bot API methods themselves live in :mod:`bot.emulator.api` (a mixin), the
-``/_emulator/…`` control API in :mod:`bot.emulator.control`.
+The Bot API methods themselves live in :mod:`emulator.api` (a mixin), the
+``/_emulator/…`` control API in :mod:`emulator.control`, webhook delivery in
+:mod:`emulator.webhook`.  Those modules never import this one: they are typed
+against :class:`emulator.ports.EmulatorHost`, which BotAPIEmulator implements.
+The state rows (chats, users, queue) live in :mod:`emulator.state`.
 """
 from __future__ import annotations
 
@@ -14,27 +17,21 @@ import json
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from aiohttp import web
 
 from .api import ApiMethods, Call, JSON_FIELDS, METHODS
+from .control import add_control_routes
 from .formatting import detect_bot_commands
-from .media import SAMPLE_BYTES, EXTENSIONS, sample_png
+from .media import DIRECTORIES, SAMPLE_BYTES, EXTENSIONS, guess_mime, image_size, make_file_ids, sample_png
 from .records import ApiError, Params, SentFile, SentMessage, Upload
+from .state import DEFAULT_UPDATE_TYPES, ChatState, Poll, QueueEntry, UserState
 
 log = logging.getLogger("crosslab.emulator")
 
 __all__ = ["BotAPIEmulator", "FloodLimits"]
-
-DEFAULT_UPDATE_TYPES = frozenset({
-    "message", "edited_message", "channel_post", "edited_channel_post", "business_connection",
-    "business_message", "edited_business_message", "deleted_business_messages", "inline_query",
-    "chosen_inline_result", "callback_query", "shipping_query", "pre_checkout_query",
-    "purchased_paid_media", "poll", "poll_answer", "my_chat_member", "chat_join_request",
-    "chat_boost", "removed_chat_boost",
-})  # Telegram's default: everything except chat_member, message_reaction(_count)
 
 MAX_UPLOAD = 50 * 1024 * 1024
 
@@ -97,55 +94,6 @@ def _in_loop(fn: Callable) -> Callable:
     return wrapper
 
 
-@dataclass
-class _Chat:
-    id: int
-    type: str
-    info: dict
-    user_id: int | None = None  # private chats: the user
-    next_message_id: int = 1
-    messages: dict[int, dict] = field(default_factory=dict)  # every live message, by id
-    bot_messages: dict[int, SentMessage] = field(default_factory=dict)
-    sent: list[SentMessage] = field(default_factory=list)
-    events: list[dict] = field(default_factory=list)
-    reply_keyboard: dict | None = None
-    menu_button: dict | None = None
-
-    def new_message_id(self) -> int:
-        mid = self.next_message_id
-        self.next_message_id += 1
-        return mid
-
-
-@dataclass
-class _UserState:
-    user: dict
-    started: bool = True
-    blocked: bool = False
-
-
-@dataclass
-class _QueueEntry:
-    update: dict
-    delivered: bool = False
-    redelivery: bool = False
-
-    @property
-    def update_id(self) -> int:
-        return self.update["update_id"]
-
-    @property
-    def type(self) -> str:
-        return next(k for k in self.update if k != "update_id")
-
-
-class _Poll:
-    """One waiting getUpdates request."""
-
-    def __init__(self) -> None:
-        self.terminated = False
-
-
 class BotAPIEmulator(ApiMethods):
     """A local, in-memory Telegram Bot API server for tests, demos and manual runs.
 
@@ -183,10 +131,10 @@ class BotAPIEmulator(ApiMethods):
         self.internal_errors: list[BaseException] = []
         self.on_event: Callable[[int, str], None] | None = None  # (chat_id, transcript line)
         # --- state
-        self._users: dict[int, _UserState] = {}
-        self._chats: dict[int, _Chat] = {}
+        self._users: dict[int, UserState] = {}
+        self._chats: dict[int, ChatState] = {}
         self._updates: dict[int, dict] = {}
-        self._queue: list[_QueueEntry] = []
+        self._queue: list[QueueEntry] = []
         self._next_update_id = 1
         self._allowed_updates: frozenset[str] = DEFAULT_UPDATE_TYPES
         self._all_sent: list[SentMessage] = []
@@ -203,7 +151,7 @@ class BotAPIEmulator(ApiMethods):
         self._seq = 0
         self._update_event = asyncio.Event()
         self._change_event = asyncio.Event()
-        self._poll: _Poll | None = None
+        self._poll: Poll | None = None
         self._inflight = 0
         self._last_activity = time.monotonic()
         self._closing = False
@@ -226,8 +174,6 @@ class BotAPIEmulator(ApiMethods):
         app = web.Application(client_max_size=MAX_UPLOAD + 10 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle_api)
         app.router.add_route("GET", "/file/bot{token}/{path:.+}", self._handle_file)
-        from .control import add_control_routes
-
         add_control_routes(app, self)
         self._runner = web.AppRunner(app, handler_cancellation=True, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
@@ -343,7 +289,7 @@ class BotAPIEmulator(ApiMethods):
             user["is_premium"] = True
         state = self._users.get(user_id)
         if state is None:
-            self._users[user_id] = _UserState(user=user, started=started)
+            self._users[user_id] = UserState(user=user, started=started)
         else:
             state.user = user
             state.started = started or state.started
@@ -355,7 +301,7 @@ class BotAPIEmulator(ApiMethods):
         info["type"] = "private"
         chat = self._chats.get(user_id)
         if chat is None:
-            self._chats[user_id] = _Chat(id=user_id, type="private", info=info, user_id=user_id)
+            self._chats[user_id] = ChatState(id=user_id, type="private", info=info, user_id=user_id)
         else:
             chat.info = info
         return dict(user)
@@ -369,18 +315,18 @@ class BotAPIEmulator(ApiMethods):
         if chat_id in self._chats:
             self._chats[chat_id].info = info
         else:
-            self._chats[chat_id] = _Chat(id=chat_id, type=type, info=info)
+            self._chats[chat_id] = ChatState(id=chat_id, type=type, info=info)
         return dict(info)
 
     def user(self, user_id: int) -> dict:
         return dict(self._users[user_id].user)
 
-    def _ensure_user(self, user_id: int) -> _UserState:
+    def _ensure_user(self, user_id: int) -> UserState:
         if user_id not in self._users:
             self.add_user(user_id)
         return self._users[user_id]
 
-    def _chat_for(self, user_id: int, chat_id: int | None) -> _Chat:
+    def _chat_for(self, user_id: int, chat_id: int | None) -> ChatState:
         if chat_id is None or chat_id == user_id:
             return self._chats[user_id]
         if chat_id not in self._chats:
@@ -487,8 +433,6 @@ class BotAPIEmulator(ApiMethods):
     def send_document(self, user_id: int, content: bytes | str | None = None, file_name: str = "document.pdf",
                       mime_type: str | None = None, *, caption: str | None = None,
                       chat_id: int | None = None) -> dict:
-        from .media import guess_mime
-
         data = content.encode() if isinstance(content, str) else (content if content is not None
                                                                    else SAMPLE_BYTES["document"])
         mime = mime_type or guess_mime(file_name, "application/octet-stream")
@@ -585,7 +529,7 @@ class BotAPIEmulator(ApiMethods):
         """Queue an already created update again (same update_id), as Telegram sometimes does."""
         if update_id not in self._updates:
             raise KeyError(f"unknown update_id {update_id}")
-        self._queue.append(_QueueEntry(copy.deepcopy(self._updates[update_id]), redelivery=True))
+        self._queue.append(QueueEntry(copy.deepcopy(self._updates[update_id]), redelivery=True))
         self._touch()
         self._wake_pollers()
 
@@ -674,7 +618,7 @@ class BotAPIEmulator(ApiMethods):
         update = {"update_id": self._next_update_id, kind: copy.deepcopy(payload)}
         self._next_update_id += 1
         self._updates[update["update_id"]] = update
-        self._queue.append(_QueueEntry(copy.deepcopy(update)))
+        self._queue.append(QueueEntry(copy.deepcopy(update)))
         self._touch()
         self._wake_pollers()
         return copy.deepcopy(update)
@@ -692,7 +636,7 @@ class BotAPIEmulator(ApiMethods):
         self._queue = [e for e in self._queue
                        if not (e.update_id < offset and (e.delivered or not e.redelivery))]
 
-    def _deliverable(self) -> list[_QueueEntry]:
+    def _deliverable(self) -> list[QueueEntry]:
         """Queue entries in update_id order; drops those the bot did not subscribe to."""
         self._queue = [e for e in self._queue if e.type in self._allowed_updates]
         return sorted(self._queue, key=lambda e: e.update_id)
@@ -710,7 +654,7 @@ class BotAPIEmulator(ApiMethods):
         if self._poll is not None:
             self._poll.terminated = True
             self._wake_pollers()
-        poll = _Poll()
+        poll = Poll()
         self._poll = poll
         if offset is not None:
             self._confirm(offset)
@@ -749,7 +693,7 @@ class BotAPIEmulator(ApiMethods):
         ev.set()
         return self._seq
 
-    def _event(self, chat: _Chat, event: dict) -> None:
+    def _event(self, chat: ChatState, event: dict) -> None:
         event.setdefault("date", self.now())
         chat.events.append(event)
         if self.on_event is not None:
@@ -906,7 +850,7 @@ class BotAPIEmulator(ApiMethods):
         u = self._users[user_id].user
         return u.get("first_name") or str(user_id)
 
-    def _format_event(self, chat: _Chat, ev: dict) -> str:
+    def _format_event(self, chat: ChatState, ev: dict) -> str:
         ts = time.strftime("%H:%M:%S", time.localtime(ev["date"]))
         kind = ev.get("kind")
         if ev["who"] == "user":
@@ -1078,8 +1022,6 @@ class BotAPIEmulator(ApiMethods):
     # ================================================================ files
     def _new_file(self, kind: str, data: bytes, filename: str | None, mime: str | None, *,
                   width: int | None = None, height: int | None = None) -> SentFile:
-        from .media import DIRECTORIES, make_file_ids
-
         self._file_serial += 1
         n = self._file_serial
         file_id, unique = make_file_ids(kind, n, self.bot_username)
@@ -1095,8 +1037,6 @@ class BotAPIEmulator(ApiMethods):
         return f
 
     def _photo_sizes(self, data: bytes) -> list[dict]:
-        from .media import image_size
-
         info = image_size(data)
         if info is None:
             raise ApiError(400, "Bad Request: IMAGE_PROCESS_FAILED")

@@ -11,12 +11,12 @@ import aiohttp
 from .records import Params, Upload
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .core import BotAPIEmulator
+    from .ports import EmulatorHost
 
 log = logging.getLogger("crosslab.emulator")
 
 
-async def _reply_method(emu: "BotAPIEmulator", resp: aiohttp.ClientResponse, token: str) -> None:
+async def _reply_method(emu: "EmulatorHost", resp: aiohttp.ClientResponse, token: str) -> None:
     """Telegram executes a Bot API method given in the webhook's response body."""
     values: dict = {}
     files: dict[str, Upload] = {}
@@ -45,7 +45,7 @@ async def _reply_method(emu: "BotAPIEmulator", resp: aiohttp.ClientResponse, tok
         await emu.execute(str(method), Params(values, files), token)
 
 
-async def webhook_loop(emu: "BotAPIEmulator") -> None:
+async def webhook_loop(emu: "EmulatorHost") -> None:
     """Deliver updates one at a time, in order; retry failed deliveries after
     ``emu.webhook_retry_delay`` seconds (Telegram keeps retrying too)."""
     timeout = aiohttp.ClientTimeout(total=60)

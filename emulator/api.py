@@ -17,9 +17,13 @@ import aiohttp
 from .formatting import EntityParseError, parse_text
 from .media import guess_mime
 from .records import ApiError, Params, SentFile, SentMessage, Upload, bad_request
+from .state import DEFAULT_UPDATE_TYPES, ChatState
+from .webhook import webhook_loop
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .core import BotAPIEmulator, _Chat
+    from .ports import EmulatorHost as _Host
+else:
+    _Host = object
 
 __all__ = ["ApiMethods", "Call", "METHODS", "JSON_FIELDS"]
 
@@ -60,11 +64,12 @@ class Call:
     bot: dict
 
 
-class ApiMethods:
-    """Mixin: the Bot API.  ``self`` is a BotAPIEmulator."""
+class ApiMethods(_Host):
+    """Mixin: the Bot API.  ``self`` is the emulator: state and helpers come from the host
+    class (``core.BotAPIEmulator``), as described by :class:`emulator.ports.EmulatorHost`."""
 
     # ------------------------------------------------------------------ helpers
-    def _chat(self: "BotAPIEmulator", call: Call, key: str = "chat_id") -> "_Chat":
+    def _chat(self, call: Call, key: str = "chat_id") -> ChatState:
         raw = call.params.get(key)
         if raw is None or raw == "":
             raise bad_request(f"{key} is empty")
@@ -83,7 +88,7 @@ class ApiMethods:
             raise bad_request("chat not found")
         return self._chats[chat_id]
 
-    def _check_writable(self: "BotAPIEmulator", chat: "_Chat") -> None:
+    def _check_writable(self, chat: ChatState) -> None:
         if chat.type != "private":
             return
         state = self._users.get(chat.user_id)  # type: ignore[arg-type]
@@ -114,7 +119,7 @@ class ApiMethods:
             raise bad_request("unsupported parse_mode") from None
         return plain, entities, mode
 
-    def _reply_markup(self: "BotAPIEmulator", p: Params, *, inline_only: bool = False) -> dict | None:
+    def _reply_markup(self, p: Params, *, inline_only: bool = False) -> dict | None:
         markup = p.json("reply_markup", what="reply keyboard markup JSON object")
         if markup is None:
             return None
@@ -163,7 +168,7 @@ class ApiMethods:
             return markup
         raise bad_request("can't find field \"inline_keyboard\"")  # what Telegram says for junk markup
 
-    def _reply_target(self: "BotAPIEmulator", chat: "_Chat", p: Params) -> dict | None:
+    def _reply_target(self, chat: ChatState, p: Params) -> dict | None:
         rp = p.json("reply_parameters")
         mid = None
         allow = p.bool("allow_sending_without_reply")
@@ -182,9 +187,9 @@ class ApiMethods:
         return {k: v for k, v in target.items() if k != "reply_to_message"}
 
     def _record(
-        self: "BotAPIEmulator",
+        self,
         call: Call,
-        chat: "_Chat",
+        chat: ChatState,
         content: dict,
         *,
         text: str | None,
@@ -256,13 +261,13 @@ class ApiMethods:
             return {"remove_keyboard": True}
         return {}
 
-    async def _file_from(self: "BotAPIEmulator", p: Params, key: str, kind: str) -> SentFile:
+    async def _file_from(self, p: Params, key: str, kind: str) -> SentFile:
         value = p.file(key)
         if value is None:
             raise bad_request(f"there is no {key} in the request")
         return await self._store_file(value, kind)
 
-    async def _store_file(self: "BotAPIEmulator", value: Upload | str, kind: str) -> SentFile:
+    async def _store_file(self, value: Upload | str, kind: str) -> SentFile:
         if isinstance(value, str):
             if value in self._files:
                 return self._files[value]
@@ -290,7 +295,7 @@ class ApiMethods:
         mime = guess_mime(value.filename, value.content_type)
         return self._new_file(kind, value.data, value.filename, mime)
 
-    def _caption(self: "BotAPIEmulator", p: Params) -> tuple[dict, str | None, list[dict], str | None, str | None]:
+    def _caption(self, p: Params) -> tuple[dict, str | None, list[dict], str | None, str | None]:
         caption, entities, mode = self._render(p, "caption", entities_key="caption_entities")
         content: dict[str, Any] = {}
         if caption:
@@ -302,18 +307,18 @@ class ApiMethods:
         return content, caption or None, entities, p.str("caption"), mode
 
     # ------------------------------------------------------------------ identity, updates, webhook
-    def api_getMe(self: "BotAPIEmulator", call: Call) -> dict:
+    def api_getMe(self, call: Call) -> dict:
         return {**call.bot, "can_join_groups": True, "can_read_all_group_messages": False,
                 "supports_inline_queries": False, "can_connect_to_business": False,
                 "has_main_web_app": False}
 
-    def api_logOut(self: "BotAPIEmulator", call: Call) -> bool:
+    def api_logOut(self, call: Call) -> bool:
         return True
 
-    def api_close(self: "BotAPIEmulator", call: Call) -> bool:
+    def api_close(self, call: Call) -> bool:
         return True
 
-    async def api_getUpdates(self: "BotAPIEmulator", call: Call) -> list[dict]:
+    async def api_getUpdates(self, call: Call) -> list[dict]:
         p = call.params
         if self._webhook:
             raise ApiError(409, "Conflict: can't use getUpdates method while webhook is active; "
@@ -328,11 +333,9 @@ class ApiMethods:
 
     @staticmethod
     def _default_allowed() -> frozenset[str]:
-        from .core import DEFAULT_UPDATE_TYPES
-
         return DEFAULT_UPDATE_TYPES
 
-    def api_setWebhook(self: "BotAPIEmulator", call: Call) -> bool:
+    def api_setWebhook(self, call: Call) -> bool:
         p = call.params
         url = p.str("url") or ""
         if not url:
@@ -361,12 +364,10 @@ class ApiMethods:
             self._poll.terminated = True
         self._wake_pollers()
         if self._webhook_task is None or self._webhook_task.done():
-            from .webhook import webhook_loop
-
             self._webhook_task = asyncio.create_task(webhook_loop(self))
         return True
 
-    def api_deleteWebhook(self: "BotAPIEmulator", call: Call) -> bool:
+    def api_deleteWebhook(self, call: Call) -> bool:
         if call.params.bool("drop_pending_updates"):
             self._queue.clear()
         self._webhook = None
@@ -375,7 +376,7 @@ class ApiMethods:
             self._webhook_task = None
         return True
 
-    def api_getWebhookInfo(self: "BotAPIEmulator", call: Call) -> dict:
+    def api_getWebhookInfo(self, call: Call) -> dict:
         info: dict[str, Any] = {"url": "", "has_custom_certificate": False,
                                 "pending_update_count": len(self._queue)}
         wh = self._webhook
@@ -392,7 +393,7 @@ class ApiMethods:
         return info
 
     # ------------------------------------------------------------------ sending
-    def api_sendMessage(self: "BotAPIEmulator", call: Call) -> dict:
+    def api_sendMessage(self, call: Call) -> dict:
         p = call.params
         chat = self._chat(call)
         text, entities, mode = self._render(p, "text")
@@ -413,7 +414,7 @@ class ApiMethods:
                           entities=entities, markup=markup, reply_to=reply_to)
         return sm.raw
 
-    async def _send_media(self: "BotAPIEmulator", call: Call, key: str, kind: str) -> dict:
+    async def _send_media(self, call: Call, key: str, kind: str) -> dict:
         p = call.params
         chat = self._chat(call)
         markup = self._reply_markup(p)
@@ -427,7 +428,7 @@ class ApiMethods:
                           markup=markup, reply_to=reply_to, document=doc, photo=photo, media=media)
         return sm.raw
 
-    def _media_object(self: "BotAPIEmulator", f: SentFile, kind: str, p: Params | None = None
+    def _media_object(self, f: SentFile, kind: str, p: Params | None = None
                       ) -> tuple[dict, SentFile | None, SentFile | None, SentFile | None]:
         p = p or Params({})
         base = {"file_id": f.file_id, "file_unique_id": f.file_unique_id, "file_size": f.size}
@@ -475,31 +476,31 @@ class ApiMethods:
             body["document"] = {"file_name": f.filename or "animation.mp4", "mime_type": obj["mime_type"], **base}
         return body, None, None, f
 
-    async def api_sendDocument(self: "BotAPIEmulator", call: Call) -> dict:
+    async def api_sendDocument(self, call: Call) -> dict:
         return await self._send_media(call, "document", "document")
 
-    async def api_sendPhoto(self: "BotAPIEmulator", call: Call) -> dict:
+    async def api_sendPhoto(self, call: Call) -> dict:
         return await self._send_media(call, "photo", "photo")
 
-    async def api_sendVoice(self: "BotAPIEmulator", call: Call) -> dict:
+    async def api_sendVoice(self, call: Call) -> dict:
         return await self._send_media(call, "voice", "voice")
 
-    async def api_sendAudio(self: "BotAPIEmulator", call: Call) -> dict:
+    async def api_sendAudio(self, call: Call) -> dict:
         return await self._send_media(call, "audio", "audio")
 
-    async def api_sendVideo(self: "BotAPIEmulator", call: Call) -> dict:
+    async def api_sendVideo(self, call: Call) -> dict:
         return await self._send_media(call, "video", "video")
 
-    async def api_sendAnimation(self: "BotAPIEmulator", call: Call) -> dict:
+    async def api_sendAnimation(self, call: Call) -> dict:
         return await self._send_media(call, "animation", "animation")
 
-    async def api_sendVideoNote(self: "BotAPIEmulator", call: Call) -> dict:
+    async def api_sendVideoNote(self, call: Call) -> dict:
         return await self._send_media(call, "video_note", "video_note")
 
-    async def api_sendSticker(self: "BotAPIEmulator", call: Call) -> dict:
+    async def api_sendSticker(self, call: Call) -> dict:
         return await self._send_media(call, "sticker", "sticker")
 
-    async def api_sendMediaGroup(self: "BotAPIEmulator", call: Call) -> list[dict]:
+    async def api_sendMediaGroup(self, call: Call) -> list[dict]:
         p = call.params
         chat = self._chat(call)
         media = p.json("media")
@@ -529,7 +530,7 @@ class ApiMethods:
             out.append(sm.raw)
         return out
 
-    def api_sendLocation(self: "BotAPIEmulator", call: Call) -> dict:
+    def api_sendLocation(self, call: Call) -> dict:
         p = call.params
         chat = self._chat(call)
         lat, lon = p.float("latitude"), p.float("longitude")
@@ -541,7 +542,7 @@ class ApiMethods:
                           parse_mode=None, entities=[], markup=markup, reply_to=self._reply_target(chat, p))
         return sm.raw
 
-    def api_sendVenue(self: "BotAPIEmulator", call: Call) -> dict:
+    def api_sendVenue(self, call: Call) -> dict:
         p = call.params
         chat = self._chat(call)
         lat, lon = p.float("latitude"), p.float("longitude")
@@ -556,7 +557,7 @@ class ApiMethods:
                           entities=[], markup=markup, reply_to=self._reply_target(chat, p))
         return sm.raw
 
-    def api_sendContact(self: "BotAPIEmulator", call: Call) -> dict:
+    def api_sendContact(self, call: Call) -> dict:
         p = call.params
         chat = self._chat(call)
         phone, first = p.str("phone_number"), p.str("first_name")
@@ -573,7 +574,7 @@ class ApiMethods:
                           markup=markup, reply_to=self._reply_target(chat, p))
         return sm.raw
 
-    def api_sendChatAction(self: "BotAPIEmulator", call: Call) -> bool:
+    def api_sendChatAction(self, call: Call) -> bool:
         chat = self._chat(call)
         action = call.params.str("action")
         if action not in CHAT_ACTIONS:
@@ -582,7 +583,7 @@ class ApiMethods:
         self.chat_actions.append((chat.id, action))
         return True
 
-    def _source_message(self: "BotAPIEmulator", call: Call, verb: str) -> dict:
+    def _source_message(self, call: Call, verb: str) -> dict:
         src = self._chat(call, "from_chat_id")
         mid = call.params.int("message_id", required_error="message identifier is not specified")
         msg = src.messages.get(mid)  # type: ignore[arg-type]
@@ -593,7 +594,7 @@ class ApiMethods:
     _CONTENT_KEYS = ("text", "entities", "caption", "caption_entities", "document", "photo", "sticker", "voice",
                      "video", "audio", "animation", "video_note", "location", "venue", "contact")
 
-    def _copy_into(self: "BotAPIEmulator", call: Call, msg: dict, extra: dict | None, *, keep_caption: bool) -> SentMessage:
+    def _copy_into(self, call: Call, msg: dict, extra: dict | None, *, keep_caption: bool) -> SentMessage:
         p = call.params
         chat = self._chat(call)
         self._check_writable(chat)
@@ -617,12 +618,12 @@ class ApiMethods:
         return self._record(call, chat, content, text=text, source=text, parse_mode=mode, entities=entities,
                             markup=markup, reply_to=self._reply_target(chat, p), extra=extra, **files)
 
-    def api_copyMessage(self: "BotAPIEmulator", call: Call) -> dict:
+    def api_copyMessage(self, call: Call) -> dict:
         msg = self._source_message(call, "copy")
         sm = self._copy_into(call, msg, None, keep_caption=False)
         return {"message_id": sm.message_id}
 
-    def api_forwardMessage(self: "BotAPIEmulator", call: Call) -> dict:
+    def api_forwardMessage(self, call: Call) -> dict:
         msg = self._source_message(call, "forward")
         sender = msg.get("from") or {}
         if sender.get("id") == call.bot["id"] or not sender:
@@ -633,7 +634,7 @@ class ApiMethods:
         return sm.raw
 
     # ------------------------------------------------------------------ editing
-    def _editable(self: "BotAPIEmulator", call: Call) -> tuple["_Chat", SentMessage]:
+    def _editable(self, call: Call) -> tuple[ChatState, SentMessage]:
         p = call.params
         if p.str("inline_message_id"):
             raise bad_request("MESSAGE_ID_INVALID")
@@ -647,7 +648,7 @@ class ApiMethods:
         self._check_writable(chat)
         return chat, sm
 
-    def _apply_edit(self: "BotAPIEmulator", call: Call, chat: "_Chat", sm: SentMessage, *, text_key: str | None,
+    def _apply_edit(self, call: Call, chat: ChatState, sm: SentMessage, *, text_key: str | None,
                     new_text: str | None, entities: list[dict], source: str | None, mode: str | None,
                     markup: dict | None) -> dict:
         old_markup = sm.raw.get("reply_markup")
@@ -684,7 +685,7 @@ class ApiMethods:
                            "media": self._media_label(sm), **self._markup_event(markup)})
         return sm.raw
 
-    def api_editMessageText(self: "BotAPIEmulator", call: Call) -> dict:
+    def api_editMessageText(self, call: Call) -> dict:
         p = call.params
         chat, sm = self._editable(call)
         text, entities, mode = self._render(p, "text")
@@ -698,7 +699,7 @@ class ApiMethods:
         return self._apply_edit(call, chat, sm, text_key="text", new_text=text, entities=entities,
                                 source=p.str("text"), mode=mode, markup=markup)
 
-    def api_editMessageCaption(self: "BotAPIEmulator", call: Call) -> dict:
+    def api_editMessageCaption(self, call: Call) -> dict:
         p = call.params
         chat, sm = self._editable(call)
         if "text" in sm.raw:
@@ -708,19 +709,19 @@ class ApiMethods:
         return self._apply_edit(call, chat, sm, text_key="caption", new_text=caption, entities=entities,
                                 source=source, mode=mode, markup=markup)
 
-    def api_editMessageReplyMarkup(self: "BotAPIEmulator", call: Call) -> dict:
+    def api_editMessageReplyMarkup(self, call: Call) -> dict:
         chat, sm = self._editable(call)
         markup = self._reply_markup(call.params, inline_only=True)
         return self._apply_edit(call, chat, sm, text_key=None, new_text=None, entities=[], source=None,
                                 mode=None, markup=markup)
 
-    def api_deleteMessage(self: "BotAPIEmulator", call: Call) -> bool:
+    def api_deleteMessage(self, call: Call) -> bool:
         chat = self._chat(call)
         mid = call.params.int("message_id", required_error="message identifier is not specified")
         self._delete(chat, mid, strict=True)  # type: ignore[arg-type]
         return True
 
-    def api_deleteMessages(self: "BotAPIEmulator", call: Call) -> bool:
+    def api_deleteMessages(self, call: Call) -> bool:
         chat = self._chat(call)
         ids = call.params.json("message_ids")
         if not isinstance(ids, list) or not 1 <= len(ids) <= 100:
@@ -729,7 +730,7 @@ class ApiMethods:
             self._delete(chat, int(mid), strict=False)
         return True
 
-    def _delete(self: "BotAPIEmulator", chat: "_Chat", mid: int, strict: bool) -> None:
+    def _delete(self, chat: ChatState, mid: int, strict: bool) -> None:
         if mid not in chat.messages:
             if strict:
                 raise bad_request("message to delete not found")
@@ -741,7 +742,7 @@ class ApiMethods:
             sm.seq = self._bump()
         self._event(chat, {"who": "bot", "kind": "delete", "message_id": mid})
 
-    def api_answerCallbackQuery(self: "BotAPIEmulator", call: Call) -> bool:
+    def api_answerCallbackQuery(self, call: Call) -> bool:
         p = call.params
         cq_id = p.str("callback_query_id", required_error="QUERY_ID_INVALID")
         query = self._callback_queries.get(cq_id)  # type: ignore[arg-type]
@@ -761,7 +762,7 @@ class ApiMethods:
         return True
 
     # ------------------------------------------------------------------ files
-    def api_getFile(self: "BotAPIEmulator", call: Call) -> dict:
+    def api_getFile(self, call: Call) -> dict:
         file_id = call.params.str("file_id", required_error="invalid file_id")
         f = self._files.get(file_id)  # type: ignore[arg-type]
         if f is None:
@@ -772,7 +773,7 @@ class ApiMethods:
                 "file_path": f.file_path}
 
     # ------------------------------------------------------------------ commands and bot settings
-    def _scope_key(self: "BotAPIEmulator", call: Call) -> str:
+    def _scope_key(self, call: Call) -> str:
         scope = call.params.json("scope") or {"type": "default"}
         if not isinstance(scope, dict) or scope.get("type") not in SCOPE_TYPES:
             raise bad_request("can't parse BotCommandScope")  # approximate
@@ -800,7 +801,7 @@ class ApiMethods:
             raise bad_request("invalid language code specified")  # approximate wording
         return lang
 
-    def api_setMyCommands(self: "BotAPIEmulator", call: Call) -> bool:
+    def api_setMyCommands(self, call: Call) -> bool:
         p = call.params
         commands = p.json("commands")
         if not isinstance(commands, list):
@@ -824,16 +825,16 @@ class ApiMethods:
             self.commands.pop(key, None)
         return True
 
-    def api_getMyCommands(self: "BotAPIEmulator", call: Call) -> list[dict]:
+    def api_getMyCommands(self, call: Call) -> list[dict]:
         key = (self._scope_key(call), self._language(call.params))
         return copy.deepcopy(self.commands.get(key, []))
 
-    def api_deleteMyCommands(self: "BotAPIEmulator", call: Call) -> bool:
+    def api_deleteMyCommands(self, call: Call) -> bool:
         key = (self._scope_key(call), self._language(call.params))
         self.commands.pop(key, None)
         return True
 
-    def api_setChatMenuButton(self: "BotAPIEmulator", call: Call) -> bool:
+    def api_setChatMenuButton(self, call: Call) -> bool:
         p = call.params
         button = p.json("menu_button") or {"type": "default"}
         if not isinstance(button, dict) or button.get("type") not in ("default", "commands", "web_app"):
@@ -844,13 +845,13 @@ class ApiMethods:
             self.default_menu_button = button
         return True
 
-    def api_getChatMenuButton(self: "BotAPIEmulator", call: Call) -> dict:
+    def api_getChatMenuButton(self, call: Call) -> dict:
         if call.params.get("chat_id") not in (None, ""):
             chat = self._chat(call)
             return copy.deepcopy(chat.menu_button or self.default_menu_button)
         return copy.deepcopy(self.default_menu_button)
 
-    def _set_setting(self: "BotAPIEmulator", call: Call, name: str, key: str, limit: int) -> bool:
+    def _set_setting(self, call: Call, name: str, key: str, limit: int) -> bool:
         value = call.params.str(key) or ""
         if len(value) > limit:
             raise bad_request(f"{key} is too long")  # approximate
@@ -861,33 +862,33 @@ class ApiMethods:
             self.bot_settings.pop((name, lang), None)
         return True
 
-    def _get_setting(self: "BotAPIEmulator", call: Call, name: str, key: str) -> dict:
+    def _get_setting(self, call: Call, name: str, key: str) -> dict:
         lang = self._language(call.params)
         value = self.bot_settings.get((name, lang), self.bot_settings.get((name, ""), ""))
         if name == "name" and not value:
             value = self.bot_name
         return {key: value}
 
-    def api_setMyName(self: "BotAPIEmulator", call: Call) -> bool:
+    def api_setMyName(self, call: Call) -> bool:
         return self._set_setting(call, "name", "name", 64)
 
-    def api_getMyName(self: "BotAPIEmulator", call: Call) -> dict:
+    def api_getMyName(self, call: Call) -> dict:
         return self._get_setting(call, "name", "name")
 
-    def api_setMyDescription(self: "BotAPIEmulator", call: Call) -> bool:
+    def api_setMyDescription(self, call: Call) -> bool:
         return self._set_setting(call, "description", "description", 512)
 
-    def api_getMyDescription(self: "BotAPIEmulator", call: Call) -> dict:
+    def api_getMyDescription(self, call: Call) -> dict:
         return self._get_setting(call, "description", "description")
 
-    def api_setMyShortDescription(self: "BotAPIEmulator", call: Call) -> bool:
+    def api_setMyShortDescription(self, call: Call) -> bool:
         return self._set_setting(call, "short_description", "short_description", 120)
 
-    def api_getMyShortDescription(self: "BotAPIEmulator", call: Call) -> dict:
+    def api_getMyShortDescription(self, call: Call) -> dict:
         return self._get_setting(call, "short_description", "short_description")
 
     # ------------------------------------------------------------------ chats
-    def api_getChat(self: "BotAPIEmulator", call: Call) -> dict:
+    def api_getChat(self, call: Call) -> dict:
         chat = self._chat(call)
         info = dict(chat.info)
         info.update({
@@ -900,7 +901,7 @@ class ApiMethods:
             info["active_usernames"] = [info["username"]] if info.get("username") else []
         return info
 
-    def api_getChatMember(self: "BotAPIEmulator", call: Call) -> dict:
+    def api_getChatMember(self, call: Call) -> dict:
         chat = self._chat(call)
         user_id = call.params.int("user_id", required_error="user not found")
         if user_id == call.bot["id"]:
@@ -912,21 +913,21 @@ class ApiMethods:
             raise bad_request("user not found")
         return {"status": "member", "user": dict(state.user)}
 
-    def api_setMessageReaction(self: "BotAPIEmulator", call: Call) -> bool:
+    def api_setMessageReaction(self, call: Call) -> bool:
         chat = self._chat(call)
         mid = call.params.int("message_id", required_error="message identifier is not specified")
         if mid not in chat.messages:
             raise bad_request("message to react not found")  # approximate
         return True
 
-    def api_pinChatMessage(self: "BotAPIEmulator", call: Call) -> bool:
+    def api_pinChatMessage(self, call: Call) -> bool:
         chat = self._chat(call)
         mid = call.params.int("message_id", required_error="message identifier is not specified")
         if mid not in chat.messages:
             raise bad_request("message to pin not found")
         return True
 
-    def api_unpinChatMessage(self: "BotAPIEmulator", call: Call) -> bool:
+    def api_unpinChatMessage(self, call: Call) -> bool:
         self._chat(call)
         return True
 

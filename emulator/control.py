@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .core import BotAPIEmulator
+    from .ports import EmulatorHost
 
 INJECT = ("send_text", "send_command", "send_photo", "send_document", "send_sticker", "send_voice",
           "send_video", "send_location", "send_contact", "press_button", "click", "edit_text")
@@ -97,7 +97,7 @@ async def _body(request: web.Request) -> dict[str, Any]:
     return _coerce(body)
 
 
-def add_control_routes(app: web.Application, emu: "BotAPIEmulator") -> None:
+def add_control_routes(app: web.Application, emu: "EmulatorHost") -> None:
     async def index(request: web.Request) -> web.Response:
         help_ = json.loads(json.dumps(HELP).replace("{base}", emu.base_url))
         return _ok(help_)

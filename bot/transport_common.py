@@ -1,0 +1,190 @@
+"""What the aiogram and PTB transports share, written once.
+
+Both frameworks name Telegram's objects, their fields, the Bot's methods and
+their parameters as the Bot API does. So reading an update (`user_ref`,
+`incoming_from_message`, `incoming_from_callback`, `message_attachment`) needs
+no framework import, and `BotApiChannel` implements `bot.delivery.Channel` over
+either framework's `Bot`, given a `Framework`: its classes (keyboards, input media,
+commands) and its three API errors. This module imports neither framework.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, ClassVar, Literal
+
+from bot.delivery import MediaRejected, NotModified, RetryLater, Unreachable
+from handlers.types import Attachment, Button, Document, Incoming, UserRef
+
+if TYPE_CHECKING:
+    from handlers.core import CrosslabCore
+
+__all__ = ["BotApiChannel", "Framework", "classify_bad_request", "incoming_from_callback", "incoming_from_message",
+           "markup", "message_attachment", "retry_seconds", "user_ref"]
+
+
+# -- reading updates -------------------------------------------------------------
+def user_ref(u: Any) -> UserRef:
+    return UserRef(id=u.id, first_name=u.first_name or "", last_name=u.last_name, username=u.username,
+                   language_code=u.language_code)
+
+
+def message_attachment(message: Any, kind: str) -> Attachment | None:
+    """The file of an incoming photo (largest size) or document, else None."""
+    if kind == "photo" and message.photo:
+        largest = max(message.photo, key=lambda s: s.width * s.height)
+        return Attachment(kind="photo", file_id=largest.file_id, mime_type="image/jpeg")
+    if kind == "document" and message.document is not None:
+        doc = message.document
+        return Attachment(kind="document", file_id=doc.file_id, filename=doc.file_name, mime_type=doc.mime_type)
+    return None
+
+
+def incoming_from_message(update_id: int, message: Any, kind_of: Callable[[Any], str]) -> Incoming | None:
+    """The `Incoming` for a message from a person; None without a message or when
+    the sender is unknown or a bot. `kind_of(message)` is the framework's content kind."""
+    if message is None or message.from_user is None or message.from_user.is_bot:
+        return None
+    kind = kind_of(message)
+    attachment = message_attachment(message, kind)
+    return Incoming(
+        update_id=update_id,
+        user=user_ref(message.from_user),
+        chat_id=message.chat.id,
+        chat_type=str(message.chat.type).split(".")[-1].lower(),
+        kind=kind,
+        text=message.text or ((message.caption or "") if attachment is not None else ""),
+        attachment=attachment,
+    )
+
+
+def incoming_from_callback(update_id: int, query: Any) -> Incoming:
+    """The `Incoming` for a pressed inline button (kind "button")."""
+    chat_id = query.message.chat.id if query.message is not None else query.from_user.id
+    return Incoming(
+        update_id=update_id,
+        user=user_ref(query.from_user),
+        chat_id=chat_id,
+        kind="button",
+        callback_data=query.data,
+        callback_id=query.id,
+        message_id=query.message.message_id if query.message is not None else None,
+    )
+
+
+# -- sending ---------------------------------------------------------------------
+def markup(buttons: list[list[Button]], keyboard_cls: Callable[..., Any], button_cls: Callable[..., Any]) -> Any:
+    """An inline keyboard (the framework's InlineKeyboardMarkup/-Button), None without buttons."""
+    if not buttons:
+        return None
+    return keyboard_cls(inline_keyboard=[
+        [button_cls(text=b.text, url=b.url) if b.url else button_cls(text=b.text, callback_data=b.data)
+         for b in row] for row in buttons
+    ])
+
+
+def retry_seconds(value: int | timedelta) -> float:
+    """A 429's retry_after (seconds, or a timedelta in PTB) as seconds."""
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def classify_bad_request(text: str) -> Literal["not_modified", "unreachable", "other"]:
+    """What a 400 Bad Request means for delivery: an edit that changes nothing, a chat
+    that cannot be reached, or anything else."""
+    text = text.lower()
+    if "not modified" in text:
+        return "not_modified"
+    if "chat not found" in text:
+        return "unreachable"
+    return "other"
+
+
+@dataclass(frozen=True)
+class Framework:
+    """A framework's classes for what `BotApiChannel` sends, and its Bot API errors."""
+
+    keyboard: Callable[..., Any]  # InlineKeyboardMarkup
+    button: Callable[..., Any]  # InlineKeyboardButton
+    command: Callable[..., Any]  # BotCommand
+    input_photo: Callable[..., Any]  # InputMediaPhoto
+    input_document: Callable[..., Any]  # InputMediaDocument
+    retry_after: type[Exception]  # 429, has .retry_after
+    forbidden: type[Exception]  # 403
+    bad_request: type[Exception]  # 400
+
+
+class BotApiChannel:
+    """`bot.delivery.Channel` over a framework's `Bot` (``self.bot``).
+
+    A transport subclasses this, names its `framework` and implements
+    `send_document` (uploads differ). Framework errors become `RetryLater` (429),
+    `Unreachable` (403, "chat not found") and `NotModified`; in `send_media` any
+    other 400 becomes `MediaRejected`.
+    """
+
+    framework: ClassVar[Framework]
+    bot: Any
+    core: CrosslabCore | None = None
+
+    def bind(self, core: CrosslabCore) -> None:
+        """Updates go to this core from now on (the app builds the core after
+        asking the transport for the bot's username)."""
+        self.core = core
+
+    @property
+    def _core(self) -> CrosslabCore:
+        if self.core is None:
+            raise RuntimeError("the transport is not bound to a core")
+        return self.core
+
+    async def _call(self, coro: Awaitable[Any]) -> Any:
+        errors = self.framework
+        try:
+            return await coro
+        except errors.retry_after as exc:
+            raise RetryLater(retry_seconds(exc.retry_after)) from exc  # type: ignore[attr-defined]
+        except errors.forbidden as exc:
+            raise Unreachable(str(exc)) from exc
+        except errors.bad_request as exc:
+            meaning = classify_bad_request(str(exc))
+            if meaning == "not_modified":
+                raise NotModified(str(exc)) from exc
+            if meaning == "unreachable":
+                raise Unreachable(str(exc)) from exc
+            raise
+
+    def _markup(self, buttons: list[list[Button]]) -> Any:
+        return markup(buttons, self.framework.keyboard, self.framework.button)
+
+    async def send_text(self, chat_id: int, text: str, buttons: list[list[Button]]) -> int:
+        msg = await self._call(self.bot.send_message(chat_id, text, reply_markup=self._markup(buttons)))
+        return msg.message_id
+
+    async def edit_text(self, chat_id: int, message_id: int, text: str, buttons: list[list[Button]]) -> None:
+        await self._call(self.bot.edit_message_text(text=text, chat_id=chat_id, message_id=message_id,
+                                                    reply_markup=self._markup(buttons)))
+
+    async def send_document(self, chat_id: int, document: Document, caption: str) -> int:
+        raise NotImplementedError  # the transport's: uploads differ
+
+    async def send_media(self, chat_id: int, items: list[Attachment]) -> None:
+        """One message: a single photo or document, or an album (sendMediaGroup)."""
+        fw = self.framework
+        try:
+            if len(items) == 1:
+                item = items[0]
+                send = self.bot.send_photo if item.kind == "photo" else self.bot.send_document
+                await self._call(send(chat_id, item.file_id, caption=item.caption))
+                return
+            media = [(fw.input_photo if a.kind == "photo" else fw.input_document)(media=a.file_id, caption=a.caption)
+                     for a in items]
+            await self._call(self.bot.send_media_group(chat_id, media))
+        except fw.bad_request as exc:
+            raise MediaRejected(str(exc)) from exc
+
+    async def answer_callback(self, callback_id: str, text: str | None, alert: bool) -> None:
+        await self._call(self.bot.answer_callback_query(callback_id, text=text, show_alert=alert))
+
+    async def set_commands(self, commands: list[tuple[str, str]], language: str | None) -> None:
+        await self._call(self.bot.set_my_commands([self.framework.command(command=c, description=d)
+                                                   for c, d in commands], language_code=language))
