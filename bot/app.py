@@ -21,6 +21,7 @@ from db.engine import create_engine, create_session_factory
 from db.migrate import upgrade
 from db.models import utcnow
 from handlers.core import CrosslabCore
+from handlers.types import Incoming, Reply
 from i18n import LANGUAGES, t
 
 log = logging.getLogger("crosslab")
@@ -30,7 +31,7 @@ class Transport(Protocol):
     name: str
     core: CrosslabCore | None
 
-    def bind(self, core: CrosslabCore) -> None: ...
+    def bind(self, core: CrosslabCore, on_delivered: Callable[[Incoming, Reply], None] | None = None) -> None: ...
     async def get_username(self) -> str: ...
     async def start(self, *, polling_timeout: int = 10) -> None: ...
     async def run_forever(self) -> None: ...
@@ -123,11 +124,12 @@ class Crosslab:
         await self.engine.dispose()
 
 
-async def create_app(settings: Settings, *, framework: str | None = None,
-                     clock: Callable[[], datetime] = utcnow) -> Crosslab:
+async def create_app(settings: Settings, *, framework: str | None = None, clock: Callable[[], datetime] = utcnow,
+                     on_delivered: Callable[[Incoming, Reply], None] | None = None) -> Crosslab:
     """Settings -> migrated database -> transport (for the bot's username) ->
     reminder service (started by `start`) -> core, bound to the transport.
-    `clock` is the conversations' clock (the demo and tests simulate days)."""
+    `clock` is the conversations' clock (the demo and tests simulate days);
+    `on_delivered` hears of each handled update after its reply went out."""
     engine, sessions = await prepare_database(settings)
     transport: Transport | None = None
     try:
@@ -136,7 +138,7 @@ async def create_app(settings: Settings, *, framework: str | None = None,
                                     time_factor=settings.time_factor)
         core = build_core(settings, sessions, clock=clock, reminders=reminders,
                           bot_username=await transport.get_username())
-        transport.bind(core)
+        transport.bind(core, on_delivered)
         await register_commands(transport, settings.default_language)
     except BaseException:
         if transport is not None:

@@ -26,9 +26,7 @@ from aiogram.methods.base import Response
 from aiogram.types import BotCommand, BufferedInputFile, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.types import InputMediaDocument, InputMediaPhoto, Message, Update
 
-from bot.delivery import deliver
 from bot.transport_common import BotApiChannel, Framework, incoming_from_callback, incoming_from_message
-from handlers.core import CrosslabCore
 from handlers.types import Document
 
 log = logging.getLogger(__name__)
@@ -60,7 +58,6 @@ class AiogramTransport(BotApiChannel):
     framework = AIOGRAM
 
     def __init__(self, token: str, api_url: str) -> None:
-        self.core: CrosslabCore | None = None  # bound by the app once the core is built
         session = AiohttpSession(api=TelegramAPIServer.from_base(api_url, is_local=False))
         self.bot = Bot(token=token, session=session)
         self.dp = Dispatcher()
@@ -83,11 +80,10 @@ class AiogramTransport(BotApiChannel):
     async def _on_message(self, message: Message, event_update: Update) -> None:
         ev = incoming_from_message(event_update.update_id, message, message_kind)
         if ev is not None:
-            await deliver(self, await self._core.handle(ev))
+            await self.serve(ev)
 
     async def _on_callback(self, query: CallbackQuery, event_update: Update) -> None:
-        ev = incoming_from_callback(event_update.update_id, query)
-        await deliver(self, await self._core.handle(ev), callback_id=query.id)
+        await self.serve(incoming_from_callback(event_update.update_id, query))
 
     # -- lifecycle -------------------------------------------------------------
     async def get_username(self) -> str:

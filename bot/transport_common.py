@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, ClassVar, Literal
 
-from bot.delivery import MediaRejected, NotModified, RetryLater, Unreachable
-from handlers.types import Attachment, Button, Document, Incoming, UserRef
+from bot.delivery import MediaRejected, NotModified, RetryLater, Unreachable, deliver
+from handlers.types import Attachment, Button, Document, Incoming, Reply, UserRef
 
 if TYPE_CHECKING:
     from handlers.core import CrosslabCore
@@ -125,17 +125,24 @@ class BotApiChannel:
     framework: ClassVar[Framework]
     bot: Any
     core: CrosslabCore | None = None
+    on_delivered: Callable[[Incoming, Reply], None] | None = None
 
-    def bind(self, core: CrosslabCore) -> None:
+    def bind(self, core: CrosslabCore, on_delivered: Callable[[Incoming, Reply], None] | None = None) -> None:
         """Updates go to this core from now on (the app builds the core after
-        asking the transport for the bot's username)."""
-        self.core = core
+        asking the transport for the bot's username). `on_delivered` hears of
+        every handled update once its reply went out (tests wait on it)."""
+        self.core, self.on_delivered = core, on_delivered
 
-    @property
-    def _core(self) -> CrosslabCore:
+    async def serve(self, ev: Incoming) -> None:
+        """One update: the core's reply, delivered (with the button's toast)."""
         if self.core is None:
             raise RuntimeError("the transport is not bound to a core")
-        return self.core
+        reply = await self.core.handle(ev)
+        try:
+            await deliver(self, reply, callback_id=ev.callback_id)
+        finally:
+            if self.on_delivered is not None:
+                self.on_delivered(ev, reply)
 
     async def _call(self, coro: Awaitable[Any]) -> Any:
         errors = self.framework

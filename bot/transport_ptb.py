@@ -11,9 +11,7 @@ from telegram import Message, Update
 from telegram.error import BadRequest, Forbidden, RetryAfter
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
-from bot.delivery import deliver
 from bot.transport_common import BotApiChannel, Framework, incoming_from_callback, incoming_from_message
-from handlers.core import CrosslabCore
 from handlers.types import Document
 
 log = logging.getLogger(__name__)
@@ -38,7 +36,6 @@ class PTBTransport(BotApiChannel):
     framework = PTB
 
     def __init__(self, token: str, api_url: str) -> None:
-        self.core: CrosslabCore | None = None  # bound by the app once the core is built
         self.app: Application = (
             ApplicationBuilder()
             .token(token)
@@ -61,12 +58,11 @@ class PTBTransport(BotApiChannel):
     async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
         if query is not None:
-            await deliver(self, await self._core.handle(incoming_from_callback(update.update_id, query)),
-                          callback_id=query.id)
+            await self.serve(incoming_from_callback(update.update_id, query))
             return
         ev = incoming_from_message(update.update_id, update.message, message_kind)
         if ev is not None:
-            await deliver(self, await self._core.handle(ev))
+            await self.serve(ev)
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.error("error while handling an update", exc_info=context.error)

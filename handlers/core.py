@@ -190,7 +190,7 @@ class CrosslabCore:
         now = now or self.services.now()
         try:
             async with self.uow() as uow:
-                turn = followups.system_turn(self.services, uow)
+                turn = Turn.system(self.services, uow)
                 counts = await followups.sweep(turn, now)
                 await uow.commit()
         except IntegrityError:  # another sweep (a second process) got there first
@@ -202,9 +202,10 @@ class CrosslabCore:
     async def reminder_reply(self, meeting_id: int, kind: str, starts_at: datetime) -> Reply:
         """The messages of a due reminder; empty if stale or already sent."""
         async with self.uow() as uow:
-            messages = await introductions.reminder_messages(self.services, uow, meeting_id, kind, starts_at)
+            turn = Turn.system(self.services, uow)
+            await introductions.remind(turn, meeting_id, kind, starts_at)
             await uow.commit()
-        return Reply(messages=messages)
+        return turn.reply
 
     async def scheduled_meetings(self) -> list[tuple[int, datetime]]:
         async with self.uow() as uow:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from db.models import Feedback, Meeting, Outcome, Pair, Person, Profile, Suggestion
 from domain import model
@@ -27,12 +27,10 @@ from handlers.callbacks import FeedbackButton, OutcomeButton
 from handlers.flows import Flow, FlowHandler
 from handlers.introductions import ask_for_time
 from handlers.scheduling import format_slot
-from handlers.types import Button, Incoming, UserRef
+from handlers.types import Button
 from i18n import t
 
 if TYPE_CHECKING:
-    from db.uow import SqlAlchemyUnitOfWork
-    from handlers.services import Services
     from handlers.turn import Turn
 
 TEXT_LIMIT = 2000
@@ -42,14 +40,6 @@ OUTCOMES = model.OUTCOMES
 
 
 # --- the sweep -------------------------------------------------------------------------
-
-def system_turn(services: Services, uow: SqlAlchemyUnitOfWork) -> Turn:
-    """A turn without an incoming update: the bot speaks first."""
-    from handlers.turn import Turn
-
-    ev = Incoming(update_id=0, user=UserRef(id=0), chat_id=0, kind="tick")
-    return Turn(services, uow, ev, services.settings.default_language)
-
 
 async def _nudge_or_give_up(due: Due | None, nudge: Callable[[], Awaitable[bool]],
                             give_up: Callable[[], Awaitable[None]], counts: dict[str, int]) -> None:

@@ -21,11 +21,10 @@ from handlers.callbacks import MeetingButton
 from handlers.flows import Flow, FlowHandler
 from handlers.scheduling import format_slot, meeting_ics, parse_proposal, propose_slots
 from handlers.text import describe, first_sentence
-from handlers.types import Button, Document, OutMessage
+from handlers.types import Button, Document
 from i18n import t
 
 if TYPE_CHECKING:
-    from db.uow import SqlAlchemyUnitOfWork
     from handlers.services import Services
     from handlers.turn import Turn
 
@@ -305,25 +304,20 @@ async def cmd_meetings(turn: Turn, profile: Profile, args: str) -> None:
 
 # --- reminders -----------------------------------------------------------------------------
 
-async def reminder_messages(services: Services, uow: SqlAlchemyUnitOfWork, meeting_id: int, kind: str,
-                            starts_at: datetime) -> list[OutMessage]:
-    """Messages for one due reminder, or none if it is stale or was sent.
-    Reminder jobs run on the real clock (scaled by TIME_FACTOR)."""
-    meeting = await uow.intros.meeting(meeting_id)
+async def remind(turn: Turn, meeting_id: int, kind: str, starts_at: datetime) -> None:
+    """Both sides' messages for one due reminder; none if it is stale (the
+    meeting moved, was cancelled or has begun) or was sent already."""
+    meeting = await turn.uow.intros.meeting(meeting_id)
     if (meeting is None or meeting.status != MeetingStatus.SCHEDULED or meeting.starts_at != starts_at
-            or starts_at <= utcnow()):
-        return []
-    if not await uow.intros.mark_reminder_sent(meeting_id, kind, starts_at):
-        return []
-    pair = await uow.intros.pair_by_id(meeting.pair_id)
+            or starts_at <= turn.services.now()):
+        return
+    if not await turn.uow.intros.mark_reminder_sent(meeting_id, kind, starts_at):
+        return
+    pair = await turn.uow.intros.pair_by_id(meeting.pair_id)
     assert pair is not None
-    people = [(await uow.intros.person(pair.company_id), await uow.intros.profile(pair.creative_id)),
-              (await uow.intros.person(pair.creative_id), await uow.intros.profile(pair.company_id))]
-    out = []
-    for me, other in people:
+    for me_id, other_id in ((pair.company_id, pair.creative_id), (pair.creative_id, pair.company_id)):
+        me, other = await turn.uow.intros.person(me_id), await turn.uow.intros.profile(other_id)
         if me is None or other is None:
             continue
-        slot = format_slot(starts_at, me.language, services.settings.tz)
-        out.append(OutMessage(me.telegram_id, t(me.language, "reminder.text", name=other.name or "", slot=slot,
-                                                 before=kind)))
-    return out
+        slot = format_slot(starts_at, me.language, turn.services.settings.tz)
+        turn.send(t(me.language, "reminder.text", name=other.name or "", slot=slot, before=kind), to=me)

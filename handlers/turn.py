@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from i18n import t
 from handlers.callbacks import Payload, Signed
-from handlers.types import Attachment, Button, Document, Incoming, OutMessage, Reply
+from handlers.types import Attachment, Button, Document, Incoming, OutMessage, Reply, UserRef
 
 if TYPE_CHECKING:
     from db.models import ConversationState, Person
@@ -27,6 +27,12 @@ class Turn:
     state: ConversationState | None = None
     reply: Reply = field(default_factory=Reply)
     events: list[Event] = field(default_factory=list)  # published; acted on again after the commit
+
+    @classmethod
+    def system(cls, services: Services, uow: SqlAlchemyUnitOfWork) -> Turn:
+        """A turn without an incoming update: the bot speaks first (sweeps, reminders)."""
+        ev = Incoming(update_id=0, user=UserRef(id=0), chat_id=0, kind="tick")
+        return cls(services, uow, ev, services.settings.default_language)
 
     # -- texts -------------------------------------------------------------
     def tr(self, key: str, **fields: object) -> str:

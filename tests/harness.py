@@ -187,26 +187,17 @@ class EmulatorHarness(CoreHarness):
         from bot.app import create_app
 
         settings = self.settings.model_copy(update={"telegram_api_url": self.emu.base_url})
-        self.app = await create_app(settings, framework=self.framework, clock=self.clock)
+        self.app = await create_app(settings, framework=self.framework, clock=self.clock,
+                                    on_delivered=self.note_delivered)
         self.core = self.app.core
         self.sessions = self.app.sessions
         self.engine = self.app.engine
-        real_handle = self.core.handle
-
-        async def handle(ev: Any) -> Any:
-            reply = await real_handle(ev)
-            self._replies[id(reply)] = ev.update_id
-            return reply
-
-        self._replies: dict[int, int] = {}
-        self.core.handle = handle  # type: ignore[method-assign]
         await self.app.start(polling_timeout=1)
 
-    def note_delivered(self, reply: Any) -> None:
-        update_id = self._replies.pop(id(reply), None)
-        if update_id is not None:
-            self.handled.add(update_id)
-            self.handled_count += 1
+    def note_delivered(self, ev: Any, reply: Any) -> None:
+        """Chats wait for exactly their update's answer."""
+        self.handled.add(ev.update_id)
+        self.handled_count += 1
 
     async def settle(self, update_id: int) -> None:
         await self.emu.wait_until(lambda: update_id in self.handled, 10, f"update {update_id} handled and delivered")
@@ -233,23 +224,11 @@ class EmulatorHarness(CoreHarness):
 
 
 @contextlib.asynccontextmanager
-async def running_emulator_harness(settings: Settings, framework: str, monkeypatch: Any) -> AsyncIterator[EmulatorHarness]:
+async def running_emulator_harness(settings: Settings, framework: str, monkeypatch: Any = None
+                                   ) -> AsyncIterator[EmulatorHarness]:
     """The real bot on `framework` against a fresh emulator; every delivered
     reply is noted so chats can wait for exactly their update's answer."""
-    import bot.transport_aiogram
-    import bot.transport_ptb
-    from bot import delivery
-
     h = EmulatorHarness(settings, framework)
-
-    async def recording_deliver(channel: Any, reply: Any, callback_id: str | None = None) -> None:
-        try:
-            await delivery.deliver(channel, reply, callback_id)
-        finally:
-            h.note_delivered(reply)
-
-    monkeypatch.setattr(bot.transport_aiogram, "deliver", recording_deliver)
-    monkeypatch.setattr(bot.transport_ptb, "deliver", recording_deliver)
     await h.start()
     try:
         yield h

@@ -98,10 +98,10 @@ async def core(database_url: str):
 
 
 async def _learned(h: CoreHarness):
-    from handlers.followups import system_turn
+    from handlers.turn import Turn
 
     async with h.core.uow() as uow:
-        return await h.core.services.matching.learned(system_turn(h.core.services, uow))
+        return await h.core.services.matching.learned(Turn.system(h.core.services, uow))
 
 
 @pytest.mark.parametrize("rating,cont,direction", [("5", "Yes", 1), ("1", "No", -1)])

@@ -66,23 +66,15 @@ class Rig:
 
 
 @pytest.fixture(params=FRAMEWORKS)
-async def rig(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Rig]:
+async def rig(request: pytest.FixtureRequest) -> AsyncIterator[Rig]:
     async with BotAPIEmulator(token=TOKEN) as emu:
         emu.add_user(USER, "Anna", username="anna", language_code="de")
         emu.add_user(COMPANY, "Firma", username="firma", language_code="de")
         core = StubCore()
         r = Rig(emu, core)
-
-        async def recording_deliver(channel: Any, reply: Reply, callback_id: str | None = None) -> None:
-            try:
-                await delivery.deliver(channel, reply, callback_id)
-            finally:
-                r.delivered.add(core.events[-1].update_id)
-
-        monkeypatch.setattr(bot.transport_aiogram, "deliver", recording_deliver)
-        monkeypatch.setattr(bot.transport_ptb, "deliver", recording_deliver)
         cls = bot.transport_ptb.PTBTransport if request.param == "ptb" else bot.transport_aiogram.AiogramTransport
-        transport = cls(core, TOKEN, emu.base_url)  # type: ignore[arg-type]
+        transport = cls(TOKEN, emu.base_url)
+        transport.bind(core, on_delivered=lambda ev, reply: r.delivered.add(ev.update_id))  # type: ignore[arg-type]
         await transport.start(polling_timeout=1)
         try:
             yield r
