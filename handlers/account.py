@@ -137,8 +137,7 @@ async def collect_data(turn: Turn, profile: Profile) -> dict[str, object]:
     meetings = [{"with": await name_of(p.creative_id if p.company_id == person.id else p.company_id),
                  "pair_status": p.status, "meeting_status": m.status, "starts_at": _iso(m.starts_at),
                  "duration_min": m.duration_min}
-                for m, p in await intros.meetings_of(person.id, ("negotiating", "scheduled", "cancelled", "self_arranged",
-                                                                 "held", "fell_through"))]
+                for m, p in await intros.meetings_of(person.id, tuple(model.MeetingStatus))]
     fu = turn.uow.followups
     feedback = [{"meeting_time": _iso(f.starts_at), "step": f.step, "met": f.met, "rating": f.rating,
                  "wants_to_continue": f.wants_to_continue, "text": f.text, "asked_at": _iso(f.asked_at),

@@ -8,7 +8,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterable
 
-from domain.model import OUTCOMES
+from domain.model import OUTCOMES, MeetingStatus
 from i18n import t
 
 if TYPE_CHECKING:
@@ -66,8 +66,8 @@ def compute(meetings: Iterable[Meeting], feedback: Iterable[Feedback], outcomes:
     outcomes = [o for o in outcomes if pair_ids is None or o.pair_id in pair_ids]
     fig = Figures(proposed=len(meetings))
     asked_about = {f.meeting_id for f in feedback}
-    fig.scheduled = sum(1 for m in meetings if m.starts_at is not None or m.status in ("self_arranged", "held", "fell_through")
-                        or m.id in asked_about)
+    agreed = (MeetingStatus.SELF_ARRANGED, MeetingStatus.HELD, MeetingStatus.FELL_THROUGH)
+    fig.scheduled = sum(1 for m in meetings if m.starts_at is not None or m.status in agreed or m.id in asked_about)
     fig.held = len({f.meeting_id for f in feedback if f.met == "yes"})
     ratings = [f.rating for f in feedback if f.rating is not None]
     fig.rated = len({f.meeting_id for f in feedback if f.rating is not None})

@@ -1,59 +1,71 @@
 """Shared fixtures.
 
-Databases: every `database_url` test runs on SQLite, and again on PostgreSQL
-when TEST_DATABASE_URL is set (its public schema is reset for each test).
+`harness`: one fixture for every scenario, parametrised over the core on
+SQLite, the core on PostgreSQL (when TEST_DATABASE_URL is set), and the real
+bot on aiogram and on PTB through the Bot API emulator. Settings a test needs
+come from its `settings` marker, e.g. ``@pytest.mark.settings(time_factor=50_000)``.
+`core_harness`: the core alone on each database; `database_url`: a fresh
+database on each.
 """
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any, AsyncIterator
 
 import pytest
-from sqlalchemy import text
 
-from bot.settings import Settings, load_settings
-
-TOKEN = "123456789:TEST-token-for-the-local-emulator_xyz"
-ADMIN_ID = 900001
+from tests.support.config import DATABASES, HARNESSES, database_for, make_settings
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-_PG_URL = os.environ.get("TEST_DATABASE_URL", "")
-DB_PARAMS = ["sqlite"] + (["postgresql"] if _PG_URL else [])
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "settings(**values): settings for the harness fixtures")
 
 
-async def reset_postgres(url: str) -> None:
-    from db.engine import create_engine
-
-    engine = create_engine(url)
-    async with engine.begin() as conn:
-        await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        await conn.execute(text("CREATE SCHEMA public"))
-    await engine.dispose()
+def _marked_settings(request: pytest.FixtureRequest) -> dict[str, Any]:
+    marker = request.node.get_closest_marker("settings")
+    return dict(marker.kwargs) if marker else {}
 
 
-@pytest.fixture(params=DB_PARAMS)
+@pytest.fixture(params=DATABASES)
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'crosslab-test.sqlite3'}"
-    url = load_settings(_env_file=None, database_url=_PG_URL).database_url
-    await reset_postgres(url)
-    return url
+    return await database_for(request.param, tmp_path)
 
 
 @pytest.fixture
 async def sqlite_url(tmp_path: Path) -> str:
-    return f"sqlite+aiosqlite:///{tmp_path / 'crosslab-test.sqlite3'}"
+    return await database_for("sqlite", tmp_path)
 
 
-def make_settings(database_url: str, api_url: str = "http://127.0.0.1:9", **extra: object) -> Settings:
-    extra.setdefault("sweep_seconds", 86400)  # tests sweep explicitly (harness.sweep)
-    return load_settings(
-        _env_file=None,
-        telegram_bot_token=TOKEN,
-        telegram_api_url=api_url,
-        database_url=database_url,
-        admin_ids=str(ADMIN_ID),
-        **extra,
-    )
+@pytest.fixture(params=HARNESSES)
+async def harness(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Any]:
+    from tests.support.harness import CoreHarness, running_emulator_harness
+
+    kind: str = request.param
+    if kind.startswith("core-"):
+        h = CoreHarness(make_settings(await database_for(kind.removeprefix("core-"), tmp_path),
+                                      **_marked_settings(request)))
+        await h.start()
+        try:
+            yield h
+        finally:
+            await h.stop()
+        return
+    settings = make_settings(await database_for("sqlite", tmp_path), **_marked_settings(request))
+    async with running_emulator_harness(settings, kind) as h:
+        yield h
+
+
+@pytest.fixture
+async def core_harness(request: pytest.FixtureRequest, database_url: str) -> AsyncIterator[Any]:
+    from tests.support.harness import CoreHarness
+
+    h = CoreHarness(make_settings(database_url, **_marked_settings(request)))
+    await h.start()
+    try:
+        yield h
+    finally:
+        await h.stop()

@@ -13,7 +13,7 @@ from db.migrate import upgrade
 from db.models import ConsentRefusal, ConversationState, Person, Profile
 from bot.bootstrap import build_core
 from handlers.services import SimulatedClock
-from tests.drivers import ChatBase, CoreChat, Msg
+from tests.support.drivers import ChatBase, CoreChat, Msg
 
 
 class CoreHarness:
@@ -224,8 +224,7 @@ class EmulatorHarness(CoreHarness):
 
 
 @contextlib.asynccontextmanager
-async def running_emulator_harness(settings: Settings, framework: str, monkeypatch: Any = None
-                                   ) -> AsyncIterator[EmulatorHarness]:
+async def running_emulator_harness(settings: Settings, framework: str) -> AsyncIterator[EmulatorHarness]:
     """The real bot on `framework` against a fresh emulator; every delivered
     reply is noted so chats can wait for exactly their update's answer."""
     h = EmulatorHarness(settings, framework)

@@ -19,7 +19,7 @@ from matching.evaluation import evaluate
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 # The shared development cohort, or the copy bundled for the demo in a fresh clone.
 DEV = next((p for p in (REPO.parent / "shared" / "data" / "cohort_dev.json", REPO / "bot" / "data" / "demo_cohort.json")
             if p.exists()), REPO / "bot" / "data" / "demo_cohort.json")

@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from db.models import Feedback, Meeting, Outcome, Person, Suggestion
-from tests.conftest import ADMIN_ID
-from tests.scenarios_meetings import DESIGNER, introduced_pair, onboard, texts
+from tests.support.config import ADMIN_ID
+from tests.scenarios.meetings import DESIGNER, introduced_pair, onboard, texts
 
 BERLIN = ZoneInfo("Europe/Berlin")
 ASK_DE, ASK_EN = "Habt ihr euch getroffen?", "Did you meet?"
@@ -227,7 +227,7 @@ async def paused_people_get_no_feedback_questions(h) -> None:
 
 
 async def three_ignored_cards_pause_the_person(h) -> None:
-    from tests.scenarios_meetings import PHOTOGRAPHER
+    from tests.scenarios.meetings import PHOTOGRAPHER
 
     for i, (name, text) in enumerate((("Ben Okafor", PHOTOGRAPHER), ("Ida Neu", DESIGNER),
                                        ("Eva Brand", "Brand designer: logos, packaging and websites for family firms."))):

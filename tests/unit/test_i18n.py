@@ -8,7 +8,7 @@ from pathlib import Path
 
 from i18n import catalog, language_for, t
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _fields(text: str) -> set[str]:

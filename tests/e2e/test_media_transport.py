@@ -15,7 +15,7 @@ from bot.delivery import MediaRejected, RetryLater, Unreachable, deliver_message
 from emulator import BotAPIEmulator
 from emulator.media import sample_png
 from handlers.types import Attachment, Document, Incoming, OutMessage, Reply
-from tests.conftest import TOKEN
+from tests.support.config import TOKEN
 
 FRAMEWORKS = ["aiogram", "ptb"]
 USER, COMPANY = 5101, 5102

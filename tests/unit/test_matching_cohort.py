@@ -13,7 +13,7 @@ from matching.cohort import CohortError, load_cohort, parse_cohort
 from matching.evaluation import evaluate, hit_at_k, ndcg_at_k, reciprocal_rank
 from matching.testing import FakeEncoder
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 HOLDOUT = FIXTURES / "cohort_holdout.json"
 
 

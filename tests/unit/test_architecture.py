@@ -8,7 +8,7 @@ import ast
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 # Lower layers first; a package may import its own layer and any lower one.
 LAYERS = [
     {"domain", "i18n", "matching", "emulator"},  # leaves: none imports another of our packages

@@ -24,7 +24,7 @@ from bot.reminders import ReminderService, jobs_database_url
 from domain.durations import parse_offsets
 
 UTC = timezone.utc
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 FACTOR = 72000.0  # 10 h of meeting time = 0.5 s
 
 

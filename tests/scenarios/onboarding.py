@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from db.models import Person, Profile
-from tests.conftest import ADMIN_ID
+from tests.support.config import ADMIN_ID
 
 CHALLENGE_DE = ("Unsere Möbel verkaufen wir nur im eigenen Laden. Wir wollen sie online verkaufen, "
                 "aber unsere Fotos sind schlecht und wir haben keinen Onlineshop.")

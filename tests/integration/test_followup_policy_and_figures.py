@@ -12,9 +12,9 @@ from bot.settings import SettingsError
 from handlers.figures import compute, render
 from domain.durations import parse_quiet_hours
 from domain.policy import FollowupPolicy as Policy
-from tests import scenarios_feedback as sf
-from tests.conftest import make_settings
-from tests.harness import CoreHarness
+from tests.scenarios import feedback as sf
+from tests.support.config import make_settings
+from tests.support.harness import CoreHarness
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

@@ -11,7 +11,7 @@ import numpy as np
 from matching import InMemoryEmbeddingCache, cache_key
 from matching.encoder import BUNDLED_MODEL_ID, Encoder, model_id_for
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 class CountingModel:

@@ -9,7 +9,7 @@ from icalendar import Calendar
 from sqlalchemy import select
 
 from db.models import Meeting, Pair
-from tests.conftest import ADMIN_ID
+from tests.support.config import ADMIN_ID
 
 COMPANY_CHALLENGE = ("Unsere Möbel verkaufen wir nur im eigenen Laden. Wir wollen online verkaufen, "
                      "aber unsere Produktfotos sind schlecht und wir haben keinen Onlineshop.")

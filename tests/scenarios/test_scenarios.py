@@ -1,0 +1,107 @@
+"""Every conversation scenario, written once against `Chat`, on every harness:
+the core alone on SQLite and PostgreSQL, and the real bot on aiogram and PTB
+through the Bot API emulator over HTTP (the `harness` fixture in conftest)."""
+from __future__ import annotations
+
+import pytest
+
+from tests.scenarios import feedback, meetings, onboarding
+from tests.support.harness import CoreHarness
+
+# Reminders 2 days and 1 day before, waits divided by 50,000: for a meeting six
+# days ahead they come after ~7 s and ~8.6 s, with 3.5 s / 1.7 s of grace if the
+# bot is down at that moment (the grace ends when the meeting starts, scaled too).
+MEETING_SETTINGS = {"reminder_offsets": "2d,1d", "time_factor": 50_000}
+
+
+@pytest.mark.parametrize("scenario", onboarding.ALL, ids=lambda s: s.__name__)
+async def test_onboarding_and_commands(harness, scenario) -> None:
+    await scenario(harness)
+
+
+@pytest.mark.settings(**MEETING_SETTINGS)
+@pytest.mark.parametrize("scenario", meetings.FAST + meetings.TIMED, ids=lambda s: s.__name__)
+async def test_introductions_and_meetings(harness, scenario) -> None:
+    await scenario(harness)
+
+
+@pytest.mark.parametrize("scenario", feedback.ALL, ids=lambda s: s.__name__)
+async def test_feedback_and_followups(harness, scenario) -> None:
+    await scenario(harness)
+
+
+# --- on the core alone (SQLite, PostgreSQL) ---------------------------------------------------
+
+async def test_duplicate_update_changes_nothing(core_harness: CoreHarness) -> None:
+    from handlers.types import Incoming
+
+    chat = core_harness.chat(9101, "Dup", "de")
+    await chat.say("/start")
+    await chat.press("Einverstanden")
+    ev = Incoming(777001, chat.user, chat.user_id, "text", text="Doppelt Gemoppelt")
+    first = await core_harness.core.handle(ev)
+    second = await core_harness.core.handle(ev)
+    assert first.messages and not second.messages and second.duplicate
+    state = await core_harness.state(9101)
+    assert state.step == "side"
+
+
+async def test_username_change_is_picked_up_for_introductions(core_harness: CoreHarness) -> None:
+    from dataclasses import replace
+
+    chat = core_harness.chat(9301, "Nia", "de")
+    await chat.say("/start")
+    await chat.press("Einverstanden")
+    assert (await core_harness.person(9301)).username == "user9301"
+    chat.user = replace(chat.user, username="nia_neu")
+    await chat.say("Nia Neumann")
+    assert (await core_harness.person(9301)).username == "nia_neu"
+
+
+@pytest.mark.settings(**MEETING_SETTINGS)
+async def test_a_reminder_job_that_runs_twice_sends_once(core_harness: CoreHarness) -> None:
+    """A crash between sending and removing the job makes APScheduler run it
+    again after the restart: the second run must send nothing."""
+    from sqlalchemy import select
+
+    from db.models import Meeting
+
+    company, creative = await meetings.introduced_pair(core_harness)
+    await company.press("📅")
+    await creative.press("Works")
+    async with core_harness.sessions() as s:
+        meeting = (await s.execute(select(Meeting))).scalar_one()
+    first = await core_harness.core.reminder_reply(meeting.id, "1h", meeting.starts_at)
+    again = await core_harness.core.reminder_reply(meeting.id, "1h", meeting.starts_at)
+    assert {m.chat_id for m in first.messages} == {1101, 2101}
+    assert again.messages == []
+    # A reminder for a time the meeting no longer has (it moved) sends nothing.
+    from datetime import timedelta
+
+    stale = await core_harness.core.reminder_reply(meeting.id, "2h", meeting.starts_at + timedelta(days=1))
+    assert stale.messages == []
+
+
+@pytest.mark.settings(**MEETING_SETTINGS)
+async def test_both_sides_say_yes_at_the_same_moment(core_harness: CoreHarness) -> None:
+    """Both answers race (on PostgreSQL they run in parallel transactions): the
+    pair must still be introduced exactly once."""
+    import asyncio
+
+    from sqlalchemy import func, select
+
+    from db.models import Meeting, Pair
+
+    company = await meetings.onboard(core_harness, 1401, lang="de", side="production", name="Uta Seifert",
+                               text=meetings.COMPANY_CHALLENGE, days=("Di",), window="vormittags")
+    creative = await meetings.onboard(core_harness, 2401, lang="en", side="creative", name="Ben Okafor",
+                                text=meetings.PHOTOGRAPHER, days=("Tue",), window="mornings")
+    await company.say("/matches")
+    assert "Ben Okafor" in company.last.text and "Uta Seifert" in creative.last.text
+    await asyncio.gather(company.press("Interessiert"), creative.press("Interested"))
+    async with core_harness.sessions() as s:
+        pairs = (await s.execute(select(Pair))).scalars().all()
+        meetings = (await s.execute(select(func.count()).select_from(Meeting))).scalar_one()
+    assert len(pairs) == 1 and pairs[0].status == "introduced" and meetings == 1
+    assert sum("Ihr möchtet euch beide kennenlernen" in m.text for m in company.messages) == 1
+    assert sum("You'd both like to meet" in m.text for m in creative.messages) == 1
