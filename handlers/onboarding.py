@@ -414,7 +414,18 @@ class OnboardingFlow(FlowHandler):
 
 
 class ProfileFlow(OnboardingFlow):
+    """/profile: the profile with a button per field (step menu), then one
+    field at a time. The menu is something to look at, not a question: other
+    commands do not send it again (its buttons stay usable)."""
+
     flow = Flow.PROFILE
+
+    def awaits_answer(self, turn: Turn) -> bool:
+        return turn.step not in (None, "menu")
+
+    def after_aside(self, turn: Turn, profile: Profile) -> None:
+        if self.awaits_answer(turn):
+            resume(turn, profile)
 
     async def cancel(self, turn: Turn, profile: Profile) -> None:
         turn.goto(Flow.IDLE, None)

@@ -261,8 +261,25 @@ async def event_deep_link(h) -> None:
     assert any("kenne ich nicht" in m.text for m in chat.messages[-3:])
 
 
+async def open_profile_stays_put(h, user_id: int = 1201) -> None:
+    """Issue 10.6: an open /profile was sent again after every later command."""
+    await onboard_company_de(h, user_id)
+    chat = h.chats[-1]
+    await chat.say("/profile")
+    assert "Dein Profil" in chat.last.text
+    for command in ("/pause", "/resume", "/help", "/mydata", "/gibtsnicht"):
+        new = await chat.say(command)
+        assert new and not any("Dein Profil" in m.text for m in new), command
+    await chat.press("Rolle")  # the menu's buttons still work
+    new = await chat.say("/help")
+    assert any("Was ist deine Rolle" in m.text for m in new)  # a question asked is asked again
+    await chat.say("Geschäftsführerin")
+    assert "Gespeichert" in chat.last.text and "Geschäftsführerin" in chat.last.text
+
+
 ALL = [onboard_company_de, onboard_creative_en, refuse_consent, bad_input_during_onboarding,
-       restart_mid_onboarding, cancel_and_resume, language_switch, privacy_commands, event_deep_link]
+       restart_mid_onboarding, cancel_and_resume, language_switch, privacy_commands, event_deep_link,
+       open_profile_stays_put]
 
 
 async def matches_with_reasons(h) -> None:
