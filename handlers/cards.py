@@ -108,7 +108,14 @@ async def on_card_button(turn: Turn, payload: CardButton) -> None:
     person = turn.person
     assert person is not None
     card = await turn.uow.intros.suggestion(payload.card_id)
-    if card is None or card.person_id != person.id or payload.answer not in tuple(CardAnswer):
+    if card is None:
+        # The button is genuine (signed for this person), so its card was
+        # erased: the other person deleted their data.
+        turn.edit(turn.ev.message_id, turn.tr("card.gone"))
+        turn.toast("card.gone")
+        await show_next_card(turn, person, announce_empty=True)
+        return
+    if card.person_id != person.id or payload.answer not in tuple(CardAnswer):
         turn.toast("button.invalid", alert=True)
         return
     if card.status != CardStatus.SHOWN:
@@ -124,14 +131,16 @@ async def on_card_button(turn: Turn, payload: CardButton) -> None:
     answer = CardAnswer(payload.answer)
     model.answer_card(card, answer, turn.services.now())
     person.ignored_in_row = 0  # an answer ends a run of ignored cards
-    key = {CardAnswer.YES: "card.answered_yes", CardAnswer.LATER: "card.answered_later",
-           CardAnswer.NO: "card.answered_no"}[answer]
+    pair = await _pair_for(turn, person, card, other) if answer is not CardAnswer.LATER else None
+    introduced = (model.record_pair_answer(pair, person.id, answer is CardAnswer.YES, turn.services.now())
+                  if pair is not None else None)
+    key = ("card.answered_mutual" if introduced is not None else
+           {CardAnswer.YES: "card.answered_yes", CardAnswer.LATER: "card.answered_later",
+            CardAnswer.NO: "card.answered_no"}[answer])
     turn.edit(turn.ev.message_id, t(person.language, key, name=other_profile.name or ""))
-    if answer is CardAnswer.LATER:
+    if pair is None:
         await show_next_card(turn, person, announce_empty=True)
         return
-    pair = await _pair_for(turn, person, card, other)
-    introduced = model.record_pair_answer(pair, person.id, answer is CardAnswer.YES, turn.services.now())
     if answer is CardAnswer.NO:
         await show_next_card(turn, person, announce_empty=True)
         return

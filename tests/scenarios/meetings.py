@@ -284,7 +284,25 @@ async def export_and_delete_with_a_meeting(h) -> None:
     assert "keine geplanten Termine" in company.last.text
 
 
-FAST = [export_and_delete_with_a_meeting, accept_accept_introduction, accept_decline_shares_nothing, forged_and_foreign_buttons_change_nothing,
+async def mutual_interest_and_a_card_of_someone_gone(h) -> None:
+    """Issue 10.9: the second "interested" no longer reads "as soon as X agrees
+    too" right before "you both want to meet". Issue 10.16: a card of someone
+    who deleted their data says so instead of "button not valid"."""
+    company, creative = await introduced_pair(h)
+    card = next(m for m in company.messages if "Ben Okafor" in m.text and ("🤝 Du möchtest" in m.text
+                                                                         or "Sobald" in m.text))
+    assert "und Ben Okafor dich auch" in card.text and "Sobald" not in card.text
+    other = await onboard(h, 2102, lang="de", side="creative", name="Lea Licht", text=DESIGNER,
+                          days=("Di",), window="vormittags")
+    card = next(m for m in reversed(other.messages) if "Uta Seifert" in m.text and m.buttons)
+    await company.say("/delete")
+    await company.press("Ja, alles löschen")
+    await other.press_data(card.data_for("Interessiert"), card.message_id)
+    assert other.last_toast is not None and "nicht mehr dabei" in other.last_toast
+    assert any("nicht mehr dabei" in m.text for m in other.messages)
+
+
+FAST = [export_and_delete_with_a_meeting, mutual_interest_and_a_card_of_someone_gone, accept_accept_introduction, accept_decline_shares_nothing, forged_and_foreign_buttons_change_nothing,
         negotiate_with_rejection_and_own_time, no_common_slot_then_arrange_ourselves, reschedule_and_cancel,
         organiser_releases_event_matches]
 TIMED = [reminders_fire_in_order, restart_before_reminder_sends_exactly_once]
