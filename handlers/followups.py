@@ -249,6 +249,7 @@ async def on_feedback_button(turn: Turn, payload: FeedbackButton) -> None:
             await _send_feedback_question(turn, person, fb)
         elif value == "no":
             model.mark_fell_through(meeting)
+            await _no_followups_for(turn, person, pair)
             turn.send(t(lang, "fb.fell_through"), to=person)
             if not person.paused:
                 await cards.offer_suggestions(turn, [person])
@@ -264,9 +265,7 @@ async def on_feedback_button(turn: Turn, payload: FeedbackButton) -> None:
         if value in ("yes", "maybe"):
             await _plan_outcomes(turn, pair, fb.starts_at)
         else:  # no follow-ups for someone who does not want to go on
-            for oc in await turn.uow.followups.outcomes_of_pair(pair.id):
-                if oc.person_id == person.id and oc.status == OutcomeStatus.DUE:
-                    model.void_outcome(oc)
+            await _no_followups_for(turn, person, pair)
         turn.goto(Flow.FEEDBACK, "text", feedback_id=fb.id)
         turn.send(t(lang, "fb.text"), [[_fb_button(turn, person, t(lang, "fb.btn_skip"), fb, "skip")]], to=person)
     elif op == "skip":
@@ -347,13 +346,22 @@ async def _plan_outcomes(turn: Turn, pair: Pair, met_at: datetime) -> None:
     """Follow-ups for both sides of a pair that wants to go on (once per stage)."""
     existing = {(o.person_id, o.stage) for o in await turn.uow.followups.outcomes_of_pair(pair.id)}
     meeting_rows = await turn.uow.followups.feedback_of_pair(pair.id)
-    declined = {f.person_id for f in meeting_rows if f.wants_to_continue == "no"}
+    # Not asked: who does not want to go on, or said this meeting fell through.
+    declined = {f.person_id for f in meeting_rows
+                if f.wants_to_continue == "no" or (f.met == "no" and f.starts_at == met_at)}
     for stage, after in turn.services.policy.followups:
         for person_id in (pair.company_id, pair.creative_id):
             if (person_id, stage) not in existing and person_id not in declined:
                 turn.uow.followups.add_outcome(Outcome(pair_id=pair.id, person_id=person_id, stage=stage,
                                                        due_at=met_at + after, status=OutcomeStatus.DUE, nudges=0))
     await turn.uow.session.flush()
+
+
+async def _no_followups_for(turn: Turn, person: Person, pair: Pair) -> None:
+    """The person's outcome questions about this pair that are not asked yet are void."""
+    for oc in await turn.uow.followups.outcomes_of_pair(pair.id):
+        if oc.person_id == person.id and oc.status == OutcomeStatus.DUE:
+            model.void_outcome(oc)
 
 
 # --- outcome follow-ups ------------------------------------------------------------------

@@ -348,7 +348,24 @@ async def results_hand_over_reaches_the_company(h) -> None:
     assert "Protokoll der Breakout-Session" in company.last.text
 
 
-ALL = [feedback_yes_then_outcomes_and_figures, feedback_no_offers_a_new_suggestion,
+async def fell_through_is_not_followed_up(h) -> None:
+    """Issue 10.13: someone who says the meeting fell through is not asked
+    two weeks later what came of it (the other side, who met, is)."""
+    company, creative, meeting = await scheduled_meeting(h)
+    h.set_time(_after_meeting(meeting))
+    await h.sweep()
+    await creative.press("Yes, we met")
+    await creative.press("5")
+    await creative.press("Yes")
+    await creative.press("Skip")
+    await company.press("Nein, es ist ausgefallen")
+    h.set_time(meeting.starts_at + timedelta(days=14, hours=1))
+    await h.sweep()
+    assert "What has come of it so far" in creative.last.text
+    assert count(company, "Was ist bisher daraus geworden") == 0
+
+
+ALL = [feedback_yes_then_outcomes_and_figures, fell_through_is_not_followed_up, feedback_no_offers_a_new_suggestion,
        feedback_moved_goes_back_to_scheduling, nudges_stop_after_two_and_respect_quiet_hours,
        paused_people_get_no_feedback_questions, three_ignored_cards_pause_the_person,
        feedback_survives_restarts_and_bad_input, results_hand_over_reaches_the_company]
