@@ -31,7 +31,8 @@ class StageFigures:
 @dataclass
 class Figures:
     proposed: int = 0
-    scheduled: int = 0
+    scheduled: int = 0  # agreed on a time or to arrange it themselves, and not cancelled
+    cancelled: int = 0
     held: int = 0
     rated: int = 0
     ratings: int = 0
@@ -40,6 +41,7 @@ class Figures:
     continue_yes: int = 0
     continue_maybe: int = 0
     continue_no: int = 0
+    comments: int = 0  # feedback with a written comment
     stages: list[StageFigures] = field(default_factory=list)
 
     @property
@@ -48,11 +50,13 @@ class Figures:
 
     def to_dict(self) -> dict[str, object]:
         return {
-            "meetings_proposed": self.proposed, "meetings_scheduled": self.scheduled, "meetings_held": self.held,
+            "meetings_proposed": self.proposed, "meetings_scheduled": self.scheduled,
+            "meetings_cancelled": self.cancelled, "meetings_held": self.held,
             "meetings_rated": self.rated, "ratings": self.ratings,
             "average_rating": round(self.average_rating, 2) if self.average_rating is not None else None,
             "continue": {"yes": self.continue_yes, "maybe": self.continue_maybe, "no": self.continue_no},
             "share_wanting_to_continue": round(self.share_continue, 3) if self.share_continue is not None else None,
+            "comments": self.comments,
             "outcomes": {s.stage: {"pairs": s.pairs, "answered": s.answered, **s.answers} for s in self.stages},
         }
 
@@ -67,7 +71,10 @@ def compute(meetings: Iterable[Meeting], feedback: Iterable[Feedback], outcomes:
     fig = Figures(proposed=len(meetings))
     asked_about = {f.meeting_id for f in feedback}
     agreed = (MeetingStatus.SELF_ARRANGED, MeetingStatus.HELD, MeetingStatus.FELL_THROUGH)
-    fig.scheduled = sum(1 for m in meetings if m.starts_at is not None or m.status in agreed or m.id in asked_about)
+    fig.cancelled = sum(1 for m in meetings if m.status == MeetingStatus.CANCELLED)
+    fig.scheduled = sum(1 for m in meetings if m.status != MeetingStatus.CANCELLED
+                        and (m.starts_at is not None or m.status in agreed or m.id in asked_about))
+    fig.comments = sum(1 for f in feedback if f.text)
     fig.held = len({f.meeting_id for f in feedback if f.met == "yes"})
     ratings = [f.rating for f in feedback if f.rating is not None]
     fig.rated = len({f.meeting_id for f in feedback if f.rating is not None})
@@ -100,7 +107,8 @@ async def figures(uow: SqlAlchemyUnitOfWork, stages: Iterable[str], person_ids: 
 def render(lang: str, fig: Figures, scope: str = "") -> str:
     none = t(lang, "admin.stats_none")
     share = (lambda n: f"{round(100 * n / fig.continue_answers)} %" if fig.continue_answers else none)
-    head = t(lang, "admin.stats", scope=scope, proposed=fig.proposed, scheduled=fig.scheduled, held=fig.held,
+    head = t(lang, "admin.stats", scope=scope, proposed=fig.proposed, scheduled=fig.scheduled,
+             cancelled=fig.cancelled, comments=fig.comments, held=fig.held,
                rated=fig.rated, avg=f"{fig.average_rating:.1f}".replace(".", "," if lang == "de" else ".")
                if fig.average_rating is not None else none,
                share_yes=share(fig.continue_yes), share_maybe=share(fig.continue_maybe), continue_n=fig.continue_answers)

@@ -67,14 +67,15 @@ def test_bad_followup_settings_are_one_sentence(field: str, value: object) -> No
 def test_figures_from_rows() -> None:
     m = lambda i, pair, status="scheduled", at=True: SimpleNamespace(  # noqa: E731
         id=i, pair_id=pair, status=status, starts_at=datetime(2026, 1, i, tzinfo=timezone.utc) if at else None)
-    f = lambda meeting, met, rating=None, cont=None: SimpleNamespace(  # noqa: E731
-        meeting_id=meeting, met=met, rating=rating, wants_to_continue=cont)
+    f = lambda meeting, met, rating=None, cont=None, text=None: SimpleNamespace(  # noqa: E731
+        meeting_id=meeting, met=met, rating=rating, wants_to_continue=cont, text=text)
     o = lambda pair, stage, answer: SimpleNamespace(pair_id=pair, stage=stage, answer=answer)  # noqa: E731
-    meetings = [m(1, 1, "held"), m(2, 2, "fell_through"), m(3, 3, "negotiating", at=False), m(4, 4, "held")]
-    feedback = [f(1, "yes", 5, "yes"), f(1, "yes", 3, "maybe"), f(2, "no"), f(2, None), f(4, "yes", 1, "no")]
+    meetings = [m(1, 1, "held"), m(2, 2, "fell_through"), m(3, 3, "negotiating", at=False), m(4, 4, "held"),
+                m(5, 5, "cancelled")]
+    feedback = [f(1, "yes", 5, "yes", "Gut"), f(1, "yes", 3, "maybe"), f(2, "no"), f(2, None), f(4, "yes", 1, "no")]
     outcomes = [o(1, "14d", "idea"), o(1, "14d", "contract"), o(4, "14d", None), o(1, "90d", None)]
     fig = compute(meetings, feedback, outcomes, ["14d", "90d"])
-    assert (fig.proposed, fig.scheduled, fig.held, fig.rated) == (4, 3, 2, 2)
+    assert (fig.proposed, fig.scheduled, fig.cancelled, fig.held, fig.rated, fig.comments) == (5, 3, 1, 2, 2, 1)
     assert fig.average_rating == pytest.approx(3.0) and fig.ratings == 3
     assert (fig.continue_yes, fig.continue_maybe, fig.continue_no) == (1, 1, 1)
     assert fig.share_continue == pytest.approx(1 / 3)

@@ -205,6 +205,10 @@ async def reschedule_and_cancel(h) -> None:
         assert (await s.execute(select(Meeting))).scalar_one().status == "cancelled"
     await company.say("/meetings")
     assert "keine geplanten Termine" in company.last.text
+    # Issue 10.14: a cancelled meeting is not counted as scheduled; cancellations are shown.
+    organiser = h.chat(ADMIN_ID, "Orga", "de")
+    await organiser.say("/stats")
+    assert "Treffen vereinbart: 0" in organiser.last.text and "Abgesagt: 1" in organiser.last.text
 
 
 async def _wait_for(predicate, timeout: float = 15.0) -> None:
