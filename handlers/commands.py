@@ -28,7 +28,10 @@ async def cmd_start(turn: Turn, profile: Profile, args: str) -> None:
     current(turn).resume(turn, profile)
 
 
-async def cmd_help(turn: Turn, profile: Profile, args: str) -> None:
+async def cmd_help(turn: Turn, profile: Profile | None, args: str) -> None:
+    if profile is None:  # an organiser without a participant profile: no onboarding pushed on them
+        turn.say("help.admin")
+        return
     turn.say("help.text")
     if turn.is_admin:
         turn.say("help.admin")

@@ -27,6 +27,12 @@ class Command:
     handler: CommandHandler
     admin: bool = False  # organisers only (ADMIN_IDS); they need no participant profile
     menu: bool = False  # shown in Telegram's command menu (catalog key cmd.<name>)
+    organisers_too: bool = False  # organisers may use it without a profile (the handler gets profile None)
+
+    @property
+    def without_profile(self) -> bool:
+        """An organiser without a participant profile may use it."""
+        return self.admin or self.organisers_too
 
 
 @dataclass(frozen=True)
@@ -62,7 +68,7 @@ def build_registry() -> Registry:
             "mydata": menu(commands.cmd_mydata),
             "delete": menu(commands.cmd_delete),
             "language": menu(commands.cmd_language),
-            "help": menu(commands.cmd_help),
+            "help": Command(commands.cmd_help, menu=True, organisers_too=True),
             "cancel": menu(commands.cmd_cancel),
             "newevent": organisers(admin.cmd_newevent),
             "events": organisers(admin.cmd_events),

@@ -277,7 +277,20 @@ async def open_profile_stays_put(h, user_id: int = 1201) -> None:
     assert "Gespeichert" in chat.last.text and "Geschäftsführerin" in chat.last.text
 
 
-ALL = [onboard_company_de, onboard_creative_en, refuse_consent, bad_input_during_onboarding,
+async def organiser_help_without_profile(h) -> None:
+    """Issue 10.17 (/help): an organiser without a participant profile gets the
+    organiser commands, not the participants' welcome and consent."""
+    organiser = h.chat(ADMIN_ID, "Orga", "de")
+    new = await organiser.say("/help")
+    assert any("/newevent" in m.text and "/release" in m.text for m in new)
+    assert not any("Willkommen" in m.text or m.buttons for m in new)
+    assert await h.person(ADMIN_ID) is None
+    participant = h.chat(8101, "Pia", "de")
+    new = await participant.say("/help")
+    assert not any("/newevent" in m.text for m in new) and any("Willkommen" in m.text for m in new)
+
+
+ALL = [onboard_company_de, organiser_help_without_profile, onboard_creative_en, refuse_consent, bad_input_during_onboarding,
        restart_mid_onboarding, cancel_and_resume, language_switch, privacy_commands, event_deep_link,
        open_profile_stays_put]
 
