@@ -105,8 +105,8 @@ class CrosslabCore:
             return
         command = self.registry.commands.get(ev.command[0]) if ev.command is not None else None
         if turn.person is None:
-            if command is not None and command.without_profile and turn.is_admin:
-                await command.handler(turn, None, ev.command[1])  # type: ignore[arg-type,index]  # organisers need no profile
+            if command is not None and ev.command is not None and command.without_profile and turn.is_admin:
+                await command.handler(turn, None, ev.command[1])  # type: ignore[arg-type]  # organisers need no profile
             else:
                 await account.before_consent(turn)
             return
