@@ -24,9 +24,15 @@ if TYPE_CHECKING:
 NOT_NOW_DAYS = 14
 
 
-async def offer_suggestions(turn: Turn, people: list[Person], pool: list[int] | None = None) -> int:
+async def offer_suggestions(turn: Turn, people: list[Person], pool: list[int] | None = None, *,
+                            resend_open: bool = True, quiet: frozenset[int] = frozenset()) -> int:
     """Compute suggestions for `people` (from `pool`, default everyone), store
-    new ones, and show each person their next card. Returns people served."""
+    new ones, and show each person their next card. Returns people served.
+
+    `resend_open`: a card someone has open is sent again (they asked for
+    their matches); without it, an open card stays as it is and nothing is
+    sent twice (an organiser's repeated release). People in `quiet` are not
+    told that there is nothing new."""
     intros = turn.uow.intros
     closed = set()
     for a, b in await intros.closed_pairs():
@@ -54,9 +60,9 @@ async def offer_suggestions(turn: Turn, people: list[Person], pool: list[int] | 
                 await intros.add_suggestion(Suggestion(
                     person_id=person.id, counterpart_id=other, score=float(suggestion.score),
                     reason_de=suggestion.reason("de"), reason_en=suggestion.reason("en"), status=CardStatus.PENDING))
-            elif row.status in model.CARD_REOFFERABLE:  # ignored: offered again when asked for
-                model.reoffer_card(row, float(suggestion.score))
-        if await show_next_card(turn, person, announce_empty=True):
+            elif row.status in model.CARD_REOFFERABLE and (resend_open or row.status != CardStatus.SHOWN):
+                model.reoffer_card(row, float(suggestion.score))  # ignored: offered again when asked for
+        if await show_next_card(turn, person, announce_empty=person.id not in quiet):
             served += 1
     return served
 

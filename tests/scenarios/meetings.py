@@ -267,6 +267,19 @@ async def organiser_releases_event_matches(h) -> None:
     await admin.say("/release")
     assert "2 von 2" in admin.last.text
     assert "Ben Okafor" in company.last.text and "Uta Seifert" in creative.last.text
+    # Issue 10.1: releasing again sends nobody a card twice, and says so.
+    cards_before = (len(company.messages), len(creative.messages))
+    await admin.say(f"/release {slug}")
+    assert "schon freigegeben" in admin.last.text and "Neu verschickt: 0" in admin.last.text
+    assert (len(company.messages), len(creative.messages)) == cards_before
+    # A late joiner gets cards, and the others nothing twice.
+    late = await onboard(h, 2302, lang="de", side="creative", name="Lea Licht", text=DESIGNER,
+                         days=("Di",), window="vormittags", slug=slug)
+    await admin.say(f"/release {slug}")
+    assert "Neu verschickt: 1" in admin.last.text and "Uta Seifert" in late.last.text
+    assert (len(company.messages), len(creative.messages)) == cards_before
+    await creative.say("/matches")  # asking for one's matches shows the open card again
+    assert "Uta Seifert" in creative.last.text
     await creative.say("/release")
     assert "nur für Organisator" in creative.last.text or "organisers only" in creative.last.text
 
