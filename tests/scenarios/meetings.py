@@ -199,6 +199,11 @@ async def reschedule_and_cancel(h) -> None:
     await creative.press("Cancel")
     await creative.press("Yes, cancel")
     assert "hat das Treffen" in texts(company) and "abgesagt" in texts(company)
+    # Issue 10.12: both sides are told what happens next.
+    told = next(m.text for m in company.messages if "hat das Treffen" in m.text)
+    assert "/matches" in told and "direkt schreiben" in told
+    assert any("Cancelled" in m.text and "/matches" in m.text and "write to each other" in m.text
+               for m in creative.messages)
     cancel_ics = [m for m in company.messages if m.document and b"CANCEL" in m.document[1]]
     assert cancel_ics
     async with h.sessions() as s:
