@@ -13,7 +13,7 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.bootstrap import build_core, menu_commands
+from bot.bootstrap import build_core
 from bot.delivery import deliver
 from bot.reminders import ReminderService
 from bot.settings import Settings, SettingsError, load_settings
@@ -66,9 +66,10 @@ async def prepare_database(settings: Settings) -> tuple[AsyncEngine, async_sessi
     return engine, create_session_factory(engine)
 
 
-async def register_commands(transport: Transport, default_language: str) -> None:
+async def register_commands(transport: Transport, menu: tuple[str, ...], default_language: str) -> None:
+    """Telegram's command menu (setMyCommands), per language via catalog keys cmd.<name>."""
     for lang in (None, *LANGUAGES):
-        commands = [(c, t(lang or default_language, f"cmd.{c}")) for c in menu_commands()]
+        commands = [(c, t(lang or default_language, f"cmd.{c}")) for c in menu]
         await transport.set_commands(commands, lang)
 
 
@@ -139,7 +140,7 @@ async def create_app(settings: Settings, *, framework: str | None = None, clock:
         core = build_core(settings, sessions, clock=clock, reminders=reminders,
                           bot_username=await transport.get_username())
         transport.bind(core, on_delivered)
-        await register_commands(transport, settings.default_language)
+        await register_commands(transport, core.registry.menu, settings.default_language)
     except BaseException:
         if transport is not None:
             with contextlib.suppress(Exception):

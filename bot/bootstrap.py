@@ -42,7 +42,3 @@ def build_core(settings: Settings, sessions: async_sessionmaker[AsyncSession], *
                               bot_username=bot_username)
     return CrosslabCore(services, sessions, registry)
 
-
-def menu_commands() -> tuple[str, ...]:
-    """Commands shown in Telegram's menu (setMyCommands), per language via catalog keys cmd.<name>."""
-    return build_registry().menu

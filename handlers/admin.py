@@ -50,13 +50,12 @@ async def cmd_release(turn: Turn, profile: Profile | None, args: str) -> None:
         return
     members = [p for p in await turn.uow.events.people(event)]
     completed = [p for p, pr in members if pr is not None and pr.completed_at is not None]
-    # Released before: whoever has suggestions already. A release again sends
-    # only what is new (late joiners, new cards); open cards are not re-sent.
-    had = frozenset([p.id for p in completed if await turn.uow.intros.suggestions_of(p.id)])
+    # Released before if anyone has suggestions already: then only what is new
+    # is sent (late joiners, new cards), never an open card twice.
     mark = len(turn.reply.messages)
-    served = await offer_suggestions(turn, completed, pool=[p.id for p in completed], resend_open=False, quiet=had)
-    if not had:
-        turn.say("admin.released", event=event.name, count=served, total=len(completed))
+    offered = await offer_suggestions(turn, completed, pool=[p.id for p in completed], only_new=True)
+    if not offered.had_suggestions:
+        turn.say("admin.released", event=event.name, count=offered.served, total=len(completed))
         return
     reached = {m.chat_id for m in turn.reply.messages[mark:]}
     turn.say("admin.released_again", event=event.name, count=len(reached), total=len(completed))

@@ -8,6 +8,7 @@ against the database: the card must belong to the presser and still be shown.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -24,23 +25,31 @@ if TYPE_CHECKING:
 NOT_NOW_DAYS = 14
 
 
-async def offer_suggestions(turn: Turn, people: list[Person], pool: list[int] | None = None, *,
-                            resend_open: bool = True, quiet: frozenset[int] = frozenset()) -> int:
-    """Compute suggestions for `people` (from `pool`, default everyone), store
-    new ones, and show each person their next card. Returns people served.
+@dataclass(frozen=True)
+class Offered:
+    served: int  # people who have a card open now
+    had_suggestions: int  # of `people`, those who had suggestions before
 
-    `resend_open`: a card someone has open is sent again (they asked for
-    their matches); without it, an open card stays as it is and nothing is
-    sent twice (an organiser's repeated release). People in `quiet` are not
-    told that there is nothing new."""
+
+async def offer_suggestions(turn: Turn, people: list[Person], pool: list[int] | None = None, *,
+                            only_new: bool = False) -> Offered:
+    """Compute suggestions for `people` (from `pool`, default everyone), store
+    new ones, and show each person their next card.
+
+    A card someone has open is sent again (they asked for their matches),
+    unless `only_new` (an organiser's repeated release): then an open card
+    stays as it is, and people who had suggestions before are not told that
+    nothing is new."""
     intros = turn.uow.intros
     closed = set()
     for a, b in await intros.closed_pairs():
         closed.add((str(a), str(b)))
     blocked: dict[int, set[int]] = {}
+    had: set[int] = set()
     now = turn.services.now()
     for person in people:
         for s in await intros.suggestions_of(person.id):
+            had.add(person.id)
             recent_not_now = (s.status == CardStatus.NOT_NOW and s.answered_at
                               and now - s.answered_at < timedelta(days=NOT_NOW_DAYS))
             if s.status in (CardStatus.DECLINED, CardStatus.INTERESTED) or recent_not_now:
@@ -60,11 +69,11 @@ async def offer_suggestions(turn: Turn, people: list[Person], pool: list[int] | 
                 await intros.add_suggestion(Suggestion(
                     person_id=person.id, counterpart_id=other, score=float(suggestion.score),
                     reason_de=suggestion.reason("de"), reason_en=suggestion.reason("en"), status=CardStatus.PENDING))
-            elif row.status in model.CARD_REOFFERABLE and (resend_open or row.status != CardStatus.SHOWN):
+            elif row.status in model.CARD_REOFFERABLE and not (only_new and row.status == CardStatus.SHOWN):
                 model.reoffer_card(row, float(suggestion.score))  # ignored: offered again when asked for
-        if await show_next_card(turn, person, announce_empty=person.id not in quiet):
+        if await show_next_card(turn, person, announce_empty=not (only_new and person.id in had)):
             served += 1
-    return served
+    return Offered(served, len(had))
 
 
 async def show_next_card(turn: Turn, person: Person, *, announce_empty: bool = False) -> bool:

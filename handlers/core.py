@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
     from db.models import Profile
-    from handlers.registry import Registry
+    from handlers.registry import Command, Registry
     from handlers.services import Services
 
 log = logging.getLogger(__name__)
@@ -114,7 +114,7 @@ class CrosslabCore:
         if ev.kind == "button":
             await self.on_button(turn, profile)
         elif ev.command is not None:
-            await self.on_command(turn, profile)
+            await self.on_command(turn, profile, command)
         elif ev.kind == "text":
             await self.on_text(turn, profile)
         else:
@@ -144,10 +144,9 @@ class CrosslabCore:
         elif profile.completed_at is None:
             turn.say("onboarding.paused_hint")
 
-    async def on_command(self, turn: Turn, profile: Profile) -> None:
+    async def on_command(self, turn: Turn, profile: Profile, command: Command | None) -> None:
         assert turn.ev.command is not None
         name, args = turn.ev.command
-        command = self.registry.commands.get(name)
         if command is None:
             turn.say("command.unknown", command=name[:40])
             if current(turn).awaits_answer(turn):

@@ -14,7 +14,6 @@ something else, and a late answer to an expired question is still taken.
 """
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -36,20 +35,9 @@ if TYPE_CHECKING:
 TEXT_LIMIT = 2000
 SELF_ARRANGED_AFTER = timedelta(days=7)  # no time known: ask a week after they chose to arrange it
 BATCH = 300  # rows of each kind per sweep: a sweep stays short; the rest waits a minute
-OUTCOMES = model.OUTCOMES
 
 
 # --- the sweep -------------------------------------------------------------------------
-
-async def _nudge_or_give_up(due: Due | None, nudge: Callable[[], Awaitable[bool]],
-                            give_up: Callable[[], Awaitable[None]], counts: dict[str, int]) -> None:
-    """One unanswered question: nudge it (if the nudge could be sent) or give it up."""
-    if due is Due.NUDGE and await nudge():
-        counts["nudged"] += 1
-    elif due is Due.GIVE_UP:
-        await give_up()
-        counts["expired"] += 1
-
 
 async def sweep(turn: Turn, now: datetime) -> dict[str, int]:
     """Send what is due at `now`: feedback questions, nudges, outcome
@@ -112,11 +100,14 @@ async def sweep(turn: Turn, now: datetime) -> dict[str, int]:
 
 async def _follow_up(turn: Turn, person: Person, row: Feedback | Outcome | Suggestion, now: datetime,
                      counts: dict[str, int]) -> None:
-    """An unanswered feedback question, outcome question or card: nudge it,
-    or give it up after the last nudge."""
+    """An unanswered feedback question, outcome question or card: nudge it
+    (counted if the nudge could be sent), or give it up after the last nudge."""
     policy = turn.services.policy
-
-    async def nudge() -> bool:
+    if isinstance(row, Suggestion):
+        due = policy.nudge_due(row.nudged_at or row.shown_at, row.nudges, now)
+    else:
+        due = policy.nudge_due(row.prompted_at, row.nudges, now)
+    if due is Due.NUDGE:
         if isinstance(row, Feedback):
             sent = await _send_feedback_question(turn, person, row, nudge=True, lock=False)
         elif isinstance(row, Outcome):
@@ -127,21 +118,15 @@ async def _follow_up(turn: Turn, person: Person, row: Feedback | Outcome | Sugge
             model.nudge_card(row, now)
         elif sent:
             model.nudged(row, now)
-        return sent
-
-    async def give_up() -> None:
+        counts["nudged"] += sent
+    elif due is Due.GIVE_UP:
         if isinstance(row, Feedback):
             model.expire_feedback(row)
         elif isinstance(row, Outcome):
             model.expire_outcome(row)
         else:
             await _ignored(turn, person, row, now, counts)
-
-    if isinstance(row, Suggestion):
-        due = policy.nudge_due(row.nudged_at or row.shown_at, row.nudges, now)
-    else:
-        due = policy.nudge_due(row.prompted_at, row.nudges, now)
-    await _nudge_or_give_up(due, nudge, give_up, counts)
+        counts["expired"] += 1
 
 
 async def _nudge_card(turn: Turn, person: Person, card: Suggestion) -> bool:
@@ -374,7 +359,7 @@ async def _send_outcome_question(turn: Turn, person: Person, oc: Outcome, *, nud
     lang = person.language
     prefix = t(lang, "nudge.feedback") + "\n\n" if nudge else ""
     when = format_slot(turn.services.policy.met_at(oc.stage, oc.due_at), lang, turn.services.settings.tz)
-    rows = [[turn.button_for(person, t(lang, f"oc.{a}"), OutcomeButton(oc.id, a))] for a in OUTCOMES]
+    rows = [[turn.button_for(person, t(lang, f"oc.{a}"), OutcomeButton(oc.id, a))] for a in model.OUTCOMES]
     turn.send(prefix + t(lang, "oc.ask", name=other.name or "", slot=when), rows, to=person)
     return True
 
@@ -383,7 +368,7 @@ async def on_outcome_button(turn: Turn, payload: OutcomeButton) -> None:
     person = turn.person
     assert person is not None
     oc = await turn.uow.followups.outcome(payload.outcome_id)
-    if oc is None or oc.person_id != person.id or payload.answer not in OUTCOMES:
+    if oc is None or oc.person_id != person.id or payload.answer not in model.OUTCOMES:
         turn.toast("button.invalid", alert=True)
         return
     if oc.status not in (OutcomeStatus.ASKED, OutcomeStatus.EXPIRED):
