@@ -71,6 +71,7 @@ class Settings(BaseSettings):
     bot_framework: Literal["aiogram", "ptb"] = "aiogram"
     embedding_model: str = ""
     default_language: Literal["de", "en"] = "de"
+    german_form: Literal["sie", "du"] = "sie"
     timezone: str = "Europe/Berlin"
     webhook_url: str = ""
     webhook_secret: str = Field(default="", repr=False)

@@ -71,6 +71,8 @@ class Person(Base):
     username: Mapped[str | None] = mapped_column(String(64))
     first_name: Mapped[str] = mapped_column(String(128), default="")
     language: Mapped[str] = mapped_column(String(8), default="de")
+    # "sie" | "du" when the person chose; None = the GERMAN_FORM setting.
+    german_form: Mapped[str | None] = mapped_column(String(3))
     consent_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     paused: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
     # Suggestion cards left unanswered one after another (reset by any answer);

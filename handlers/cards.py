@@ -84,7 +84,7 @@ async def show_next_card(turn: Turn, person: Person, *, announce_empty: bool = F
     pending = sorted((s for s in rows if s.status == CardStatus.PENDING), key=lambda s: -s.score)
     if not pending:
         if announce_empty:
-            turn.send(t(person.language, "cards.none" if not rows else "cards.done"), to=person)
+            turn.send(turn.tr_for(person, "cards.none" if not rows else "cards.done"), to=person)
         return False
     card = pending[0]
     other = await intros.profile(card.counterpart_id)
@@ -97,7 +97,7 @@ async def show_next_card(turn: Turn, person: Person, *, announce_empty: bool = F
 
 
 def send_card(turn: Turn, person: Person, card: Suggestion, other: Profile, interested: bool, prefix: str = "") -> None:
-    lang = person.language
+    lang = turn.locale_of(person)
     buttons = [[turn.button_for(person, t(lang, "btn.interested"), CardButton(card.id, CardAnswer.YES))],
                [turn.button_for(person, t(lang, "btn.not_now"), CardButton(card.id, CardAnswer.LATER)),
                 turn.button_for(person, t(lang, "btn.not_fit"), CardButton(card.id, CardAnswer.NO))]]
@@ -110,7 +110,7 @@ async def counterpart_interested(turn: Turn, person_id: int, other_id: int) -> b
 
 
 def render_card(lang: str, card: Suggestion, other: Profile, interested: bool) -> str:
-    reason = card.reason_de if lang == "de" else card.reason_en
+    reason = card.reason_en if lang == "en" else card.reason_de
     about_key = "card.challenge" if other.side == "production" else "card.skills"
     about = short(other.seeks if other.side == "production" else other.offers)
     head = t(lang, "card.head_interested" if interested else "card.head")
@@ -152,7 +152,7 @@ async def on_card_button(turn: Turn, payload: CardButton) -> None:
     key = ("card.answered_mutual" if introduced is not None else
            {CardAnswer.YES: "card.answered_yes", CardAnswer.LATER: "card.answered_later",
             CardAnswer.NO: "card.answered_no"}[answer])
-    turn.edit(turn.ev.message_id, t(person.language, key, name=other_profile.name or ""))
+    turn.edit(turn.ev.message_id, turn.tr_for(person, key, name=other_profile.name or ""))
     if pair is None:
         await show_next_card(turn, person, announce_empty=True)
         return

@@ -18,7 +18,7 @@ from handlers.callbacks import Choice, Consent, unpack
 from handlers.flows import current
 from handlers.turn import Turn
 from handlers.types import Incoming, OutMessage, Reply
-from i18n import LANGUAGES, language_for, t
+from i18n import LANGUAGES, language_for, locale_for, t
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -57,7 +57,7 @@ class CrosslabCore:
                 if reply is not _CONFLICT:
                     return reply
                 log.info("update %s collided with a concurrent change; retrying (%d)", ev.update_id, attempt + 1)
-            return Reply(messages=[OutMessage(ev.chat_id, t(self._fallback_language(ev), "error.generic"))])
+            return Reply(messages=[OutMessage(ev.chat_id, t(locale_for(self._fallback_language(ev), self.services.settings.german_form), "error.generic"))])
 
     def _fallback_language(self, ev: Incoming) -> str:
         return language_for(ev.user.language_code, self.services.settings.default_language)
@@ -88,7 +88,7 @@ class CrosslabCore:
             except Exception:
                 log.exception("error while handling update %s", ev.update_id)
                 await uow.rollback()
-                return Reply(messages=[OutMessage(ev.chat_id, t(lang, "error.generic"))])
+                return Reply(messages=[OutMessage(ev.chat_id, t(turn.locale, "error.generic"))])
         self.services.bus.after_commit(self.services, turn.events)
         return turn.reply
 

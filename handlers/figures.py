@@ -109,7 +109,7 @@ def render(lang: str, fig: Figures, scope: str = "") -> str:
     share = (lambda n: f"{round(100 * n / fig.continue_answers)} %" if fig.continue_answers else none)
     head = t(lang, "admin.stats", scope=scope, proposed=fig.proposed, scheduled=fig.scheduled,
              cancelled=fig.cancelled, comments=fig.comments, held=fig.held,
-               rated=fig.rated, avg=f"{fig.average_rating:.1f}".replace(".", "," if lang == "de" else ".")
+               rated=fig.rated, avg=f"{fig.average_rating:.1f}".replace(".", "." if lang == "en" else ",")
                if fig.average_rating is not None else none,
                share_yes=share(fig.continue_yes), share_maybe=share(fig.continue_maybe), continue_n=fig.continue_answers)
     stages = [t(lang, "admin.stats_outcome", stage=s.stage, answered=s.answered, pairs=s.pairs,
@@ -129,7 +129,7 @@ async def cmd_stats(turn: Turn, profile: Profile | None, args: str) -> None:
         person_ids = {p.id for p, _ in await turn.uow.events.people(event)}
         scope = turn.tr("admin.stats_scope", event=event.name)
     fig = await figures(turn.uow, turn.services.policy.stages, person_ids)
-    turn.send(render(turn.lang, fig, scope))
+    turn.send(render(turn.locale, fig, scope))
 
 
 __all__ = ["Figures", "compute", "figures", "render", "cmd_stats"]

@@ -134,7 +134,7 @@ async def _nudge_card(turn: Turn, person: Person, card: Suggestion) -> bool:
     if other is None:
         return False
     interested = await cards.counterpart_interested(turn, person.id, card.counterpart_id)
-    cards.send_card(turn, person, card, other, interested, prefix=t(person.language, "nudge.card") + "\n\n")
+    cards.send_card(turn, person, card, other, interested, prefix=turn.tr_for(person, "nudge.card") + "\n\n")
     return True
 
 
@@ -146,7 +146,7 @@ async def _ignored(turn: Turn, person: Person, card: Suggestion, now: datetime, 
     if limit and person.ignored_in_row >= limit:
         person.paused = True
         counts["paused"] += 1
-        turn.send(t(person.language, "nudge.paused", count=person.ignored_in_row), to=person)
+        turn.send(turn.tr_for(person, "nudge.paused", count=person.ignored_in_row), to=person)
     else:
         await cards.show_next_card(turn, person)
 
@@ -184,7 +184,7 @@ async def _send_feedback_question(turn: Turn, person: Person, fb: Feedback, *, n
         model.void_feedback(fb)
         return False
     meeting, _pair, _other_person, name = found
-    lang = person.language
+    lang = turn.locale_of(person)
     question = model.feedback_question(fb)
     prefix = t(lang, "nudge.feedback") + "\n\n" if nudge else ""
     if question == FeedbackStep.MET:
@@ -225,7 +225,7 @@ async def on_feedback_button(turn: Turn, payload: FeedbackButton) -> None:
         return
     meeting, pair, other, name = found
     now = turn.services.now()
-    lang = person.language
+    lang = turn.locale_of(person)
     if op == "met" and value in model.MET_ANSWERS:
         model.answer_met(fb, value, now)
         turn.edit(turn.ev.message_id, t(lang, f"fb.btn_met_{value}"))
@@ -301,7 +301,7 @@ def _finish(turn: Turn, person: Person, fb: Feedback, name: str, text: str | Non
     model.finish_feedback(fb, text, turn.services.now())
     if turn.state is not None and turn.state.flow == Flow.FEEDBACK:
         turn.goto(Flow.IDLE, None)
-    lang = person.language
+    lang = turn.locale_of(person)
     if model.bad_experience(fb):
         turn.send(t(lang, "fb.thanks_not_again", name=name), to=person)
     elif fb.wants_to_continue in ("yes", "maybe") and turn.services.settings.followup_after:
@@ -316,13 +316,13 @@ async def _moved(turn: Turn, person: Person, fb: Feedback, meeting: Meeting, pai
     for row in await turn.uow.followups.feedback_of_meeting(meeting.id, fb.starts_at):
         if row.id != fb.id and row.met is None:
             model.void_feedback(row)
-    lang = person.language
+    lang = turn.locale_of(person)
     if meeting.status not in model.AFTER_MEETING:
         turn.send(t(lang, "fb.moved_already"), to=person)
         return
     await turn.publish(model.moved_after_the_fact(meeting, person.id))
     me_profile = await turn.uow.intros.profile(person.id)
-    turn.send(t(other.language, "fb.moved_other", name=me_profile.name if me_profile else ""), to=other)
+    turn.send(turn.tr_for(other, "fb.moved_other", name=me_profile.name if me_profile else ""), to=other)
     turn.send(t(lang, "fb.moved_you"), to=person)
     await ask_for_time(turn, meeting, pair, asker=person, other=other)
 
@@ -356,7 +356,7 @@ async def _send_outcome_question(turn: Turn, person: Person, oc: Outcome, *, nud
     other = await turn.uow.intros.profile(model.other_id(pair, person.id)) if pair is not None else None
     if other is None:
         return False
-    lang = person.language
+    lang = turn.locale_of(person)
     prefix = t(lang, "nudge.feedback") + "\n\n" if nudge else ""
     when = format_slot(turn.services.policy.met_at(oc.stage, oc.due_at), lang, turn.services.settings.tz)
     rows = [[turn.button_for(person, t(lang, f"oc.{a}"), OutcomeButton(oc.id, a))] for a in model.OUTCOMES]
@@ -375,6 +375,6 @@ async def on_outcome_button(turn: Turn, payload: OutcomeButton) -> None:
         turn.toast("fb.stale")
         return
     model.answer_outcome(oc, payload.answer, turn.services.now())
-    label = t(person.language, f"oc.{payload.answer}")
+    label = turn.tr_for(person, f"oc.{payload.answer}")
     turn.edit(turn.ev.message_id, "✓ " + label)
-    turn.send(t(person.language, "oc.thanks", label=label), to=person)
+    turn.send(turn.tr_for(person, "oc.thanks", label=label), to=person)

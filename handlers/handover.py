@@ -146,7 +146,7 @@ async def _deliver(turn: Turn, person: Person, company_id: int, pair_id: int | N
         turn.goto(Flow.IDLE, None)
         turn.toast("ho.stale")
         return
-    lang = company.language
+    lang = turn.locale_of(company)
     sender = items[0].from_name or person.first_name
     lines = [t(lang, "ho.delivery_head", name=sender)]
     notes = [i for i in items if i.kind == "note"]

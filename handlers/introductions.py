@@ -76,9 +76,9 @@ async def on_pair_introduced(turn: Turn, event: PairIntroduced) -> None:
     assert pair is not None
     company, cp, creative, kp = await people_of(turn, pair)
     for me, other, other_profile in ((company, creative, kp), (creative, company, cp)):
-        lang = me.language
+        lang = turn.locale_of(me)
         contact, chat_button = _contact(lang, other, other_profile.name or "")
-        reason = pair.reason_de if lang == "de" else pair.reason_en
+        reason = pair.reason_en if lang == "en" else pair.reason_de
         text = t(lang, "intro.text", who=describe(lang, other_profile), contact=contact,
                  challenge=first_sentence(cp.seeks), creative=kp.name or "", reason=reason,
                  q1=t(lang, "intro.q1"), q2=t(lang, "intro.q2"), q3=t(lang, "intro.q3", creative=kp.name or ""))
@@ -97,7 +97,7 @@ async def ask_for_time(turn: Turn, meeting: Meeting, pair: Pair, asker: Person, 
     slots = propose_slots(a_profile.availability if a_profile else None, b_profile.availability if b_profile else None,
                           turn.services.now(), settings.tz, count=3, exclude=rejected)
     model.propose_times(meeting, slots)
-    lang = asker.language
+    lang = turn.locale_of(asker)
     name = b_profile.name if b_profile else ""
     rows = [[_mt(turn, asker, "📅 " + format_slot(s, lang, settings.tz), meeting, "p", _minute(s))] for s in slots]
     rows.append([_mt(turn, asker, t(lang, "btn.other_time"), meeting, "other")])
@@ -112,7 +112,7 @@ async def on_time_offered(turn: Turn, event: TimeOffered) -> None:
     offerer, other, other_profile, my_profile = ((company, creative, kp, cp) if event.by_person_id == company.id
                                                  else (creative, company, cp, kp))
     when = event.when
-    turn.send(t(offerer.language, "sched.wait_other", name=other_profile.name or "",
+    turn.send(turn.tr_for(offerer, "sched.wait_other", name=other_profile.name or "",
                 slot=format_slot(when, offerer.language, tz)), to=offerer)
     lang = other.language
     m = _minute(when)
@@ -127,7 +127,7 @@ async def on_meeting_scheduled(turn: Turn, event: MeetingScheduled) -> None:
     meeting, pair = await _meeting_and_pair(turn, event.meeting_id)
     company, cp, creative, kp = await people_of(turn, pair)
     for me, other_profile in ((company, kp), (creative, cp)):
-        lang = me.language
+        lang = turn.locale_of(me)
         slot = format_slot(event.starts_at, lang, turn.services.settings.tz)
         turn.send(t(lang, "sched.confirmed", slot=slot, name=other_profile.name or "", minutes=meeting.duration_min),
                   to=me)
@@ -138,7 +138,7 @@ async def on_self_arranged(turn: Turn, event: MeetingSelfArranged) -> None:
     _meeting, pair = await _meeting_and_pair(turn, event.meeting_id)
     company, cp, creative, kp = await people_of(turn, pair)
     for me, other_profile in ((company, kp), (creative, cp)):
-        turn.send(t(me.language, "sched.self", name=other_profile.name or ""), to=me)
+        turn.send(turn.tr_for(me, "sched.self", name=other_profile.name or ""), to=me)
 
 
 async def on_meeting_cancelled(turn: Turn, event: MeetingCancelled) -> None:
@@ -152,7 +152,7 @@ async def on_meeting_cancelled(turn: Turn, event: MeetingCancelled) -> None:
     turn.send(t(lang, "meeting.cancelled_other", name=by_profile.name or "", slot=slot), to=other)
     if event.was_scheduled:
         for me in (company, creative):
-            turn.send(t(me.language, "sched.ics_cancel_caption"),
+            turn.send(turn.tr_for(me, "sched.ics_cancel_caption"),
                       document=_ics(turn, meeting, me.language, cp, kp, cancelled=True), to=me)
 
 
@@ -210,7 +210,7 @@ async def on_meeting_button(turn: Turn, payload: MeetingButton) -> None:
         assert meeting.offer_at is not None
         turn.edit(turn.ev.message_id, "✖ " + format_slot(meeting.offer_at, lang, tz))
         model.reject_offer(meeting)
-        turn.send(t(other.language, "sched.rejected", name=(kp if other.id == company.id else cp).name or "",
+        turn.send(turn.tr_for(other, "sched.rejected", name=(kp if other.id == company.id else cp).name or "",
                     slot=format_slot(meeting.offer_at, other.language, tz)), to=other)
         await ask_for_time(turn, meeting, pair, asker=person, other=other)
     elif op == "other" and negotiating:
@@ -232,7 +232,7 @@ async def on_meeting_button(turn: Turn, payload: MeetingButton) -> None:
     elif op == "resched" and meeting.status == MeetingStatus.SCHEDULED:
         turn.edit(turn.ev.message_id, t(lang, "meeting.resched_you"))
         assert meeting.starts_at is not None
-        turn.send(t(other.language, "meeting.resched_other", name=(cp if person.id == company.id else kp).name or "",
+        turn.send(turn.tr_for(other, "meeting.resched_other", name=(cp if person.id == company.id else kp).name or "",
                     slot=format_slot(meeting.starts_at, other.language, tz)), to=other)
         await turn.publish(model.reschedule(meeting, person.id))
         await ask_for_time(turn, meeting, pair, asker=person, other=other)
@@ -293,12 +293,12 @@ async def cmd_meetings(turn: Turn, profile: Profile, args: str) -> None:
         other = await turn.uow.intros.profile(model.other_id(pair, person.id))
         name = other.name if other else "?"
         if meeting.status == MeetingStatus.SCHEDULED and meeting.starts_at:
-            text = t(turn.lang, "meetings.scheduled", slot=format_slot(meeting.starts_at, turn.lang, tz), name=name)
-            buttons = [[_mt(turn, person, t(turn.lang, "btn.reschedule"), meeting, "resched"),
-                        _mt(turn, person, t(turn.lang, "btn.cancel_meeting"), meeting, "cancel")]]
+            text = turn.tr("meetings.scheduled", slot=format_slot(meeting.starts_at, turn.lang, tz), name=name)
+            buttons = [[_mt(turn, person, turn.tr("btn.reschedule"), meeting, "resched"),
+                        _mt(turn, person, turn.tr("btn.cancel_meeting"), meeting, "cancel")]]
         else:
-            text = t(turn.lang, "meetings.negotiating", name=name)
-            buttons = [[_mt(turn, person, t(turn.lang, "btn.cancel_meeting"), meeting, "cancel")]]
+            text = turn.tr("meetings.negotiating", name=name)
+            buttons = [[_mt(turn, person, turn.tr("btn.cancel_meeting"), meeting, "cancel")]]
         turn.send(text, buttons)
 
 
@@ -320,4 +320,4 @@ async def remind(turn: Turn, meeting_id: int, kind: str, starts_at: datetime) ->
         if me is None or other is None:
             continue
         slot = format_slot(starts_at, me.language, turn.services.settings.tz)
-        turn.send(t(me.language, "reminder.text", name=other.name or "", slot=slot, before=kind), to=me)
+        turn.send(turn.tr_for(me, "reminder.text", name=other.name or "", slot=slot, before=kind), to=me)

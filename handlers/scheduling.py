@@ -353,7 +353,7 @@ def format_slot(dt_utc: datetime, lang: str, tz: ZoneInfo) -> str:
     language gets English), in local time of `tz`. `parse_proposal` reads both back."""
     _require_aware("dt_utc", dt_utc)
     local = dt_utc.astimezone(tz)
-    if lang == "de":
+    if lang.startswith("de"):  # "de" and "de-du"
         return f"{_WEEKDAY_SHORT['de'][local.weekday()]}, {local:%d.%m.%Y}, {local:%H:%M} Uhr"
     return f"{_WEEKDAY_SHORT['en'][local.weekday()]} {local.day} {_MONTH_SHORT_EN[local.month - 1]} {local.year}, {local:%H:%M}"
 

@@ -23,6 +23,7 @@ class Config(Protocol):
 
     admin_ids: Collection[int]
     default_language: str
+    german_form: str
     meeting_minutes: int
     embedding_model: str
     followup_after: tuple[tuple[str, timedelta], ...]

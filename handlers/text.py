@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from i18n import language_of
 from matching.taxonomy import DISCIPLINES
 
 if TYPE_CHECKING:
@@ -24,7 +25,7 @@ def first_sentence(text: str | None, limit: int = 240) -> str:
 def describe(lang: str, profile: Profile) -> str:
     """Who someone is, without contact details."""
     if profile.side == "creative":
-        what = ", ".join(DISCIPLINES[c][lang] for c in profile.disciplines or [] if c in DISCIPLINES)
+        what = ", ".join(DISCIPLINES[c][language_of(lang)] for c in profile.disciplines or [] if c in DISCIPLINES)
     else:
         what = profile.sector or ""
     org = profile.organisation or ""

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from i18n import t
+from i18n import locale_for, t
 from handlers.callbacks import Payload, Signed
 from handlers.types import Attachment, Button, Document, Incoming, OutMessage, Reply, UserRef
 
@@ -35,8 +35,22 @@ class Turn:
         return cls(services, uow, ev, services.settings.default_language)
 
     # -- texts -------------------------------------------------------------
+    @property
+    def locale(self) -> str:
+        """The catalog for this person: their language and, in German, Sie or du."""
+        form = self.person.german_form if self.person is not None else None
+        return locale_for(self.lang, form or self.services.settings.german_form)
+
+    def locale_of(self, person: Person) -> str:
+        """The catalog for someone else this turn writes to."""
+        return locale_for(person.language, person.german_form or self.services.settings.german_form)
+
     def tr(self, key: str, **fields: object) -> str:
-        return t(self.lang, key, **fields)
+        return t(self.locale, key, **fields)
+
+    def tr_for(self, person: Person, key: str, **fields: object) -> str:
+        """A text in another person's language and form of address."""
+        return t(self.locale_of(person), key, **fields)
 
     def say(self, key: str, buttons: list[list[Button]] | None = None, **fields: object) -> None:
         self.send(self.tr(key, **fields), buttons)

@@ -6,7 +6,7 @@ import re
 import string
 from pathlib import Path
 
-from i18n import catalog, language_for, t
+from i18n import LOCALES, catalog, language_for, t
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -16,10 +16,12 @@ def _fields(text: str) -> set[str]:
 
 
 def test_catalogs_have_the_same_keys_and_placeholders() -> None:
-    de, en = catalog("de"), catalog("en")
-    assert set(de) == set(en)
-    for key in de:
-        assert _fields(de[key]) == _fields(en[key]), key
+    de = catalog("de")
+    for locale in LOCALES:
+        other = catalog(locale)
+        assert set(other) == set(de), locale
+        for key in de:
+            assert _fields(de[key]) == _fields(other[key]), (locale, key)
 
 
 def test_every_key_used_in_code_exists() -> None:
