@@ -402,7 +402,7 @@ async def _introductions(emu: Any, app: Any, people: list[SimulatedParticipant],
     print(f"cards: {dict(cards)}; pairs: {dict(pairs)}; meetings: {dict(meetings)}; .ics files sent: {ics}", file=out)
     offsets = app.settings.reminder_offsets
     expected = scheduled * 2 * len(offsets)
-    reminder_prefix = (t("de", "reminder.text").split("(")[0], t("en", "reminder.text").split("(")[0])
+    reminder_prefix = tuple(t(loc, "reminder.today", time="", name="").split(":")[0] for loc in ("de", "en"))
 
     def reminders() -> int:
         return sum(1 for m in emu.sent() if (m.text or "").startswith(reminder_prefix))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from handlers import account, cards
+from i18n import language_of
 from handlers import onboarding as ob
 from handlers.callbacks import Choice
 from handlers.flows import Flow
@@ -45,8 +46,9 @@ async def cmd_cancel(turn: Turn, profile: Profile, args: str) -> None:
 
 async def cmd_language(turn: Turn, profile: Profile, args: str) -> None:
     turn.bump()
-    turn.say("language.choose", [[turn.button("🇩🇪 Deutsch", Choice("lang", "de")),
-                                  turn.button("🇬🇧 English", Choice("lang", "en"))]])
+    turn.say("language.choose", [[turn.button("🇩🇪 Deutsch (Sie)", Choice("lang", "de")),
+                                  turn.button("🇩🇪 Deutsch (du)", Choice("lang", "de-du"))],
+                                 [turn.button("🇬🇧 English", Choice("lang", "en"))]])
 
 
 async def cmd_profile(turn: Turn, profile: Profile, args: str) -> None:
@@ -103,6 +105,8 @@ async def cmd_matches(turn: Turn, profile: Profile, args: str) -> None:
 def on_language(turn: Turn, profile: Profile, payload: Choice) -> None:
     """The /language buttons, answerable in any flow."""
     assert turn.person is not None
-    turn.person.language = turn.lang = payload.value
+    turn.person.language = turn.lang = language_of(payload.value)
+    if turn.lang == "de":  # the form of address is chosen with German; English keeps it
+        turn.person.german_form = "du" if payload.value == "de-du" else "sie"
     turn.edit(turn.ev.message_id, turn.tr("language.set"))
     current(turn).after_aside(turn, profile)

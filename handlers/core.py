@@ -18,7 +18,7 @@ from handlers.callbacks import Choice, Consent, unpack
 from handlers.flows import current
 from handlers.turn import Turn
 from handlers.types import Incoming, OutMessage, Reply
-from i18n import LANGUAGES, language_for, locale_for, t
+from i18n import LOCALES, language_for, locale_for, t
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -176,7 +176,7 @@ class CrosslabCore:
             if current(turn).awaits_answer(turn):
                 current(turn).resume(turn, profile)
             return
-        if isinstance(payload, Choice) and payload.kind == "lang" and payload.value in LANGUAGES:
+        if isinstance(payload, Choice) and payload.kind == "lang" and payload.value in LOCALES:
             commands.on_language(turn, profile, payload)
         elif payload is None or not await current(turn).on_button(turn, profile, payload):
             turn.toast("button.stale")

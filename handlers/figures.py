@@ -8,8 +8,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterable
 
+from domain.durations import parse_offsets
 from domain.model import OUTCOMES, MeetingStatus
-from i18n import t
+from i18n import duration, t
 
 if TYPE_CHECKING:
     from db.models import Feedback, Meeting, Outcome, Profile
@@ -104,6 +105,14 @@ async def figures(uow: SqlAlchemyUnitOfWork, stages: Iterable[str], person_ids: 
     return compute(meetings, feedback, outcomes, stages, pair_ids)
 
 
+def _stage(locale: str, label: str) -> str:
+    """A follow-up stage's label ("14d") as words: "2 Wochen", "2 weeks"."""
+    try:
+        return duration(locale, parse_offsets(label)[0][1])
+    except (ValueError, IndexError):
+        return label
+
+
 def render(lang: str, fig: Figures, scope: str = "") -> str:
     none = t(lang, "admin.stats_none")
     share = (lambda n: f"{round(100 * n / fig.continue_answers)} %" if fig.continue_answers else none)
@@ -112,7 +121,7 @@ def render(lang: str, fig: Figures, scope: str = "") -> str:
                rated=fig.rated, avg=f"{fig.average_rating:.1f}".replace(".", "." if lang == "en" else ",")
                if fig.average_rating is not None else none,
                share_yes=share(fig.continue_yes), share_maybe=share(fig.continue_maybe), continue_n=fig.continue_answers)
-    stages = [t(lang, "admin.stats_outcome", stage=s.stage, answered=s.answered, pairs=s.pairs,
+    stages = [t(lang, "admin.stats_outcome", stage=_stage(lang, s.stage), answered=s.answered, pairs=s.pairs,
                 summary=", ".join(f"{t(lang, 'oc.' + a)} {n}" for a, n in s.answers.items() if n) or none)
               for s in fig.stages]
     return head + ("\n\n" + "\n".join(stages) if stages else "")

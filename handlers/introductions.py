@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING
 from db.models import Meeting, Pair, Person, Profile, utcnow
 from domain import model
 from domain.events import MeetingCancelled, MeetingMoved, MeetingScheduled, MeetingSelfArranged, PairIntroduced, TimeOffered
+from domain.durations import parse_offsets
 from domain.model import MeetingStatus
 from handlers.callbacks import MeetingButton
 from handlers.flows import Flow, FlowHandler
 from handlers.scheduling import format_slot, meeting_ics, parse_proposal, propose_slots
-from handlers.text import describe, first_sentence
+from handlers.text import describe, first_sentence, reminder_sentence
 from handlers.types import Button, Document
 from i18n import t
 
@@ -315,9 +316,13 @@ async def remind(turn: Turn, meeting_id: int, kind: str, starts_at: datetime) ->
         return
     pair = await turn.uow.intros.pair_by_id(meeting.pair_id)
     assert pair is not None
+    try:
+        before = parse_offsets(kind)[0][1]  # the kind is the offset's label, "24h"
+    except (ValueError, IndexError):
+        before = starts_at - turn.services.now()
     for me_id, other_id in ((pair.company_id, pair.creative_id), (pair.creative_id, pair.company_id)):
         me, other = await turn.uow.intros.person(me_id), await turn.uow.intros.profile(other_id)
         if me is None or other is None:
             continue
-        slot = format_slot(starts_at, me.language, turn.services.settings.tz)
-        turn.send(turn.tr_for(me, "reminder.text", name=other.name or "", slot=slot, before=kind), to=me)
+        turn.send(reminder_sentence(turn.locale_of(me), other.name or "", starts_at, before,
+                                    turn.services.settings.tz), to=me)

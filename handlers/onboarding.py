@@ -16,6 +16,7 @@ from handlers.callbacks import Choice
 from handlers.cards import offer_suggestions
 from handlers.flows import Flow, FlowHandler
 from handlers.types import Button
+from i18n import LOCALES, t
 from matching.taxonomy import DISCIPLINES
 
 if TYPE_CHECKING:
@@ -95,7 +96,10 @@ def _progress(turn: Turn, profile: Profile, step: str) -> str:
 
 
 def prompt_text(turn: Turn, profile: Profile, step: str) -> str:
-    text = _progress(turn, profile, step) + turn.tr(f"ask.{step}")
+    key = f"ask.{step}"
+    if step == "role" and profile.organisation in {t(loc, "org.freelance") for loc in LOCALES}:
+        key = "ask.role_freelance"  # no organisation: "your role there" makes no sense
+    text = _progress(turn, profile, step) + turn.tr(key)
     rule = TEXT_STEPS.get(step)
     if rule and rule.example_key:
         text += "\n\n" + turn.tr(rule.example_key)

@@ -2,9 +2,12 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
-from i18n import language_of
+from babel.dates import format_date
+
+from i18n import duration, language_of, t
 from matching.taxonomy import DISCIPLINES
 
 if TYPE_CHECKING:
@@ -31,3 +34,27 @@ def describe(lang: str, profile: Profile) -> str:
     org = profile.organisation or ""
     parts = [p for p in (org, what) if p]
     return f"{profile.name}" + (f" – {' · '.join(parts)}" if parts else "")
+
+
+SOON = timedelta(hours=6)  # closer than this, a reminder says "in 1 hour" rather than "today at"
+
+
+def reminder_sentence(locale: str, name: str, starts_at: datetime, before: timedelta, tz: tzinfo) -> str:
+    """"Morgen um 10:30 Uhr treffen Sie Lena Schmidt." – said from the moment
+    the reminder is due (`before` the start), in the reader's language."""
+    local = starts_at.astimezone(tz)
+    due = (starts_at - before).astimezone(tz)
+    time = f"{local:%H:%M}"
+    if before <= SOON:
+        when = duration(locale, before, direction=True)
+        if locale != "en":
+            when = when[:1].upper() + when[1:]
+        return t(locale, "reminder.soon", when=when, name=name, time=time)
+    days = (local.date() - due.date()).days
+    if days == 0:
+        return t(locale, "reminder.today", name=name, time=time)
+    if days == 1:
+        return t(locale, "reminder.tomorrow", name=name, time=time)
+    pattern = "EEEE d MMMM" if locale == "en" else "EEEE, d. MMMM"
+    date = format_date(local.date(), pattern, locale=language_of(locale))
+    return t(locale, "reminder.on_day", name=name, time=time, date=date)

@@ -17,34 +17,42 @@ from matching.concepts import type_words
 from matching.scoring import CohortFeatures
 from matching.text import fold, surface_words
 
+# One or two plain sentences in the reader's language, with names, no symbols;
+# neutral in address (no Sie/du), as both sides and organisers read them.
 _TEMPLATES = {
     "de": {
-        "challenge": "Herausforderung „{label}“: {left} ↔ {right}",
-        "challenge_one": "Herausforderung „{label}“: {words}",
-        "discipline": "Gesuchte Disziplin: {label}",
-        "discipline_words": "Gesuchte Disziplin: {label} ({words})",
-        "shared": "Gemeinsame Begriffe: {words}",
-        "similar": "Ähnliche Beschreibung: {snippet}",
-        "nothing": "Noch keine Beschreibung zum Vergleichen",
-        "wish_type": "Wunsch passt: {words} ↔ „{label}“",
-        "wish_sector": "Wunsch passt: {words} ↔ {label}",
-        "wish_words": "Wunsch passt: {words}",
-        "language": "Achtung: keine gemeinsame Arbeitssprache bekannt ({left} / {right})",
+        "challenge": "{company} sucht Unterstützung bei „{label}“ (im Profil: {left}) – {creative} bringt dafür {right} mit.",
+        "challenge_one": "{company} sucht Unterstützung bei „{label}“ – genau darin hat {creative} Erfahrung ({words}).",
+        "discipline": "Für die Aufgabe von {company} braucht es {label} – das ist das Fach von {creative}.",
+        "discipline_words": "Für die Aufgabe von {company} braucht es {label} – das ist das Fach von {creative} ({words}).",
+        "shared": "{company} und {creative} schreiben über dasselbe: {words}.",
+        "similar": "{name} beschreibt sich so: „{snippet}“",
+        "nothing": "Noch gibt es keine Beschreibung zum Vergleichen.",
+        "wish_type": "Außerdem sucht {creative} genau solche Aufgaben ({words}).",
+        "wish_sector": "Außerdem möchte {creative} gern mit Betrieben aus dem Bereich {label} arbeiten ({words}).",
+        "wish_words": "Außerdem passt, was {creative} sucht: {words}.",
+        "language": "Hinweis: Eine gemeinsame Arbeitssprache ist nicht bekannt ({left} / {right}).",
         "quote": "„{}“",
+        "and": " und ",
+        "company": "der Betrieb",
+        "creative": "die kreative Fachkraft",
     },
     "en": {
-        "challenge": "Challenge “{label}”: {left} ↔ {right}",
-        "challenge_one": "Challenge “{label}”: {words}",
-        "discipline": "Discipline needed: {label}",
-        "discipline_words": "Discipline needed: {label} ({words})",
-        "shared": "Shared terms: {words}",
-        "similar": "Similar description: {snippet}",
-        "nothing": "No description to compare yet",
-        "wish_type": "Wish fits: {words} ↔ “{label}”",
-        "wish_sector": "Wish fits: {words} ↔ {label}",
-        "wish_words": "Wish fits: {words}",
-        "language": "Note: no common working language known ({left} / {right})",
+        "challenge": "{company} is looking for help with “{label}” (in their profile: {left}) – {creative} brings {right}.",
+        "challenge_one": "{company} is looking for help with “{label}” – exactly where {creative} has experience ({words}).",
+        "discipline": "The task of {company} calls for {label} – that is what {creative} does.",
+        "discipline_words": "The task of {company} calls for {label} – that is what {creative} does ({words}).",
+        "shared": "{company} and {creative} write about the same thing: {words}.",
+        "similar": "{name} describes themselves like this: “{snippet}”",
+        "nothing": "There is no description to compare yet.",
+        "wish_type": "And {creative} is looking for exactly such tasks ({words}).",
+        "wish_sector": "And {creative} would like to work with businesses in {label} ({words}).",
+        "wish_words": "And what {creative} is looking for fits: {words}.",
+        "language": "Note: no common working language is known ({left} / {right}).",
         "quote": "“{}”",
+        "and": " and ",
+        "company": "the business",
+        "creative": "the creative professional",
     },
 }
 LANGUAGES = tuple(_TEMPLATES)
@@ -52,7 +60,14 @@ LANGUAGES = tuple(_TEMPLATES)
 
 def _quote(lang: str, words: Sequence[str], limit: int = 2) -> str:
     q = _TEMPLATES[lang]["quote"]
-    return ", ".join(q.format(w) for w in list(words)[:limit])
+    return _TEMPLATES[lang]["and"].join(q.format(w) for w in list(words)[:limit])
+
+
+def _names(lang: str, company, creative) -> dict[str, str]:
+    """Who is who in a sentence: the company by its organisation (else its
+    person), the creative by name; a neutral noun when nothing is known."""
+    return {"company": company.organisation or company.name or _TEMPLATES[lang]["company"],
+            "creative": creative.name or _TEMPLATES[lang]["creative"]}
 
 
 def _snippet(text: str, limit: int = 90) -> str:
@@ -123,9 +138,11 @@ def explain_pair(features: CohortFeatures, i: int, j: int, viewer_side: str) -> 
         for lang in LANGUAGES:
             t = _TEMPLATES[lang]
             if left and right:
-                reasons[lang].append(t["challenge"].format(label=label[lang], left=_quote(lang, left), right=_quote(lang, right)))
+                reasons[lang].append(t["challenge"].format(label=label[lang], left=_quote(lang, left),
+                                                           right=_quote(lang, right), **_names(lang, c, k)))
             else:
-                reasons[lang].append(t["challenge_one"].format(label=label[lang], words=_quote(lang, left or right)))
+                reasons[lang].append(t["challenge_one"].format(label=label[lang], words=_quote(lang, left or right),
+                                                               **_names(lang, c, k)))
         primary_done = True
 
     # 2. the discipline the challenge calls for
@@ -138,9 +155,10 @@ def explain_pair(features: CohortFeatures, i: int, j: int, viewer_side: str) -> 
             for lang in LANGUAGES:
                 t = _TEMPLATES[lang]
                 if words:
-                    reasons[lang].append(t["discipline_words"].format(label=label[lang], words=_quote(lang, words)))
+                    reasons[lang].append(t["discipline_words"].format(label=label[lang], words=_quote(lang, words),
+                                                                      **_names(lang, c, k)))
                 else:
-                    reasons[lang].append(t["discipline"].format(label=label[lang]))
+                    reasons[lang].append(t["discipline"].format(label=label[lang], **_names(lang, c, k)))
             primary_done = True
 
     # 3. words both texts share (compound-aware), 4. a snippet
@@ -150,13 +168,15 @@ def explain_pair(features: CohortFeatures, i: int, j: int, viewer_side: str) -> 
         if pairs:
             for lang in LANGUAGES:
                 q = _TEMPLATES[lang]["quote"]
-                words = ", ".join(f"{q.format(a)} ↔ {q.format(b)}" if a != b else q.format(a) for a, b in pairs)
-                reasons[lang].append(_TEMPLATES[lang]["shared"].format(words=words))
+                words = ", ".join(f"{q.format(a)}/{q.format(b)}" if a != b else q.format(a) for a, b in pairs)
+                reasons[lang].append(_TEMPLATES[lang]["shared"].format(words=words, **_names(lang, c, k)))
         else:
             other = k.offers if viewer_side == "production" else (c.seeks or c.trade)
             for lang in LANGUAGES:
                 t = _TEMPLATES[lang]
-                reasons[lang].append(t["similar"].format(snippet=_snippet(other)) if other.strip() else t["nothing"])
+                who = _names(lang, c, k)["creative" if viewer_side == "production" else "company"]
+                reasons[lang].append(t["similar"].format(name=who, snippet=_snippet(other)) if other.strip()
+                                     else t["nothing"])
 
     # the creative's wish, when it fits this company
     if k.seeks.strip() and c.trade.strip():
@@ -173,7 +193,7 @@ def explain_pair(features: CohortFeatures, i: int, j: int, viewer_side: str) -> 
         for lang in LANGUAGES:
             reasons[lang].append(_TEMPLATES[lang]["language"].format(left=left, right=right))
 
-    return {lang: "; ".join(parts) for lang, parts in reasons.items()}
+    return {lang: " ".join(p[:1].upper() + p[1:] for p in parts) for lang, parts in reasons.items()}
 
 
 def _wish_reason(features: CohortFeatures, i: int, j: int, type_codes, sector_codes) -> dict[str, str] | None:
@@ -185,18 +205,21 @@ def _wish_reason(features: CohortFeatures, i: int, j: int, type_codes, sector_co
         best = int(np.argmax(s_contrib))
         label = taxonomy.SECTORS[sector_codes[best]]["label"]
         words = hits["s_k_seeks"][k.id].words.get(best, ())
-        return {lang: _TEMPLATES[lang]["wish_sector"].format(words=_quote(lang, words, 1), label=label[lang]) for lang in LANGUAGES}
+        return {lang: _TEMPLATES[lang]["wish_sector"].format(words=_quote(lang, words, 1), label=label[lang],
+                                                             **_names(lang, c, k)) for lang in LANGUAGES}
     if t_contrib.size and t_contrib.max() > 0:
         best = int(np.argmax(t_contrib))
         label = taxonomy.CHALLENGE_TYPES[type_codes[best]]["label"]
         words = type_words(hits["k_seeks"][k.id], best)
-        return {lang: _TEMPLATES[lang]["wish_type"].format(words=_quote(lang, words, 1), label=label[lang]) for lang in LANGUAGES}
+        return {lang: _TEMPLATES[lang]["wish_type"].format(words=_quote(lang, words, 1), label=label[lang],
+                                                           **_names(lang, c, k)) for lang in LANGUAGES}
     pairs = _stem_pairs(k.seeks, c.trade, limit=1)
     if pairs:
         a, b = pairs[0]
         out = {}
         for lang in LANGUAGES:
             q = _TEMPLATES[lang]["quote"]
-            out[lang] = _TEMPLATES[lang]["wish_words"].format(words=f"{q.format(a)} ↔ {q.format(b)}" if a != b else q.format(a))
+            out[lang] = _TEMPLATES[lang]["wish_words"].format(
+                words=f"{q.format(a)}/{q.format(b)}" if a != b else q.format(a), **_names(lang, c, k))
         return out
     return None

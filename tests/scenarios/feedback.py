@@ -17,7 +17,7 @@ from tests.support.config import ADMIN_ID
 from tests.scenarios.meetings import DESIGNER, introduced_pair, onboard, texts
 
 BERLIN = ZoneInfo("Europe/Berlin")
-ASK_DE, ASK_EN = "Habt ihr euch getroffen?", "Did you meet?"
+ASK_DE, ASK_EN = "Haben Sie sich getroffen?", "Did you meet?"
 NUDGE_DE, NUDGE_EN = "Eine kurze Erinnerung", "A gentle reminder"
 
 
@@ -74,7 +74,7 @@ async def feedback_yes_then_outcomes_and_figures(h) -> None:
     await company.press("4")
     assert "weiter zusammenarbeiten" in company.last.text
     await company.press("Ja")
-    assert "Möchtest du uns noch etwas sagen" in company.last.text
+    assert "Möchten Sie uns noch etwas sagen" in company.last.text
     await company.say("Sehr inspirierend, wir planen ein Fotoshooting.")
     assert "in ein paar Wochen" in company.last.text
     # The creative: yes, 5, maybe, skip.
@@ -118,11 +118,12 @@ async def feedback_yes_then_outcomes_and_figures(h) -> None:
     stats = admin.last.text
     for line in ("Vorstellungen mit vorgeschlagenem Treffen: 1", "Stattgefunden (mindestens eine Seite sagt ja): 1",
                  "Bewertet: 1", "Durchschnittliche Bewertung: 4,5", "50 % ja, 50 % vielleicht (von 2 Antworten)",
-                 "nach 14d (1 von 1 Paaren geantwortet): 🤝 Ein gemeinsames Projekt 1",
-                 "nach 90d (1 von 1 Paaren geantwortet): 📝 Ein Auftrag 1"):
+                 "Was 2 Wochen nach dem Treffen daraus geworden ist (1 von 1 Paaren haben geantwortet): "
+                 "🤝 Ein gemeinsames Projekt 1",
+                 "Was 3 Monate nach dem Treffen daraus geworden ist (1 von 1 Paaren haben geantwortet): 📝 Ein Auftrag 1"):
         assert line in stats, (line, stats)
     await company.say("/stats")
-    assert "nur für Organisator" in company.last.text
+    assert "nur für das Organisationsteam" in company.last.text
     # Everything is in the company's data export.
     await company.say("/mydata")
     data = company.last.json()
@@ -235,7 +236,7 @@ async def three_ignored_cards_pause_the_person(h) -> None:
     company = await onboard(h, 1400, lang="de", side="production", name="Uta Seifert",
                             text="Wir brauchen bessere Produktfotos und einen Onlineshop für unsere Möbel.",
                             days=("Di",), window="vormittags")
-    assert "Ein Vorschlag für dich" in company.last.text
+    assert "Ein Vorschlag für Sie" in company.last.text
     start = datetime.now(BERLIN).replace(hour=10, minute=0, second=0, microsecond=0) + timedelta(days=1)
     day = sweeps = 0
     for card in range(3):
@@ -244,7 +245,7 @@ async def three_ignored_cards_pause_the_person(h) -> None:
             h.set_time(start + timedelta(days=day, hours=sweeps))  # an hour of margin per step (DST)
             await h.sweep()
         if card < 2:
-            assert "Ein Vorschlag für dich" in company.last.text  # the next card
+            assert "Ein Vorschlag für Sie" in company.last.text  # the next card
     assert "/resume" in company.last.text and "nicht geantwortet" in company.last.text
     assert count(company, "Noch Interesse?") == 6
     async with h.sessions() as s:
@@ -278,9 +279,9 @@ async def feedback_survives_restarts_and_bad_input(h) -> None:
     await company.press("Nein")
     await h.restart()
     await company.send_kind("sticker")
-    assert "Möchtest du uns noch etwas sagen" in company.last.text
+    assert "Möchten Sie uns noch etwas sagen" in company.last.text
     await company.say("x" * 10_000)
-    assert "etwas lang" in company.last.text and "10000" in company.last.text
+    assert "etwas lang" in company.last.text and "10.000" in company.last.text
     await company.say("Leider keine gemeinsame Basis.")
     assert "nicht noch einmal vor" in company.last.text
     fb = next(f for f in await _feedback(h) if f.rating is not None)
@@ -322,7 +323,7 @@ async def results_hand_over_reaches_the_company(h) -> None:
     await creative.press_data(send, collecting.message_id)
     assert "Sent to Uta Seifert: 3 items" in texts(creative)
     new = company.messages[before:]
-    head = next(m for m in new if "Ergebnisse eurer Session" in m.text)
+    head = next(m for m in new if "Ergebnisse Ihres Treffens" in m.text)
     assert "Ben Okafor" in head.text and "360°-Ansichten" in head.text and "shotlist.pdf" in head.text
     assert [m.kind for m in new if m.kind in ("photo", "document")] == ["photo", "document"]
     await creative.press_data(send, collecting.message_id)  # handed over already: the button is stale

@@ -70,7 +70,7 @@ async def introduced_pair(h, *, creative_days=("Di", "Do")):
     await creative.press("Interested")
     assert "As soon as Uta Seifert agrees too" in texts(creative)
     # The company now gets a card: someone would like to meet them. Still no contact either way.
-    assert "Jemand möchte dich kennenlernen" in company.last.text and "Ben Okafor" in company.last.text
+    assert "Jemand möchte Sie kennenlernen" in company.last.text and "Ben Okafor" in company.last.text
     assert "@user2101" not in texts(company) and "@user1101" not in texts(creative)
     await company.press("Interessiert")
     return company, creative
@@ -78,16 +78,16 @@ async def introduced_pair(h, *, creative_days=("Di", "Do")):
 
 async def accept_accept_introduction(h) -> None:
     company, creative = await introduced_pair(h)
-    intro_c = next(m for m in company.messages if "Ihr möchtet euch beide kennenlernen" in m.text)
+    intro_c = next(m for m in company.messages if "Sie möchten sich beide kennenlernen" in m.text)
     intro_k = next(m for m in creative.messages if "You'd both like to meet" in m.text)
     assert "@user2101" in intro_c.text and "@user1101" in intro_k.text
     for intro in (intro_c, intro_k):
         assert "Seifert" in intro.text or "Uta" in intro.text or "Ben" in intro.text
-    assert "Briefing" in intro_c.text and "Herausforderung: Unsere Möbel verkaufen wir nur im eigenen Laden." in intro_c.text
+    assert "Zur Vorbereitung" in intro_c.text and "Herausforderung: Unsere Möbel verkaufen wir nur im eigenen Laden." in intro_c.text
     assert "Questions to start with" in intro_k.text and "1. " in intro_k.text and "3. " in intro_k.text
     assert any("t.me/user2101" in data for _, data in intro_c.buttons[0])
     # The company is asked for a time, with slots from both availabilities.
-    assert "Wann trefft ihr euch" in company.last.text
+    assert "Wann treffen Sie sich" in company.last.text
     slot_labels = [label for label in company.last.labels if label.startswith("📅")]
     assert len(slot_labels) == 3 and all(("Di" in s or "Do" in s) for s in slot_labels)
     async with h.sessions() as s:
@@ -102,7 +102,7 @@ async def accept_decline_shares_nothing(h) -> None:
                              days=("Tue",), window="mornings")
     await creative.press("Interested")
     await company.press("Passt nicht")
-    assert "ich schlage euch einander nicht mehr vor" in company.last.text or "nicht mehr vor" in texts(company)
+    assert "ich schlage Sie einander nicht mehr vor" in company.last.text or "nicht mehr vor" in texts(company)
     for chat, other in ((company, "@user2201"), (creative, "@user1201")):
         assert other not in texts(chat)
         assert not any("beide kennenlernen" in m.text or "both like to meet" in m.text for m in chat.messages)
@@ -188,7 +188,7 @@ async def reschedule_and_cancel(h) -> None:
     assert "Treffen mit Ben Okafor" in company.last.text
     await company.press("Verschieben")
     assert "would like to move the meeting" in creative.last.text
-    assert "Wann trefft ihr euch" in company.last.text
+    assert "Wann treffen Sie sich" in company.last.text
     async with h.sessions() as s:
         meeting = (await s.execute(select(Meeting))).scalar_one()
         assert meeting.status == "negotiating" and len(meeting.rejected) == 1
@@ -244,7 +244,9 @@ async def reminders_fire_in_order(h) -> None:
     await _wait_for(lambda: sum("Erinnerung" in m.text for m in company.messages) >= 2
                     and sum("Reminder" in m.text for m in creative.messages) >= 2, timeout=30)
     reminders = [m.text for m in company.messages if "Erinnerung" in m.text]
-    assert "(2d vorher)" in reminders[0] and "(1d vorher)" in reminders[1]
+    # Sentences said from the moment each is due: two days ahead names the day, one day ahead says "tomorrow".
+    assert "Zur Erinnerung: Am " in reminders[0] and "Uhr treffen Sie Ben Okafor" in reminders[0]
+    assert "Zur Erinnerung: Morgen um " in reminders[1]
     await asyncio.sleep(1.0)
     assert sum("Erinnerung" in m.text for m in company.messages) == 2  # none twice
 
@@ -265,7 +267,7 @@ async def organiser_releases_event_matches(h) -> None:
     slug = admin.last.text.split()[-1].rsplit("=", 1)[1]
     company = await onboard(h, 1301, lang="de", side="production", name="Uta Seifert", text=COMPANY_CHALLENGE,
                             days=("Di",), window="vormittags", slug=slug)
-    assert "sobald die Organisator:innen sie freigeben" in company.last.text
+    assert "sobald das Organisationsteam sie freigibt" in company.last.text
     creative = await onboard(h, 2301, lang="en", side="creative", name="Ben Okafor", text=PHOTOGRAPHER,
                              days=("Tue",), window="mornings", slug=slug)
     assert "as soon as the organisers release them" in creative.last.text
@@ -286,7 +288,7 @@ async def organiser_releases_event_matches(h) -> None:
     await creative.say("/matches")  # asking for one's matches shows the open card again
     assert "Uta Seifert" in creative.last.text
     await creative.say("/release")
-    assert "nur für Organisator" in creative.last.text or "organisers only" in creative.last.text
+    assert "nur für das Organisationsteam" in creative.last.text or "organisers only" in creative.last.text
 
 
 async def export_and_delete_with_a_meeting(h) -> None:
@@ -311,9 +313,9 @@ async def mutual_interest_and_a_card_of_someone_gone(h) -> None:
     too" right before "you both want to meet". Issue 10.16: a card of someone
     who deleted their data says so instead of "button not valid"."""
     company, creative = await introduced_pair(h)
-    card = next(m for m in company.messages if "Ben Okafor" in m.text and ("🤝 Du möchtest" in m.text
+    card = next(m for m in company.messages if "Ben Okafor" in m.text and ("🤝 Sie möchten" in m.text
                                                                          or "Sobald" in m.text))
-    assert "und Ben Okafor dich auch" in card.text and "Sobald" not in card.text
+    assert "und Ben Okafor Sie auch" in card.text and "Sobald" not in card.text
     other = await onboard(h, 2102, lang="de", side="creative", name="Lea Licht", text=DESIGNER,
                           days=("Di",), window="vormittags")
     card = next(m for m in reversed(other.messages) if "Uta Seifert" in m.text and m.buttons)

@@ -17,9 +17,9 @@ async def onboard_company_de(h, user_id: int = 1001) -> None:
     assert "Willkommen" in new[-1].text and "Datenschutz" in new[-1].text
     assert await h.person(user_id) is None  # nothing stored before consent
     await chat.press("Einverstanden")
-    assert "(1/" in chat.last.text and "Wie heißt du" in chat.last.text
+    assert "(1/" in chat.last.text and "Wie heißen Sie" in chat.last.text
     await chat.say("Klara Seifert")
-    assert "Seite" in chat.last.text
+    assert "Aus welchem Bereich kommen Sie?" in chat.last.text
     await chat.press("Produktion")
     await chat.say("Seifert Möbelwerkstatt")
     await chat.say("Inhaberin")
@@ -34,14 +34,14 @@ async def onboard_company_de(h, user_id: int = 1001) -> None:
     await chat.press("Englisch")
     assert "✅ Englisch" in chat.last.labels
     await chat.press("Fertig")
-    assert "Wann hast du" in chat.last.text
+    assert "Wann haben Sie" in chat.last.text
     await chat.press("Fertig")  # nothing chosen yet: alert, still on this step
     assert "mindestens einen Tag" in (chat.last_toast or "")
     await chat.press("Di")
     await chat.press("Do")
     await chat.press("vormittags")
     await chat.press("Fertig")
-    assert "So sieht dein Profil aus" in chat.last.text
+    assert "So sieht Ihr Profil aus" in chat.last.text
     assert "Seifert Möbelwerkstatt" in chat.last.text and "Di, Do · vormittags" in chat.last.text
     await chat.press("Passt so")
     assert any("Profil ist gespeichert" in m.text for m in chat.messages[-3:])
@@ -109,7 +109,7 @@ async def refuse_consent(h, user_id: int = 3001) -> None:
     await chat.say("/start")
     before = await h.refusals()
     await chat.press("Nein")
-    assert "nichts über dich gespeichert" in chat.last.text
+    assert "nichts über Sie gespeichert" in chat.last.text
     assert await h.person(user_id) is None
     assert await h.count(Person) == 0
     assert await h.refusals() == before + 1
@@ -128,24 +128,24 @@ async def bad_input_during_onboarding(h, user_id: int = 4001) -> None:
     side_prompt_version = None
     for kind in ("sticker", "photo", "voice", "location"):
         new = await chat.send_kind(kind)
-        assert "nur Textnachrichten" in new[0].text and "Wie heißt du" in new[-1].text
+        assert "nur Textnachrichten" in new[0].text and "Wie heißen Sie" in new[-1].text
     await chat.say("   ")  # empty after trimming
     assert "mindestens 2" in chat.last.text
     await chat.say("x" * 10_000)
-    assert "zu lang (10000 Zeichen)" in chat.last.text
+    assert "zu lang (10.000 Zeichen)" in chat.last.text
     assert (await h.profile(user_id)).name is None
     await chat.say("/frobnicate")
-    assert "/frobnicate" in chat.messages[-2].text and "Wie heißt du" in chat.last.text
+    assert "/frobnicate" in chat.messages[-2].text and "Wie heißen Sie" in chat.last.text
     await chat.say("/help")
-    assert "/profile" in chat.messages[-2].text and "Wie heißt du" in chat.last.text
+    assert "/profile" in chat.messages[-2].text and "Wie heißen Sie" in chat.last.text
     await chat.say("/profile")
     assert "noch nicht fertig" in chat.messages[-2].text
     await chat.say("/newevent Sommerfest")
-    assert "nur für Organisator" in chat.last.text
+    assert "nur für das Organisationsteam" in chat.last.text
     await chat.say("Ole Brandt")
     side_msg = chat.last
     await chat.say("Ich bin Kreativer")  # text where buttons are expected
-    assert "Knöpfe" in chat.messages[-2].text
+    assert "Schaltflächen" in chat.messages[-2].text
     # Forged button: a well-formed payload with a wrong signature changes nothing.
     await chat.press_data("side|creative|99|AAAAAAAA")
     assert "ungültig" in (chat.last_toast or "")
@@ -191,7 +191,7 @@ async def cancel_and_resume(h, user_id: int = 6001) -> None:
     await chat.say("irgendwas")
     assert "/start" in chat.last.text
     await chat.say("/start")
-    assert "Seite" in chat.last.text  # continues with the next missing field
+    assert "Bereich" in chat.last.text  # continues with the next missing field
     assert (await h.profile(user_id)).name == "Jonas Vogel"
 
 
@@ -204,7 +204,7 @@ async def language_switch(h, user_id: int = 7001) -> None:
     assert "What is your name" in chat.last.text
     await chat.say("/language")
     await chat.press("Deutsch")
-    assert "Wie heißt du" in chat.last.text
+    assert "Wie heißen Sie" in chat.last.text
     assert (await h.person(user_id)).language == "de"
 
 
@@ -266,13 +266,13 @@ async def open_profile_stays_put(h, user_id: int = 1201) -> None:
     await onboard_company_de(h, user_id)
     chat = h.chats[-1]
     await chat.say("/profile")
-    assert "Dein Profil" in chat.last.text
+    assert "Ihr Profil" in chat.last.text
     for command in ("/pause", "/resume", "/help", "/mydata", "/gibtsnicht"):
         new = await chat.say(command)
-        assert new and not any("Dein Profil" in m.text for m in new), command
+        assert new and not any("Ihr Profil" in m.text for m in new), command
     await chat.press("Rolle")  # the menu's buttons still work
     new = await chat.say("/help")
-    assert any("Was ist deine Rolle" in m.text for m in new)  # a question asked is asked again
+    assert any("Was ist Ihre Rolle" in m.text for m in new)  # a question asked is asked again
     await chat.say("Geschäftsführerin")
     assert "Gespeichert" in chat.last.text and "Geschäftsführerin" in chat.last.text
 
@@ -309,7 +309,7 @@ async def matches_with_reasons(h) -> None:
     assert "@user1001" not in card.text  # no contact details before both agree
     assert await h.count(Embedding) > 0  # embeddings cached in the database
     await company.say("/matches")
-    assert "Ben Okafor" in company.last.text and "Warum ihr passt" in company.last.text
+    assert "Ben Okafor" in company.last.text and "Warum es passt" in company.last.text
     cached = await h.count(Embedding)
     await creative.press("Not now")
     assert "maybe later" in creative.messages[-2].text or "maybe later" in creative.last.text

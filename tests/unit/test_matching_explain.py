@@ -55,10 +55,10 @@ def test_discipline_then_shared_words_then_snippet_as_fallbacks():
     assert "Polsterei" in reason and "Polsterbezüge" in reason
     people = [Participant("c1", "production", seeks="Irgendwas ganz Allgemeines"),
               Participant("k1", "creative", offers="Ganz anderes Thema hier")]
-    assert first(suggest(people), "c1").reason("de").startswith("Ähnliche Beschreibung: Ganz anderes Thema")
-    assert first(suggest(people), "k1").reason("en").startswith("Similar description: Irgendwas")
+    assert first(suggest(people), "c1").reason("de").startswith("Die kreative Fachkraft beschreibt sich so: „Ganz anderes Thema")
+    assert first(suggest(people), "k1").reason("en").startswith("The business describes themselves like this: “Irgendwas")
     people = [Participant("c1", "production", seeks=""), Participant("k1", "creative", offers="")]
-    assert first(suggest(people), "c1").reason("en") == "No description to compare yet"
+    assert first(suggest(people), "c1").reason("en") == "There is no description to compare yet."
 
 
 def test_wish_and_language_notes():
@@ -69,8 +69,8 @@ def test_wish_and_language_notes():
                     language="en"),
     ]
     de = first(suggest(people), "c1").reason("de")
-    assert "Wunsch passt: „Handwerksbetriebe“ ↔ Handwerk" in de
-    assert "keine gemeinsame Arbeitssprache" in de
+    assert "mit Betrieben aus dem Bereich Handwerk arbeiten („Handwerksbetriebe“)." in de
+    assert "Eine gemeinsame Arbeitssprache ist nicht bekannt" in de
 
 
 def test_suggestion_reason_falls_back_across_languages():
@@ -82,3 +82,17 @@ def test_suggestion_reason_falls_back_across_languages():
     assert calls == []  # computed only when read
     assert s.reason("en") == "b" and s.reason("de") == "a" and calls == [1]
     assert dict(s.reasons) == {"de": "a", "en": "b"}
+
+
+def test_reasons_are_sentences_with_names_not_symbols():
+    people = [
+        Participant("c1", "production", name="Uta Seifert", organisation="Bäckerei Seifert",
+                    seeks="Wir finden keinen Nachwuchs für die Backstube."),
+        Participant("k1", "creative", name="Lena Schmidt", offers="Recruiting-Videos für Handwerksbetriebe auf TikTok."),
+    ]
+    for s in (first(suggest(people), "c1"), first(suggest(people), "k1")):
+        de, en = s.reason("de"), s.reason("en")
+        assert de.startswith("Bäckerei Seifert sucht Unterstützung") and "Lena Schmidt bringt dafür" in de
+        assert en.startswith("Bäckerei Seifert is looking for help") and "Lena Schmidt brings" in en
+        for text in (de, en):
+            assert "↔" not in text and ";" not in text and text.endswith(".")
