@@ -208,6 +208,42 @@ async def language_switch(h, user_id: int = 7001) -> None:
     assert (await h.person(user_id)).language == "de"
 
 
+async def form_of_address(h, user_id: int = 7101) -> None:
+    """German texts use Sie by default; /language lets a person choose du (and back)."""
+    chat = h.chat(user_id, "Ole", "de")
+    await chat.say("/start")
+    assert "Sind Sie damit einverstanden?" in chat.last.text
+    await chat.press("Einverstanden")
+    assert "Wie heißen Sie?" in chat.last.text
+    await chat.say("/language")
+    assert "Anrede" in chat.last.text
+    await chat.press("Deutsch (du)")
+    assert "duze dich" in chat.messages[-2].text and "Wie heißt du?" in chat.last.text
+    person = await h.person(user_id)
+    assert (person.language, person.german_form) == ("de", "du")
+    await chat.say("Ole Hansen")
+    assert "Aus welchem Bereich kommst du?" in chat.last.text
+    await chat.say("/language")
+    await chat.press("English")
+    assert "Which field do you come from?" in chat.last.text
+    assert (await h.person(user_id)).german_form == "du"  # kept for when German is chosen again
+    await chat.say("/language")
+    await chat.press("Deutsch (Sie)")
+    assert "Aus welchem Bereich kommen Sie?" in chat.last.text
+    person = await h.person(user_id)
+    assert (person.language, person.german_form) == ("de", "sie")
+
+
+async def du_by_setting(h, user_id: int = 7201) -> None:
+    """GERMAN_FORM=du: German speakers are addressed with du unless they choose Sie."""
+    chat = h.chat(user_id, "Pia", "de")
+    await chat.say("/start")
+    assert "Bist du damit einverstanden?" in chat.last.text
+    await chat.press("Einverstanden")
+    assert "Wie heißt du?" in chat.last.text
+    assert (await h.person(user_id)).german_form is None  # not chosen: the setting applies
+
+
 async def privacy_commands(h, user_id: int = 1001) -> None:
     await onboard_company_de(h, user_id)
     chat = h.chats[-1]
@@ -292,7 +328,7 @@ async def organiser_help_without_profile(h) -> None:
 
 ALL = [onboard_company_de, organiser_help_without_profile, onboard_creative_en, refuse_consent, bad_input_during_onboarding,
        restart_mid_onboarding, cancel_and_resume, language_switch, privacy_commands, event_deep_link,
-       open_profile_stays_put]
+       open_profile_stays_put, form_of_address]
 
 
 async def matches_with_reasons(h) -> None:

@@ -30,6 +30,11 @@ async def test_feedback_and_followups(harness, scenario) -> None:
     await scenario(harness)
 
 
+@pytest.mark.settings(german_form="du")
+async def test_german_form_setting(harness) -> None:
+    await onboarding.du_by_setting(harness)
+
+
 # --- on the core alone (SQLite, PostgreSQL) ---------------------------------------------------
 
 async def test_duplicate_update_changes_nothing(core_harness: CoreHarness) -> None:
