@@ -10,6 +10,8 @@ sentence-transformers; the model loads on the first text to embed):
     # learning from meeting feedback (matching.learning)
     model = FeedbackModel.fit(observations)
     matcher.suggest(participants, exclude_pairs=bad_pairs(observations), feedback=model)
+    # the exemplar bank (data only: problems and self-descriptions per discipline)
+    bank = load_exemplars(); bank["ux"].problems, bank.creatives(lang="de")
 
 See docs/matching.md.
 """
@@ -20,6 +22,7 @@ from typing import Any
 __all__ = [
     "AbstractEmbeddingCache",
     "Encoder",
+    "ExemplarBank",
     "FeedbackModel",
     "FeedbackObservation",
     "InMemoryEmbeddingCache",
@@ -29,6 +32,7 @@ __all__ = [
     "Suggestion",
     "bad_pairs",
     "cache_key",
+    "load_exemplars",
 ]
 
 _LOCATIONS = {
@@ -43,6 +47,8 @@ _LOCATIONS = {
     "FeedbackModel": "matching.learning",
     "FeedbackObservation": "matching.learning",
     "bad_pairs": "matching.learning",
+    "ExemplarBank": "matching.exemplars",
+    "load_exemplars": "matching.exemplars",
 }
 
 
