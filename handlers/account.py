@@ -200,7 +200,7 @@ async def export_data(turn: Turn, profile: Profile) -> None:
 def ask_delete(turn: Turn, *, keep: bool) -> None:
     assert turn.state is not None
     if not keep:
-        back = {"flow": turn.state.flow, "step": turn.state.step}
+        back = {"flow": turn.state.flow, "step": turn.state.step, "data": turn.state.data}
         turn.goto(Flow.DELETE, "confirm", back=back)
     turn.bump()
     turn.say("delete.confirm", [[turn.button(turn.tr("btn.delete_yes"), Choice("del", "yes"))],
@@ -210,7 +210,7 @@ def ask_delete(turn: Turn, *, keep: bool) -> None:
 def cancel_delete(turn: Turn, profile: Profile) -> None:
     assert turn.state is not None
     back = turn.state.data.get("back") or {}
-    turn.goto(back.get("flow") or Flow.IDLE, back.get("step"))
+    turn.goto(back.get("flow") or Flow.IDLE, back.get("step"), **(back.get("data") or {}))  # ticks, a side switch
     turn.edit(turn.ev.message_id if turn.ev.kind == "button" else None, turn.tr("delete.cancelled"))
     if turn.flow in (Flow.ONBOARDING, Flow.PROFILE) and turn.step is not None:
         ob.resume(turn, profile)

@@ -107,9 +107,10 @@ def _row(value: str, least: int, most: int) -> tuple[Any, ...] | None:
 
 
 @dataclass(frozen=True)
-class Choice(Payload, actions=("lang", "name", "side", "org", "dis", "lng", "av", "sum", "edit", "del")):
+class Choice(Payload, actions=("lang", "name", "side", "org", "dis", "lng", "av", "sum", "edit", "back", "del")):
     """One answer to the current prompt of onboarding, the profile or /delete:
-    a code, or "ok"/"done" for a multi-select or menu."""
+    a code, "ok"/"done" for a multi-select or menu, or "back" (leave an edit
+    unchanged)."""
 
     kind: str
     value: str
