@@ -66,3 +66,13 @@ def test_values_that_do_not_fit_their_type_unpack_to_none() -> None:
         assert signed is not None and unpack(signed) is None, (action, value)
     assert {"sg", "mt", "fb", "oc", "ho", "consent", "plang", "lang", "del"} <= set(PAYLOADS)
     assert not CardButton.versioned and Choice.versioned
+
+
+def test_plea_to_go_back_is_told_from_an_answer() -> None:
+    from handlers.text import looks_like_plea
+
+    for plea in ("zurück", "Ich habe mich verklickt, bitte zurück!", "abbrechen", "go back please", "oops, wrong button, back"):
+        assert looks_like_plea(plea), plea
+    for answer in ("Back to Basics GmbH", "Back-Office-Leiterin", "Stop-Motion-Studio Halle",
+                   "Wir wollen Kunden zurückgewinnen", "", "Tischlerei"):
+        assert not looks_like_plea(answer), answer
