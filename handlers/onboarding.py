@@ -111,9 +111,10 @@ class ProfileDraft:
         return getattr(self.profile, name)
 
     def __setattr__(self, name: str, value: object) -> None:
-        if name not in self.FIELDS:
-            raise AttributeError(f"a side switch does not change {name!r}")
-        object.__setattr__(self, name, value)
+        if name in self.FIELDS:
+            object.__setattr__(self, name, value)
+        else:  # an answer that is the same on both sides goes to the profile
+            setattr(self.profile, name, value)
 
     def data(self) -> dict[str, object]:
         return {name: getattr(self, name) for name in self.FIELDS}
