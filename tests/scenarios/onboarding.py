@@ -473,10 +473,53 @@ async def typing_during_multiselect_keeps_ticks(h, user_id: int = 1321) -> None:
     assert (await h.profile(user_id)).availability == {"days": [2], "windows": ["afternoon"]}
 
 
+async def declined_invitation_survives_start(h) -> None:
+    """Issue 10.5: declining the privacy notice of an invitation link and
+    later sending a plain /start and agreeing lost the event."""
+    from db.models import EventParticipant, PendingInvitation
+
+    admin = h.chat(ADMIN_ID, "Orga", "de")
+    await admin.say("/newevent Werkstattabend")
+    slug = admin.last.text.split()[-1].rsplit("=", 1)[1]
+    chat = h.chat(8201, "Rosa", "de")
+    await chat.say(f"/start {slug}")
+    await chat.press("Nein")
+    assert "Einladung zu „Werkstattabend“" in chat.last.text and "/start" in chat.last.text
+    assert await h.person(8201) is None and await h.count(Person) == 0
+    assert await h.count(PendingInvitation) == 1
+    async with h.sessions() as s:
+        from sqlalchemy import select
+
+        key = (await s.execute(select(PendingInvitation.key))).scalar_one()
+    assert "8201" not in key  # no Telegram id stored, only a keyed hash
+    await chat.say("/mydata")
+    assert "Einladung zu „Werkstattabend“" in chat.last.text
+    new = await chat.say("/start")  # later, without the link
+    assert any("Werkstattabend" in m.text for m in new) and "Datenschutz" in chat.last.text
+    await chat.press("Einverstanden")
+    assert any("angemeldet" in m.text and "Werkstattabend" in m.text for m in chat.messages[-3:])
+    assert await h.count(EventParticipant) == 1
+    assert await h.count(PendingInvitation) == 0  # used up at consent
+    await admin.say("/events")
+    assert "1 Teilnehmende" in admin.last.text
+
+    # Declined, then /delete before consent: the invitation is forgotten.
+    other = h.chat(8202, "Tom", "de")
+    await other.say(f"/start {slug}")
+    await other.press("Nein")
+    await other.say("/delete")
+    assert "vergessen" in other.last.text
+    assert await h.count(PendingInvitation) == 0
+    new = await other.say("/start")
+    assert not any("Werkstattabend" in m.text for m in new)
+    await other.press("Einverstanden")
+    assert await h.count(EventParticipant) == 1
+
+
 ALL = [onboard_company_de, organiser_help_without_profile, onboard_creative_en, refuse_consent, bad_input_during_onboarding,
        restart_mid_onboarding, cancel_and_resume, language_switch, privacy_commands, event_deep_link,
        open_profile_stays_put, form_of_address, side_switch_keeps_answers, edit_steps_have_a_way_back,
-       typing_during_multiselect_keeps_ticks]
+       typing_during_multiselect_keeps_ticks, declined_invitation_survives_start]
 
 
 async def matches_with_reasons(h) -> None:
