@@ -346,10 +346,10 @@ async def side_switch_keeps_answers(h, user_id: int = 1301) -> None:
     await onboard_company_de(h, user_id)
     chat = h.chats[-1]
     await chat.say("/profile")
-    await chat.press("Seite")
+    await chat.press("Bereich")
     assert any("Zurück, nichts ändern" in label for label in chat.last.labels)
     await chat.press("Kreativwirtschaft")
-    assert "Zur Seite „🎨 Kreativwirtschaft“ wechseln?" in chat.last.text
+    assert "In den Bereich „🎨 Kreativwirtschaft“ wechseln?" in chat.last.text
     assert "Branche / Gewerk" in chat.last.text and "Herausforderung" in chat.last.text
     await _company_side_unchanged(h, user_id)
     await chat.press("Zurück, nichts ändern")  # changed my mind: nothing happens
@@ -359,14 +359,14 @@ async def side_switch_keeps_answers(h, user_id: int = 1301) -> None:
 
     # Confirmed, then stuck at the first question of the new side: a plea is no answer.
     await chat.say("/profile")
-    await chat.press("Seite")
+    await chat.press("Bereich")
     await chat.press("Kreativwirtschaft")
-    await chat.press("Ja, Seite wechseln")
+    await chat.press("Ja, Bereich wechseln")
     assert "Disziplinen" in chat.last.text
     await _company_side_unchanged(h, user_id)  # nothing replaced yet
     await chat.press("Foto, Film")
     await chat.press("Fertig")
-    assert "Fähigkeiten" in chat.last.text or "besonders gut" in chat.last.text
+    assert (await h.state(user_id)).step == "skills"
     await chat.say("ich habe mich verklickt, bitte zurück")
     assert any("Nichts geändert" in m.text for m in chat.messages[-2:])
     await _company_side_unchanged(h, user_id)
@@ -375,9 +375,9 @@ async def side_switch_keeps_answers(h, user_id: int = 1301) -> None:
 
     # Walking away in the middle (/cancel) leaves the profile as it was, too.
     await chat.say("/profile")
-    await chat.press("Seite")
+    await chat.press("Bereich")
     await chat.press("Kreativwirtschaft")
-    await chat.press("Ja, Seite wechseln")
+    await chat.press("Ja, Bereich wechseln")
     await chat.press("Foto, Film")
     await chat.press("Fertig")
     await chat.say("/cancel")
@@ -385,9 +385,9 @@ async def side_switch_keeps_answers(h, user_id: int = 1301) -> None:
 
     # The whole switch: the new side's answers replace the old ones at the end.
     await chat.say("/profile")
-    await chat.press("Seite")
+    await chat.press("Bereich")
     await chat.press("Kreativwirtschaft")
-    await chat.press("Ja, Seite wechseln")
+    await chat.press("Ja, Bereich wechseln")
     await chat.press("Foto, Film")
     await chat.press("Fertig")
     await chat.say(SKILLS_DE)
