@@ -143,6 +143,19 @@ class ConsentRefusal(Base):
     refused_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
 
 
+class PendingInvitation(Base):
+    """An invitation (deep link) declined at the privacy notice, kept so a
+    later /start still knows the event: no name, no Telegram id, only a keyed
+    hash of it (`CallbackSigner.pseudonym`). Used up at consent, forgotten
+    after `handlers.account.PENDING_DAYS` or on /delete."""
+
+    __tablename__ = "pending_invitations"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False, index=True)
+
+
 class ProcessedUpdate(Base):
     """Telegram may deliver an update twice; its id is recorded in the same
     transaction as its effects, so a duplicate changes nothing."""

@@ -27,6 +27,7 @@ from db.models import (
     Event,
     EventParticipant,
     Person,
+    PendingInvitation,
     ProcessedUpdate,
     Profile,
     utcnow,
@@ -150,6 +151,28 @@ class EventRepository:
 
         q = select(func.count()).select_from(EventParticipant).where(EventParticipant.event_id == event.id)
         return int((await self.session.execute(q)).scalar_one())
+
+
+class InvitationRepository:
+    """Declined invitations, keyed by a pseudonym (see `PendingInvitation`)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, key: str, since: datetime) -> tuple[PendingInvitation, Event] | None:
+        row = (await self.session.execute(
+            select(PendingInvitation, Event).join(Event, Event.id == PendingInvitation.event_id)
+            .where(PendingInvitation.key == key, PendingInvitation.created_at >= since))).first()
+        return (row[0], row[1]) if row else None
+
+    async def put(self, key: str, event_id: int, now: datetime, forget_before: datetime) -> None:
+        """Keep (or renew) the invitation; forget everyone's that expired."""
+        await self.session.execute(delete(PendingInvitation).where(
+            (PendingInvitation.key == key) | (PendingInvitation.created_at < forget_before)))
+        self.session.add(PendingInvitation(key=key, event_id=event_id, created_at=now))
+
+    async def forget(self, key: str) -> None:
+        await self.session.execute(delete(PendingInvitation).where(PendingInvitation.key == key))
 
 
 class IntroductionRepository:
@@ -422,6 +445,7 @@ class SqlAlchemyUnitOfWork:
         self.people = PeopleRepository(self.session)
         self.conversations = ConversationRepository(self.session)
         self.events = EventRepository(self.session)
+        self.invitations = InvitationRepository(self.session)
         self.updates = UpdateLog(self.session)
         self.embeddings = EmbeddingRepository(self.session)
         self.intros = IntroductionRepository(self.session)

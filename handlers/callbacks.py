@@ -49,6 +49,12 @@ class CallbackSigner:
             raise ValueError(f"callback data too long ({len(data.encode())} bytes): {data!r}")
         return data
 
+    def pseudonym(self, user_id: int) -> str:
+        """A keyed hash of a Telegram id: the same person gives the same key,
+        but without the secret the key tells nobody who it is (used where
+        nothing about a person may be stored yet, before consent)."""
+        return hmac.new(self._secret, f"pseudonym|{user_id}".encode(), hashlib.sha256).hexdigest()[:40]
+
     def verify(self, user_id: int, data: str | None) -> Signed | None:
         """The payload if it is genuine for this user, else None."""
         if not data:
@@ -107,9 +113,10 @@ def _row(value: str, least: int, most: int) -> tuple[Any, ...] | None:
 
 
 @dataclass(frozen=True)
-class Choice(Payload, actions=("lang", "name", "side", "org", "dis", "lng", "av", "sum", "edit", "del")):
+class Choice(Payload, actions=("lang", "name", "side", "org", "dis", "lng", "av", "sum", "edit", "back", "del")):
     """One answer to the current prompt of onboarding, the profile or /delete:
-    a code, or "ok"/"done" for a multi-select or menu."""
+    a code, "ok"/"done" for a multi-select or menu, or "back" (leave an edit
+    unchanged)."""
 
     kind: str
     value: str
