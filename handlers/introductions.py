@@ -20,7 +20,7 @@ from domain.model import MeetingStatus
 from handlers.callbacks import MeetingButton
 from handlers.flows import Flow, FlowHandler
 from handlers.scheduling import format_slot, meeting_ics, parse_proposal, propose_slots
-from handlers.text import describe, first_sentence
+from handlers.text import describe, first_sentence, short
 from handlers.types import Button, Document
 from i18n import t
 
@@ -71,21 +71,37 @@ def _contact(lang: str, person: Person, name: str) -> tuple[str, Button]:
 
 
 async def on_pair_introduced(turn: Turn, event: PairIntroduced) -> None:
-    """Each side gets the other's contact and a briefing; the company is asked for a time."""
+    """Each side gets the other's contact and a briefing written for them (never
+    about themselves) that says who proposes the time; the company is asked for one."""
     pair = await turn.uow.intros.pair_by_id(event.pair_id)
     assert pair is not None
     company, cp, creative, kp = await people_of(turn, pair)
-    for me, other, other_profile in ((company, creative, kp), (creative, company, cp)):
-        lang = turn.locale_of(me)
-        contact, chat_button = _contact(lang, other, other_profile.name or "")
-        reason = pair.reason_en if lang == "en" else pair.reason_de
-        text = t(lang, "intro.text", who=describe(lang, other_profile), contact=contact,
-                 challenge=first_sentence(cp.seeks), creative=kp.name or "", reason=reason,
-                 q1=t(lang, "intro.q1"), q2=t(lang, "intro.q2"), q3=t(lang, "intro.q3", creative=kp.name or ""))
-        turn.send(text, [[chat_button]], to=me)
+    asker, other = company, creative
+    for me, them, profile in ((company, creative, kp), (creative, company, cp)):
+        turn.send(*_briefing(turn, me, them, profile, asker == me, pair.reason_en if me.language == "en"
+                             else pair.reason_de, challenge=cp.seeks), to=me)
     meeting = await turn.uow.intros.add_meeting(Meeting(pair_id=pair.id, status=MeetingStatus.NEGOTIATING,
                                                         duration_min=turn.services.settings.meeting_minutes))
-    await ask_for_time(turn, meeting, pair, asker=company, other=creative)
+    await ask_for_time(turn, meeting, pair, asker=asker, other=other)
+
+
+def _briefing(turn: Turn, me: Person, them: Person, profile: Profile, i_propose: bool, reason: str,
+              challenge: str | None) -> tuple[str, list[list[Button]]]:
+    """The introduction for `me` about `them` (whose profile is `profile`).
+    The company learns who the creative is and why they fit its challenge;
+    the creative learns about the company and its challenge in its words."""
+    lang = turn.locale_of(me)
+    name = profile.name or ""
+    contact, chat_button = _contact(lang, them, name)
+    nxt = t(lang, "intro.next_you_propose") if i_propose else t(lang, "intro.next_other_proposes", name=name)
+    role = "company" if profile.side == "creative" else "creative"  # the reader's side
+    fields = dict(who=describe(lang, profile), contact=contact, name=name, reason=reason, next=nxt,
+                  **{f"q{i}": t(lang, f"intro.{role}_q{i}", name=name) for i in (1, 2, 3)})
+    if role == "company":
+        text = t(lang, "intro.company", about=short(profile.offers, 300), **fields)
+    else:
+        text = t(lang, "intro.creative", challenge=short(challenge, 600), **fields)
+    return text, [[chat_button]]
 
 
 # --- choosing a time --------------------------------------------------------------------

@@ -78,13 +78,13 @@ async def introduced_pair(h, *, creative_days=("Di", "Do")):
 
 async def accept_accept_introduction(h) -> None:
     company, creative = await introduced_pair(h)
-    intro_c = next(m for m in company.messages if "Ihr möchtet euch beide kennenlernen" in m.text)
+    intro_c = next(m for m in company.messages if "möchten sich kennenlernen" in m.text)
     intro_k = next(m for m in creative.messages if "You'd both like to meet" in m.text)
     assert "@user2101" in intro_c.text and "@user1101" in intro_k.text
     for intro in (intro_c, intro_k):
         assert "Seifert" in intro.text or "Uta" in intro.text or "Ben" in intro.text
-    assert "Briefing" in intro_c.text and "Herausforderung: Unsere Möbel verkaufen wir nur im eigenen Laden." in intro_c.text
-    assert "Questions to start with" in intro_k.text and "1. " in intro_k.text and "3. " in intro_k.text
+    assert "Briefing" in intro_c.text and "Warum Ben Okafor zu Ihrer Herausforderung passt" in intro_c.text
+    assert "To prepare" in intro_k.text and "1. " in intro_k.text and "3. " in intro_k.text
     assert any("t.me/user2101" in data for _, data in intro_c.buttons[0])
     # The company is asked for a time, with slots from both availabilities.
     assert "Wann trefft ihr euch" in company.last.text
@@ -93,6 +93,29 @@ async def accept_accept_introduction(h) -> None:
     async with h.sessions() as s:
         pair = (await s.execute(select(Pair))).scalar_one()
         assert pair.status == "introduced" and pair.company_answer == pair.creative_answer == "interested"
+
+
+async def each_side_gets_its_own_briefing(h) -> None:
+    """Issue 10.10: the company learns who the creative is, why they fit and
+    what to ask; the creative learns about the company, its challenge in its
+    own words, why they were suggested, what to prepare, and who proposes the
+    time. Nobody is told about themselves."""
+    company, creative = await introduced_pair(h)
+    intro_c = next(m for m in company.messages if "📋" in m.text)
+    intro_k = next(m for m in creative.messages if "📋" in m.text)
+    # Nobody reads about themselves.
+    assert "Uta Seifert" not in intro_c.text and "Seifert Möbelwerkstatt" not in intro_c.text
+    assert "Ben Okafor" not in intro_k.text
+    # The company: who the creative is, why they fit its challenge, questions to prepare.
+    assert "Ben Okafor" in intro_c.text and "Product photographer: studio shots" in intro_c.text
+    assert "Herausforderung passt" in intro_c.text and "1. " in intro_c.text and "3. " in intro_c.text
+    assert "schlagen Sie einen Termin vor" in intro_c.text
+    # The creative: the company, its challenge in its words, why suggested, what to prepare, who proposes the time.
+    assert "Uta Seifert" in intro_k.text and "Seifert Möbelwerkstatt" in intro_k.text
+    assert COMPANY_CHALLENGE in intro_k.text
+    assert "Why you were suggested" in intro_k.text and "To prepare" in intro_k.text
+    assert "Uta Seifert will propose a time" in intro_k.text
+    assert "When will you" not in texts(creative) and "Wann" in company.last.text
 
 
 async def accept_decline_shares_nothing(h) -> None:
@@ -105,7 +128,7 @@ async def accept_decline_shares_nothing(h) -> None:
     assert "ich schlage euch einander nicht mehr vor" in company.last.text or "nicht mehr vor" in texts(company)
     for chat, other in ((company, "@user2201"), (creative, "@user1201")):
         assert other not in texts(chat)
-        assert not any("beide kennenlernen" in m.text or "both like to meet" in m.text for m in chat.messages)
+        assert not any("möchten sich kennenlernen" in m.text or "both like to meet" in m.text for m in chat.messages)
     async with h.sessions() as s:
         pair = (await s.execute(select(Pair))).scalar_one()
         assert pair.status == "declined"
@@ -324,7 +347,7 @@ async def mutual_interest_and_a_card_of_someone_gone(h) -> None:
     assert any("nicht mehr dabei" in m.text for m in other.messages)
 
 
-FAST = [export_and_delete_with_a_meeting, mutual_interest_and_a_card_of_someone_gone, accept_accept_introduction, accept_decline_shares_nothing, forged_and_foreign_buttons_change_nothing,
+FAST = [each_side_gets_its_own_briefing, export_and_delete_with_a_meeting, mutual_interest_and_a_card_of_someone_gone, accept_accept_introduction, accept_decline_shares_nothing, forged_and_foreign_buttons_change_nothing,
         negotiate_with_rejection_and_own_time, no_common_slot_then_arrange_ourselves, reschedule_and_cancel,
         organiser_releases_event_matches]
 TIMED = [reminders_fire_in_order, restart_before_reminder_sends_exactly_once]
