@@ -238,6 +238,12 @@ class Meeting(Base):
     slots: Mapped[list[str] | None] = mapped_column(JSON)  # ISO datetimes proposed by the bot
     rejected: Mapped[list[str] | None] = mapped_column(JSON)  # ISO datetimes someone turned down
     sequence: Mapped[int] = mapped_column(Integer, default=0, nullable=False)  # iCalendar SEQUENCE
+    # Where: onsite (place = an address) | online (place = a link) | open (asked, left open); None = not asked.
+    place_kind: Mapped[str | None] = mapped_column(String(8))
+    place: Mapped[str | None] = mapped_column(Text)
+    # The last change and who made it (a person of the pair), so a late button can say what happened.
+    changed_by: Mapped[int | None] = mapped_column(Integer)
+    change: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False)
 

@@ -168,7 +168,7 @@ async def collect_data(turn: Turn, profile: Profile) -> dict[str, object]:
                    for s in await intros.suggestions_of(person.id)]
     meetings = [{"with": await name_of(p.creative_id if p.company_id == person.id else p.company_id),
                  "pair_status": p.status, "meeting_status": m.status, "starts_at": _iso(m.starts_at),
-                 "duration_min": m.duration_min}
+                 "duration_min": m.duration_min, "place_kind": m.place_kind, "place": m.place}
                 for m, p in await intros.meetings_of(person.id, tuple(model.MeetingStatus))]
     fu = turn.uow.followups
     feedback = [{"meeting_time": _iso(f.starts_at), "step": f.step, "met": f.met, "rating": f.rating,

@@ -7,7 +7,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from domain.events import MeetingCancelled, MeetingMoved, MeetingScheduled, MeetingSelfArranged, PairIntroduced, TimeOffered
+from domain.events import (MeetingCancelled, MeetingMoved, MeetingPlaceSet, MeetingScheduled, MeetingSelfArranged,
+                           PairIntroduced, TimeOffered)
 from handlers import admin, cards, commands, figures, followups, handover, introductions
 from handlers.account import DeleteFlow
 from handlers.bus import MessageBus
@@ -95,6 +96,7 @@ def build_bus() -> MessageBus:
             MeetingScheduled: [introductions.on_meeting_scheduled],
             MeetingSelfArranged: [introductions.on_self_arranged],
             MeetingCancelled: [introductions.on_meeting_cancelled],
+            MeetingPlaceSet: [introductions.on_place_set],
         },
         after_commit={
             MeetingScheduled: [introductions.plan_reminders],

@@ -156,9 +156,14 @@ async def feedback_moved_goes_back_to_scheduling(h) -> None:
     assert "When will you and Uta Seifert meet" in creative.last.text
     moved = await _meeting(h)
     assert moved.status == "negotiating" and moved.starts_at is None
-    # The company's open question about the old time is void now.
-    await company.press("Ja, wir haben")
-    assert "schon beantwortet" in (company.last_toast or "")
+    # The company's open question about the old time is void now; pressing it
+    # says what happened instead of "already answered" (issue 10.19).
+    question = next(m for m in reversed(company.messages) if ASK_DE in m.text)
+    await company.press_data(question.data_for("Ja, wir haben"), question.message_id)
+    edited = next(m for m in company.messages if m.message_id == question.message_id)
+    assert "Ben Okafor hat bereits angegeben, dass das Treffen verschoben wurde" in edited.text, edited.text
+    assert "Aktueller Stand" in edited.text and not edited.labels
+    assert "schon beantwortet" not in (company.last_toast or "")
     await creative.press("📅")
     await company.press("Passt")
     again = await _meeting(h)
@@ -166,7 +171,8 @@ async def feedback_moved_goes_back_to_scheduling(h) -> None:
     # After the new time, both are asked again (about the new time).
     h.set_time(_after_meeting(again))
     await h.sweep()
-    assert count(company, ASK_DE) == 2 and ASK_EN in creative.last.text
+    assert ASK_DE in company.last.text and ASK_EN in creative.last.text
+    assert count(company, ASK_DE) == 1  # the first question now says the meeting was moved
     assert {f.starts_at for f in await _feedback(h)} == {meeting.starts_at, again.starts_at}
 
 

@@ -78,13 +78,13 @@ async def introduced_pair(h, *, creative_days=("Di", "Do")):
 
 async def accept_accept_introduction(h) -> None:
     company, creative = await introduced_pair(h)
-    intro_c = next(m for m in company.messages if "Sie möchten sich beide kennenlernen" in m.text)
+    intro_c = next(m for m in company.messages if "möchten sich kennenlernen" in m.text)
     intro_k = next(m for m in creative.messages if "You'd both like to meet" in m.text)
     assert "@user2101" in intro_c.text and "@user1101" in intro_k.text
     for intro in (intro_c, intro_k):
         assert "Seifert" in intro.text or "Uta" in intro.text or "Ben" in intro.text
-    assert "Zur Vorbereitung" in intro_c.text and "Herausforderung: Unsere Möbel verkaufen wir nur im eigenen Laden." in intro_c.text
-    assert "Questions to start with" in intro_k.text and "1. " in intro_k.text and "3. " in intro_k.text
+    assert "Zur Vorbereitung" in intro_c.text and "Warum Ben Okafor zu Ihrer Herausforderung passt" in intro_c.text
+    assert "To prepare" in intro_k.text and "1. " in intro_k.text and "3. " in intro_k.text
     assert any("t.me/user2101" in data for _, data in intro_c.buttons[0])
     # The company is asked for a time, with slots from both availabilities.
     assert "Wann treffen Sie sich" in company.last.text
@@ -93,6 +93,29 @@ async def accept_accept_introduction(h) -> None:
     async with h.sessions() as s:
         pair = (await s.execute(select(Pair))).scalar_one()
         assert pair.status == "introduced" and pair.company_answer == pair.creative_answer == "interested"
+
+
+async def each_side_gets_its_own_briefing(h) -> None:
+    """Issue 10.10: the company learns who the creative is, why they fit and
+    what to ask; the creative learns about the company, its challenge in its
+    own words, why they were suggested, what to prepare, and who proposes the
+    time. Nobody is told about themselves."""
+    company, creative = await introduced_pair(h)
+    intro_c = next(m for m in company.messages if "📋" in m.text)
+    intro_k = next(m for m in creative.messages if "📋" in m.text)
+    # Nobody reads about themselves.
+    assert "Uta Seifert" not in intro_c.text and "Seifert Möbelwerkstatt" not in intro_c.text
+    assert "Ben Okafor" not in intro_k.text
+    # The company: who the creative is, why they fit its challenge, questions to prepare.
+    assert "Ben Okafor" in intro_c.text and "Product photographer: studio shots" in intro_c.text
+    assert "Herausforderung passt" in intro_c.text and "1. " in intro_c.text and "3. " in intro_c.text
+    assert "schlagen Sie einen Termin vor" in intro_c.text
+    # The creative: the company, its challenge in its words, why suggested, what to prepare, who proposes the time.
+    assert "Uta Seifert" in intro_k.text and "Seifert Möbelwerkstatt" in intro_k.text
+    assert COMPANY_CHALLENGE in intro_k.text
+    assert "Why you were suggested" in intro_k.text and "To prepare" in intro_k.text
+    assert "Uta Seifert will propose a time" in intro_k.text
+    assert "When will you" not in texts(creative) and "Wann" in company.last.text
 
 
 async def accept_decline_shares_nothing(h) -> None:
@@ -105,7 +128,7 @@ async def accept_decline_shares_nothing(h) -> None:
     assert "ich schlage Sie einander nicht mehr vor" in company.last.text or "nicht mehr vor" in texts(company)
     for chat, other in ((company, "@user2201"), (creative, "@user1201")):
         assert other not in texts(chat)
-        assert not any("beide kennenlernen" in m.text or "both like to meet" in m.text for m in chat.messages)
+        assert not any("möchten sich kennenlernen" in m.text or "both like to meet" in m.text for m in chat.messages)
     async with h.sessions() as s:
         pair = (await s.execute(select(Pair))).scalar_one()
         assert pair.status == "declined"
@@ -139,7 +162,7 @@ async def forged_and_foreign_buttons_change_nothing(h) -> None:
 async def negotiate_with_rejection_and_own_time(h) -> Meeting:
     company, creative = await introduced_pair(h)
     await company.press("📅")
-    assert "ich frage Ben Okafor" in company.last.text
+    assert "ich frage Ben Okafor" in texts(company)
     offer = creative.last
     assert "Uta Seifert proposes to meet on" in offer.text
     await creative.press("Doesn't work")
@@ -152,7 +175,7 @@ async def negotiate_with_rejection_and_own_time(h) -> Meeting:
     await creative.say("in two weeks Thursday 11:15")
     if "couldn't read" in creative.last.text:
         await creative.say("Thu 11:15")
-    assert "I'll ask Uta Seifert" in creative.last.text
+    assert "I'll ask Uta Seifert" in texts(creative)
     assert "Ben Okafor schlägt als Termin vor" in company.last.text and "11:15" in company.last.text
     await company.press("Passt")
     for chat, word in ((company, "Termin steht"), (creative, "It's set")):
@@ -214,6 +237,117 @@ async def reschedule_and_cancel(h) -> None:
     organiser = h.chat(ADMIN_ID, "Orga", "de")
     await organiser.say("/stats")
     assert "Treffen vereinbart: 0" in organiser.last.text and "Abgesagt: 1" in organiser.last.text
+
+
+def _message(chat, message_id: int):
+    return next(m for m in chat.messages if m.message_id == message_id)
+
+
+def _calendar(chat):
+    """The newest .ics the chat received, parsed: (calendar, its event)."""
+    ics = next(m for m in reversed(chat.messages) if m.document and m.document[0].endswith(".ics"))
+    cal = Calendar.from_ical(ics.document[1])
+    return cal, next(iter(cal.walk("VEVENT")))
+
+
+async def late_buttons_say_what_the_other_side_did(h) -> None:
+    """Issue 10.19: a button the other side's answer overtook says who did what
+    and where things stand, and its message loses its buttons."""
+    company, creative = await introduced_pair(h)
+    await company.press("📅")
+    await company.press("Offen lassen")  # where: left open (issue 10.20) – nobody is asked again
+    assert "bleibt offen" in texts(company)
+    await creative.press("Works")
+    assert not any("Where will you meet" in m.text for m in creative.messages)
+    await company.say("/meetings")
+    await creative.say("/meetings")
+    card_k = creative.last
+    await company.press("Verschieben")
+    slots = next(m for m in reversed(company.messages) if any(label.startswith("📅") for label in m.labels))
+    await creative.press_data(card_k.data_for("Reschedule"), card_k.message_id)
+    edited = _message(creative, card_k.message_id)
+    assert "Uta Seifert has already asked to move the meeting" in edited.text, edited.text
+    assert "Current state: a new time with Uta Seifert is being agreed" in edited.text and not edited.labels
+    # The creative cancels while the company's time question is open: the company's late pick says so.
+    await creative.say("/meetings")
+    await creative.press("Cancel")
+    await creative.press("Yes, cancel")
+    await company.press_data(slots.data_for("📅"), slots.message_id)
+    edited = _message(company, slots.message_id)
+    assert "Ben Okafor hat bereits das Treffen abgesagt" in edited.text, edited.text
+    assert "Aktueller Stand: Das Treffen mit Ben Okafor ist abgesagt" in edited.text and not edited.labels
+    async with h.sessions() as s:
+        assert (await s.execute(select(Meeting))).scalar_one().status == "cancelled"
+
+
+async def place_on_site_goes_into_the_calendar(h) -> None:
+    """Issue 10.20: whoever proposes a time is asked where; the address goes
+    into the confirmation, /meetings and the .ics (PUBLISH, LOCATION, the other
+    person's contact); a moved meeting keeps its UID with a higher SEQUENCE."""
+    address = "Seifert Möbelwerkstatt, Werkstraße 5, 04109 Leipzig"
+    company, creative = await introduced_pair(h)
+    await company.press("📅")
+    assert "Wo treffen Sie sich mit Ben Okafor" in company.last.text
+    await company.press("Vor Ort")
+    assert "Adresse" in company.last.text
+    await company.say("x")
+    assert "3 bis 300" in company.last.text
+    await company.say(address)
+    assert "Notiert" in company.last.text and f"Ort: {address}" in company.last.text
+    assert "Uta Seifert has said where you will meet" in creative.last.text and f"Place: {address}" in creative.last.text
+    await creative.press("Works")
+    assert not any("Where will you meet" in m.text for m in creative.messages)  # known already: not asked
+    for chat, line, name, contact in ((company, f"Ort: {address}", "Ben Okafor", "@user2101"),
+                                      (creative, f"Place: {address}", "Uta Seifert", "@user1101")):
+        assert any(("Termin steht" in m.text or "It's set" in m.text) and line in m.text for m in chat.messages)
+        cal, event = _calendar(chat)
+        assert str(cal["METHOD"]) == "PUBLISH" and "ORGANIZER" not in event and "ATTENDEE" not in event
+        assert str(event["LOCATION"]) == address and "URL" not in event
+        assert name in str(event["DESCRIPTION"]) and contact in str(event["DESCRIPTION"])
+        assert "Herausforderung" in str(event["DESCRIPTION"]) or "Challenge" in str(event["DESCRIPTION"])
+    first = _calendar(company)[1]
+    await company.say("/meetings")
+    assert f"Ort: {address}" in company.last.text
+    await company.press("Verschieben")
+    await company.press("📅")
+    await creative.press("Works")
+    moved = _calendar(creative)[1]
+    assert str(moved["UID"]) == str(first["UID"]) and int(moved["SEQUENCE"]) > int(first["SEQUENCE"])
+    assert str(moved["LOCATION"]) == address
+    async with h.sessions() as s:
+        meeting = (await s.execute(select(Meeting))).scalar_one()
+    assert (meeting.place_kind, meeting.place) == ("onsite", address)
+
+
+async def place_online_after_the_time_is_agreed(h) -> None:
+    """Issue 10.20: nobody said where before the time was agreed: the one who
+    agreed is asked; a link given then updates both calendar entries (same UID,
+    higher SEQUENCE, LOCATION and URL). Leaving it open is always possible."""
+    company, creative = await introduced_pair(h)
+    await company.press("📅")  # the company leaves the place question unanswered
+    await creative.press("Works")
+    first = _calendar(creative)[1]
+    assert "LOCATION" not in first
+    assert "Where will you meet Uta Seifert" in creative.last.text
+    await creative.press("Online")
+    assert "link" in creative.last.text
+    await creative.say("not a link")
+    assert "doesn't look like a link" in creative.last.text
+    await creative.say("meet.example.org/crosslab-1101")
+    link = "https://meet.example.org/crosslab-1101"
+    assert f"Online: {link}" in texts(company) and "Ben Okafor" in texts(company)
+    for chat in (company, creative):
+        event = _calendar(chat)[1]
+        assert str(event["UID"]) == str(first["UID"]) and int(event["SEQUENCE"]) > int(first["SEQUENCE"])
+        assert str(event["LOCATION"]) == link and str(event["URL"]) == link
+    # The company's question, answered late with "leave open", keeps the link and says so.
+    question = next(m for m in reversed(company.messages) if any("Offen lassen" in label for label in m.labels))
+    await company.press_data(question.data_for("Offen lassen"), question.message_id)
+    answered = _message(company, question.message_id)
+    assert f"Online: {link}" in answered.text and not answered.labels
+    async with h.sessions() as s:
+        meeting = (await s.execute(select(Meeting))).scalar_one()
+    assert (meeting.place_kind, meeting.place) == ("online", link)
 
 
 async def _wait_for(predicate, timeout: float = 15.0) -> None:
@@ -326,7 +460,8 @@ async def mutual_interest_and_a_card_of_someone_gone(h) -> None:
     assert any("nicht mehr dabei" in m.text for m in other.messages)
 
 
-FAST = [export_and_delete_with_a_meeting, mutual_interest_and_a_card_of_someone_gone, accept_accept_introduction, accept_decline_shares_nothing, forged_and_foreign_buttons_change_nothing,
+FAST = [each_side_gets_its_own_briefing, late_buttons_say_what_the_other_side_did, place_on_site_goes_into_the_calendar,
+        place_online_after_the_time_is_agreed, export_and_delete_with_a_meeting, mutual_interest_and_a_card_of_someone_gone, accept_accept_introduction, accept_decline_shares_nothing, forged_and_foreign_buttons_change_nothing,
         negotiate_with_rejection_and_own_time, no_common_slot_then_arrange_ourselves, reschedule_and_cancel,
         organiser_releases_event_matches]
 TIMED = [reminders_fire_in_order, restart_before_reminder_sends_exactly_once]

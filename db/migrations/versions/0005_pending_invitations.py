@@ -1,6 +1,6 @@
 """declined invitations kept for a later /start (no name, no Telegram id)
 
-Revision ID: 0005_pending_invitations
+Revision ID: 0005
 Revises: 0004
 Create Date: 2026-12-03
 """
@@ -9,7 +9,7 @@ from alembic import op
 
 from db.models import UTCDateTime
 
-revision = "0005_pending_invitations"
+revision = "0005"
 down_revision = "0004"
 branch_labels = None
 depends_on = None
