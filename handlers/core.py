@@ -37,6 +37,9 @@ class CrosslabCore:
         self.sessions = sessions
         self.registry = registry
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+        # Button presses in progress, by (user, message): the locale to answer a
+        # second press on the same message with (known once the first is loaded).
+        self._pressing: dict[tuple[int, int], str] = {}
         self._row_actions = frozenset(a for cls in registry.row_buttons for a in cls.actions)
 
     def uow(self) -> SqlAlchemyUnitOfWork:
@@ -50,6 +53,22 @@ class CrosslabCore:
         return lock
 
     async def handle(self, ev: Incoming) -> Reply:
+        if ev.kind != "button" or ev.message_id is None:
+            return await self._handle_in_order(ev)
+        key = (ev.user.id, ev.message_id)
+        locale = self._pressing.get(key)
+        if locale is not None:
+            # A second tap on a message whose first tap is still being handled
+            # (impatience while a slow step runs): say so at once instead of
+            # queueing it behind the first, which would make it stale anyway.
+            return Reply(callback_text=t(locale, "button.busy"))
+        self._pressing[key] = locale_for(self._fallback_language(ev), self.services.settings.german_form)
+        try:
+            return await self._handle_in_order(ev)
+        finally:
+            del self._pressing[key]
+
+    async def _handle_in_order(self, ev: Incoming) -> Reply:
         lock = self._lock(ev.user.id)  # strong reference while in use
         async with lock:
             for attempt in range(3):
@@ -69,6 +88,8 @@ class CrosslabCore:
             person = loaded[0] if loaded else None
             lang = person.language if person else self._fallback_language(ev)
             turn = Turn(self.services, uow, ev, lang, person)
+            if ev.message_id is not None and (ev.user.id, ev.message_id) in self._pressing:
+                self._pressing[(ev.user.id, ev.message_id)] = turn.locale  # the person's own language
             if loaded is not None:
                 turn.state = loaded[1] or await uow.conversations.get(loaded[0])
                 if ev.user.username != loaded[0].username:  # the contact shared in introductions

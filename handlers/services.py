@@ -5,7 +5,7 @@ database (reminder jobs). Frozen: nothing is swapped after start; tests and the
 demo compose their own (a simulated clock, no reminder scheduler)."""
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any, Protocol
@@ -55,6 +55,7 @@ class MatchingPort(Protocol):
                            exclude: Any = ..., top: int = ...) -> dict[int, list[Any]]: ...
     async def learned(self, turn: Any, rows: Any = ...) -> Any: ...
     def embedding_keys(self, profile: Any) -> list[str]: ...
+    def warm_up(self) -> Awaitable[None]: ...  # start loading the model in the background (once)
 
 
 class SimulatedClock:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
+import time
 from typing import TYPE_CHECKING
 
 from db.models import Person, Profile
@@ -18,16 +20,69 @@ if TYPE_CHECKING:
 
     from handlers.turn import Turn
 
+log = logging.getLogger(__name__)
 TOP = 5
 
 
 class MatchingService:
-    """Owns the (lazily loaded) matcher; one computation at a time."""
+    """Owns the matcher; one computation at a time.
+
+    The app calls `warm_up` at start: the model loads in a worker thread while
+    the bot answers other updates, so the first suggestions do not wait ~10-20 s
+    for it. A matching that needs the model before it is ready waits for that
+    same load (never a second one)."""
 
     def __init__(self, model_name: str | None) -> None:
         self.model_name = (model_name or "").strip() or None
         self._lock = asyncio.Lock()
         self._frozen = False
+        self._warming: asyncio.Task[None] | None = None
+        self.ready = False  # the model is loaded and has embedded once
+        self.warm_seconds: float | None = None
+
+    def warm_up(self) -> asyncio.Task[None]:
+        """Start loading the model in the background (once); the task is done
+        when it is ready (or failed: then the first matching loads it)."""
+        if self._warming is None:
+            self._warming = asyncio.get_running_loop().create_task(self._warm_up(), name="matching-warm-up")
+        return self._warming
+
+    async def _warm_up(self) -> None:
+        started = time.perf_counter()
+        try:
+            await asyncio.to_thread(self._embed_once)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("warming up the embedding model failed; the first matching loads it")
+            return
+        self.warm_seconds = time.perf_counter() - started
+        self.ready = True
+        self._freeze()
+        log.info("embedding model %s ready after %.1f s", self.namespace, self.warm_seconds)
+
+    def _embed_once(self) -> None:
+        """A matching of two made-up people without a cache: imports, loads the
+        model and embeds (worker thread)."""
+        from matching import Matcher, Participant
+
+        people = [Participant(id="a", side="production", seeks="Warm-up: eine Herausforderung", offers="Holz"),
+                  Participant(id="b", side="creative", offers="Warm-up: Fotografie und Design", seeks="Handwerk")]
+        Matcher(self.model_name).suggest(people, top=1)
+
+    async def _model_loaded(self) -> None:
+        """Wait for a warm-up still in progress (its outcome does not matter here)."""
+        warming = self._warming
+        if warming is not None and not warming.done():
+            await asyncio.wait([warming])
+
+    def _freeze(self) -> None:
+        if not self._frozen:
+            # The model (hundreds of thousands of objects) lives for the whole
+            # run: keep it out of the cyclic GC's full collections, which
+            # otherwise stall every conversation for ~0.7 s each time.
+            gc.freeze()
+            self._frozen = True
 
     @property
     def namespace(self) -> str:
@@ -72,15 +127,12 @@ class MatchingService:
         matcher = Matcher(self.model_name, cache)
         wanted = [str(i) for i in person_ids if str(i) in by_id]
         await turn.uow.checkpoint()  # do not hold the database while the model works
+        if keys - cached.keys():  # texts to embed: the model is needed
+            await self._model_loaded()
         async with self._lock:
             result = await asyncio.to_thread(matcher.suggest, participants, top, frozenset(exclude), wanted,
                                              feedback=model)
-            if not self._frozen:
-                # The model (hundreds of thousands of objects) lives for the whole
-                # run: keep it out of the cyclic GC's full collections, which
-                # otherwise stall every conversation for ~0.7 s each time.
-                gc.freeze()
-                self._frozen = True
+            self._freeze()
         for key, vector in cache.drain_new().items():
             vector = np.asarray(vector, dtype=np.float32)
             await turn.uow.embeddings.put(key, namespace, int(vector.shape[0]), vector.tobytes())

@@ -20,8 +20,9 @@ DESIGNER = ("Interaction Designerin: Bedienkonzepte für Maschinen, Prototypen v
 
 
 async def onboard(h, user_id: int, *, lang: str, side: str, name: str, text: str, days: tuple[str, ...],
-                  window: str, org: str = "Testbetrieb", slug: str = ""):
-    """Complete onboarding quickly; `days`/`window` are button labels in `lang`."""
+                  window: str, org: str = "Testbetrieb", slug: str = "", confirm: bool = True):
+    """Complete onboarding quickly; `days`/`window` are button labels in `lang`;
+    without `confirm` it stops at the summary."""
     chat = h.chat(user_id, name.split()[0], lang)
     await chat.say(f"/start {slug}".strip())
     await chat.press("Einverstanden" if lang == "de" else "I agree")
@@ -47,7 +48,8 @@ async def onboard(h, user_id: int, *, lang: str, side: str, name: str, text: str
         await chat.press(day)
     await chat.press(window)
     await chat.press("Fertig" if lang == "de" else "Done")
-    await chat.press("Passt so" if lang == "de" else "Looks good")
+    if confirm:
+        await chat.press("Passt so" if lang == "de" else "Looks good")
     return chat
 
 

@@ -553,3 +553,39 @@ async def matches_with_reasons(h) -> None:
 
 
 ALL.append(matches_with_reasons)
+
+
+async def slow_first_suggestions(h, user_id: int = 1301) -> None:
+    """Issue 10.8: confirming the profile computes the first suggestions, which
+    was slow (~19 s while the model loaded). Held here at the matching's start:
+    on a transport the chat shows "typing …" meanwhile, and a second tap on
+    "Passt so" is answered at once with a short toast; the profile is
+    confirmed once."""
+    import asyncio
+
+    from tests.scenarios.meetings import _wait_for, onboard
+
+    chat = await onboard(h, user_id, lang="de", side="production", name="Uta Seifert", text=CHALLENGE_DE,
+                         days=("Di",), window="vormittags", confirm=False)
+    assert "So sieht dein Profil aus" in chat.last.text
+    h.matching.hold()
+    first = asyncio.create_task(chat.press("Passt so"))
+    try:
+        await _wait_for(lambda: h.matching.held == 1, 10)
+        if h.chat_actions(user_id) is not None:  # a transport: "typing …" after ~1 s, while still working
+            await _wait_for(lambda: "typing" in h.chat_actions(user_id), 10)
+        # Impatient: the same button again (before 10.8 it waited for the first
+        # and then got "this button is out of date").
+        await asyncio.wait_for(chat.press("Passt so"), 15)
+        assert chat.last_toast == "Einen Moment, ich arbeite noch daran …"
+        assert h.matching.held == 1 and not first.done()
+    finally:
+        h.matching.release()
+    await first
+    assert sum("Profil ist gespeichert" in m.text for m in chat.messages) == 1
+    assert not any("nicht mehr aktuell" in m.text for m in chat.messages)
+    assert "noch keine passenden Vorschläge" in chat.last.text
+    assert (await h.profile(user_id)).completed_at is not None
+
+
+ALL.append(slow_first_suggestions)
