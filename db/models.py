@@ -73,7 +73,10 @@ class Person(Base):
     language: Mapped[str] = mapped_column(String(8), default="de")
     # "sie" | "du" when the person chose; None = the GERMAN_FORM setting.
     german_form: Mapped[str | None] = mapped_column(String(3))
-    consent_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    # When they accepted the privacy notice. Empty only for an organiser's
+    # record (created when an organiser without a profile uses /results): not a
+    # participant, never matched; /start shows them the notice like anyone.
+    consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     paused: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
     # Suggestion cards left unanswered one after another (reset by any answer);
     # at the limit the person is paused and told how to resume.
@@ -108,6 +111,9 @@ class Event(Base):
     name: Mapped[str] = mapped_column(String(200), nullable=False)
     created_by: Mapped[int | None] = mapped_column(BigInteger)  # organiser's Telegram id
     starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # First /release: until then its participants get no suggestions at all,
+    # afterwards only among each other (handlers.suggestions.Scopes).
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
 
 

@@ -146,6 +146,16 @@ class EventRepository:
         )
         return [(p, pr) for p, pr in rows.all()]
 
+    async def memberships(self) -> dict[int, list[tuple[int, bool]]]:
+        """person id -> [(event id, released?)] for everyone in any event."""
+        rows = await self.session.execute(
+            select(EventParticipant.person_id, Event.id, Event.released_at)
+            .join(Event, Event.id == EventParticipant.event_id))
+        out: dict[int, list[tuple[int, bool]]] = {}
+        for person_id, event_id, released_at in rows.all():
+            out.setdefault(person_id, []).append((event_id, released_at is not None))
+        return out
+
     async def participant_count(self, event: Event) -> int:
         from sqlalchemy import func
 
@@ -193,6 +203,14 @@ class IntroductionRepository:
     async def suggestions_of(self, person_id: int) -> Sequence[Suggestion]:
         q = select(Suggestion).where(Suggestion.person_id == person_id).order_by(Suggestion.id)
         return (await self.session.execute(q)).scalars().all()
+
+    async def suggestion_count(self, person_ids: Sequence[int]) -> int:
+        """How many suggestions these people have (any status)."""
+        ids, total = sorted(set(person_ids)), 0
+        for i in range(0, len(ids), 500):
+            q = select(func.count()).select_from(Suggestion).where(Suggestion.person_id.in_(ids[i:i + 500]))
+            total += int((await self.session.execute(q)).scalar_one())
+        return total
 
     async def suggestion_between(self, person_id: int, counterpart_id: int) -> Suggestion | None:
         q = select(Suggestion).where(Suggestion.person_id == person_id, Suggestion.counterpart_id == counterpart_id)

@@ -11,6 +11,7 @@ import asyncio
 import gc
 import logging
 import time
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from db.models import Person, Profile
@@ -22,6 +23,46 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 TOP = 5
+
+
+@dataclass(frozen=True)
+class Scopes:
+    """Who may be suggested to whom (issue 10.11), the one rule every
+    suggestion goes through:
+
+    - someone in no event is matched with others in no event;
+    - someone who joined an event (by its invitation link) waits until the
+      organisers release it: no suggestions, and nobody's candidate;
+    - after the release, they are matched only with people who share a
+      released event with them.
+    """
+
+    events: dict[int, list[tuple[int, bool]]] = field(default_factory=dict)  # person -> [(event, released?)]
+
+    def waiting(self, person_id: int) -> bool:
+        joined = self.events.get(person_id)
+        return bool(joined) and not any(released for _, released in joined)
+
+    def scope(self, person_id: int) -> frozenset[int] | None:
+        """None: the open pool (no event); else the released events to match within."""
+        joined = self.events.get(person_id)
+        return frozenset(e for e, released in joined if released) if joined else None
+
+    def fits(self, scope: frozenset[int] | None, person_id: int) -> bool:
+        """May `person_id` be a candidate for someone with this scope?"""
+        theirs = self.scope(person_id)
+        if scope is None or theirs is None:
+            return scope is None and theirs is None
+        return bool(scope & theirs)
+
+
+async def scopes(turn: Turn, release: int | None = None) -> Scopes:
+    """The scopes now; `release`: as if that event were released (the
+    organiser's preview before confirming)."""
+    joined = await turn.uow.events.memberships()
+    if release is not None:
+        joined = {p: [(e, released or e == release) for e, released in es] for p, es in joined.items()}
+    return Scopes(joined)
 
 
 class MatchingService:
@@ -105,9 +146,13 @@ class MatchingService:
         pool: list[int] | None = None,
         exclude: set[tuple[str, str]] | frozenset[tuple[str, str]] = frozenset(),
         top: int = TOP,
+        release: int | None = None,
     ) -> dict[int, list[tuple[Profile, Suggestion]]]:
         """Top suggestions for each of `person_ids` among the completed profiles
-        (only those in `pool` when given), never a pair in `exclude`."""
+        (only those in `pool` when given), never a pair in `exclude`, and only
+        within each person's scope (`Scopes`): someone waiting for their
+        event's release gets no entry at all (`release`: computed as if that
+        event were released)."""
         import numpy as np
 
         from matching import InMemoryEmbeddingCache, Matcher, cache_key
@@ -115,24 +160,34 @@ class MatchingService:
         rows = await turn.uow.people.completed_profiles()
         model, bad = await self.learned(turn, rows)
         exclude = set(exclude) | {(a, b) for a, b in bad} | {(b, a) for a, b in bad}
+        scoped = await scopes(turn, release)
+        rows = [(p, pr) for p, pr in rows if not scoped.waiting(p.id)]
         if pool is not None:
             allowed = set(pool) | set(person_ids)
             rows = [(p, pr) for p, pr in rows if p.id in allowed]
         by_id = {str(p.id): (p, pr) for p, pr in rows}
         participants = [to_participant(p, pr) for p, pr in rows]
+        groups: dict[frozenset[int] | None, list[str]] = {}
+        for i in person_ids:
+            if str(i) in by_id:
+                groups.setdefault(scoped.scope(i), []).append(str(i))
+        cohorts = [([pt for pt in participants if scoped.fits(scope, int(pt.id))], ids)
+                   for scope, ids in groups.items()]
         namespace = self.namespace
         keys = {cache_key(namespace, t) for pt in participants for t in (pt.offers, pt.seeks, pt.sector) if t.strip()}
         cached = await turn.uow.embeddings.get_many(sorted(keys))
         cache = InMemoryEmbeddingCache({k: np.frombuffer(row.vector, dtype=np.float32) for k, row in cached.items()})
         matcher = Matcher(self.model_name, cache)
-        wanted = [str(i) for i in person_ids if str(i) in by_id]
         await turn.uow.checkpoint()  # do not hold the database while the model works
+        result: dict[str, list[Suggestion]] = {}
         if keys - cached.keys():  # texts to embed: the model is needed
             await self._model_loaded()
         async with self._lock:
-            result = await asyncio.to_thread(matcher.suggest, participants, top, frozenset(exclude), wanted,
-                                             feedback=model)
-            self._freeze()
+            for cohort, wanted in cohorts:
+                result.update(await asyncio.to_thread(matcher.suggest, cohort, top, frozenset(exclude), wanted,
+                                                      feedback=model))
+            if cohorts:
+                self._freeze()
         for key, vector in cache.drain_new().items():
             vector = np.asarray(vector, dtype=np.float32)
             await turn.uow.embeddings.put(key, namespace, int(vector.shape[0]), vector.tobytes())
