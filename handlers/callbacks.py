@@ -8,7 +8,7 @@ In the code every button is a small dataclass (one per action prefix) that
 packs itself into `value` and unpacks from it; `unpack` returns None for a
 value that does not fit (a forged or outdated button). `versioned` payloads
 belong to one prompt of the conversation and go stale with the next one; the
-others (cards, meetings, feedback, hand-over) are validated against their row
+others (cards, meetings, feedback, hand-over, release) are validated against their row
 in the database instead, so they stay answerable while the person does
 something else.
 """
@@ -241,6 +241,29 @@ class HandoverButton(Payload, actions=("ho",), versioned=False):
         if len(value) > 1 and value[0] in "pcs" and value[1:].isdigit():
             return cls(value[0], int(value[1:]))
         return None
+
+
+@dataclass(frozen=True)
+class ReleaseButton(Payload, actions=("rl",), versioned=False):
+    """An organiser's /release: e<event> chooses the event; c<event>:<stamp>
+    confirms (the stamp is what the confirmation was computed from: any change
+    since makes it stale); x<event> cancels. Checked on press: organisers only."""
+
+    op: str  # "e" | "c" | "x"
+    event_id: int
+    stamp: str = ""
+
+    def pack(self) -> str:
+        return f"{self.op}{self.event_id}" + (f":{self.stamp}" if self.stamp else "")
+
+    @classmethod
+    def unpack(cls, action: str, value: str) -> ReleaseButton | None:
+        head, _, stamp = value.partition(":")
+        if len(head) < 2 or head[0] not in "ecx" or not head[1:].isdigit() or (stamp and not stamp.isalnum()):
+            return None
+        if (head[0] == "c") != bool(stamp):
+            return None
+        return cls(head[0], int(head[1:]), stamp)
 
 
 def unpack(signed: Signed) -> Payload | None:

@@ -407,18 +407,22 @@ async def organiser_releases_event_matches(h) -> None:
     creative = await onboard(h, 2301, lang="en", side="creative", name="Ben Okafor", text=PHOTOGRAPHER,
                              days=("Tue",), window="mornings", slug=slug)
     assert "as soon as the organisers release them" in creative.last.text
-    await admin.say("/release")
+    await admin.say(f"/release {slug}")
+    assert "2 Karten an 2 Personen" in admin.last.text
+    await admin.press("Freigeben")
     assert "2 von 2" in admin.last.text
     assert "Ben Okafor" in company.last.text and "Uta Seifert" in creative.last.text
     # Issue 10.1: releasing again sends nobody a card twice, and says so.
     cards_before = (len(company.messages), len(creative.messages))
     await admin.say(f"/release {slug}")
-    assert "schon freigegeben" in admin.last.text and "Neu verschickt: 0" in admin.last.text
+    assert "schon freigegeben" in admin.last.text and "nichts Neues" in admin.last.text and not admin.last.buttons
     assert (len(company.messages), len(creative.messages)) == cards_before
     # A late joiner gets cards, and the others nothing twice.
     late = await onboard(h, 2302, lang="de", side="creative", name="Lea Licht", text=DESIGNER,
                          days=("Di",), window="vormittags", slug=slug)
     await admin.say(f"/release {slug}")
+    assert "schon freigegeben" in admin.last.text
+    await admin.press("Freigeben")
     assert "Neu verschickt: 1" in admin.last.text and "Uta Seifert" in late.last.text
     assert (len(company.messages), len(creative.messages)) == cards_before
     await creative.say("/matches")  # asking for one's matches shows the open card again
@@ -462,8 +466,86 @@ async def mutual_interest_and_a_card_of_someone_gone(h) -> None:
     assert any("nicht mehr dabei" in m.text for m in other.messages)
 
 
+async def organiser_chooses_and_confirms_a_release(h) -> None:
+    """Issue 10.2: /release without a code no longer releases the newest event
+    at once: the organiser chooses the event (buttons with participant counts,
+    or its code or name) and sees how many cards go to whom before anything is
+    sent; the buttons are checked on press."""
+    admin = h.chat(ADMIN_ID, "Orga", "de")
+    await admin.say("/newevent Creative Production Lab 2027")
+    slug = admin.last.text.split()[-1].rsplit("=", 1)[1]
+    await admin.say("/newevent Leere Runde")  # the newest event, with nobody in it
+    company = await onboard(h, 1501, lang="de", side="production", name="Uta Seifert", text=COMPANY_CHALLENGE,
+                            days=("Di",), window="vormittags", slug=slug)
+    creative = await onboard(h, 2501, lang="en", side="creative", name="Ben Okafor", text=PHOTOGRAPHER,
+                             days=("Tue",), window="mornings", slug=slug)
+    sent = lambda: (len(company.messages), len(creative.messages))  # noqa: E731
+    before = sent()
+    await admin.say("/release")
+    chooser = admin.last
+    assert any("Creative Production Lab 2027" in label and "2" in label for label in chooser.labels)
+    assert any("Leere Runde" in label and "0" in label for label in chooser.labels)
+    assert "freigegeben" not in chooser.text and sent() == before
+    await admin.press("Leere Runde")
+    assert "0 Karten an 0 Personen" in admin.last.text
+    await admin.press("Abbrechen")
+    assert "nichts verschickt" in admin.last.text and sent() == before
+    # A name works as well as a code (case and spaces do not matter).
+    await admin.say("/release  creative production LAB 2027")
+    confirmation = admin.last
+    assert "2 Karten an 2 Personen (1 Unternehmen, 1 kreative Person)" in confirmation.text
+    assert sent() == before  # nothing before the confirmation
+    release = confirmation.data_for("Freigeben")
+    # Someone else pressing the organiser's button, or a forged one: nothing happens.
+    await creative.press_data(release, creative.last.message_id)
+    assert "not valid" in (creative.last_toast or "")
+    await admin.press_data("rl|c1:abc|0|AAAAAAAA", confirmation.message_id)
+    assert "ungültig" in (admin.last_toast or "")
+    assert sent() == before
+    await admin.press_data(release, confirmation.message_id)
+    assert "2 von 2" in admin.last.text and "schon" not in admin.last.text
+    assert "Ben Okafor" in company.last.text and "Uta Seifert" in creative.last.text
+    after = sent()
+    await admin.press_data(release, confirmation.message_id)  # pressed again: stale
+    assert "nicht mehr aktuell" in (admin.last_toast or "") and sent() == after
+    await admin.say("/release Gibt es nicht")
+    assert "finde ich nicht" in admin.messages[-2].text and admin.last.labels
+
+
+async def event_participants_wait_for_their_release(h) -> None:
+    """Issue 10.11: until the organisers release an event, its participants get
+    no suggestions (also not by /matches) and are nobody's suggestion outside
+    it; afterwards they are matched within the event only. A first release
+    after someone used /matches is a first release, not "already released"."""
+    admin = h.chat(ADMIN_ID, "Orga", "de")
+    await admin.say("/newevent Werkstattrunde")
+    slug = admin.last.text.split()[-1].rsplit("=", 1)[1]
+    company = await onboard(h, 1601, lang="de", side="production", name="Uta Seifert", text=COMPANY_CHALLENGE,
+                            days=("Di",), window="vormittags", slug=slug)
+    creative = await onboard(h, 2601, lang="en", side="creative", name="Ben Okafor", text=PHOTOGRAPHER,
+                             days=("Tue",), window="mornings", slug=slug)
+    outsider = await onboard(h, 2602, lang="de", side="creative", name="Ida Außen", text=DESIGNER,
+                             days=("Di",), window="vormittags")
+    assert "Uta Seifert" not in texts(outsider)  # not a candidate outside the event
+    await company.say("/matches")
+    assert "Veranstaltung freigeben" in company.last.text and not company.last.buttons
+    await creative.say("/matches")
+    assert "release the event" in creative.last.text and not creative.last.buttons
+    assert "Ida Außen" not in texts(company) and "Ben Okafor" not in texts(company)
+    await admin.say(f"/release {slug}")
+    assert "schon" not in admin.last.text and "1 Unternehmen, 1 kreative Person" in admin.last.text
+    await admin.press("Freigeben")
+    assert "2 von 2" in admin.last.text and "schon" not in admin.last.text
+    assert "Ben Okafor" in company.last.text and "Uta Seifert" in creative.last.text
+    await company.press("Passt nicht")  # after the release: only within the event
+    assert "Ida Außen" not in texts(company)
+    await outsider.say("/matches")
+    assert "Uta Seifert" not in texts(outsider)
+
+
 FAST = [each_side_gets_its_own_briefing, late_buttons_say_what_the_other_side_did, place_on_site_goes_into_the_calendar,
         place_online_after_the_time_is_agreed, export_and_delete_with_a_meeting, mutual_interest_and_a_card_of_someone_gone, accept_accept_introduction, accept_decline_shares_nothing, forged_and_foreign_buttons_change_nothing,
         negotiate_with_rejection_and_own_time, no_common_slot_then_arrange_ourselves, reschedule_and_cancel,
-        organiser_releases_event_matches]
+        organiser_releases_event_matches, organiser_chooses_and_confirms_a_release,
+        event_participants_wait_for_their_release]
 TIMED = [reminders_fire_in_order, restart_before_reminder_sends_exactly_once]
