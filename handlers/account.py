@@ -113,14 +113,19 @@ async def _consent_button(turn: Turn) -> None:
     if event is None:
         event = await pending_invitation(turn)  # a notice without the event, after declining one with it
     await turn.uow.invitations.forget(_pseudonym(turn))
-    person = await turn.uow.people.add(Person(
-        telegram_id=ev.user.id,
-        username=ev.user.username,
-        first_name=(ev.user.first_name or "")[:128],
-        language=turn.lang,
-        consent_at=utcnow(),
-        paused=False,
-    ))
+    person = turn.person  # an organiser's record becomes a participant's
+    if person is None:
+        person = await turn.uow.people.add(Person(
+            telegram_id=ev.user.id,
+            username=ev.user.username,
+            first_name=(ev.user.first_name or "")[:128],
+            language=turn.lang,
+            consent_at=utcnow(),
+            paused=False,
+        ))
+    else:
+        person.consent_at, person.language = utcnow(), turn.lang
+        person.first_name = (ev.user.first_name or "")[:128]
     turn.person = person
     turn.state = await turn.uow.conversations.get(person)
     profile = await turn.uow.people.profile(person)
@@ -130,6 +135,22 @@ async def _consent_button(turn: Turn) -> None:
         turn.say("event.joined", event=event.name)
     turn.goto(Flow.ONBOARDING, None)
     ob.continue_flow(turn, profile)
+
+
+async def organiser_record(turn: Turn) -> Person:
+    """An organiser without a participant profile who needs a record of their
+    own (the hand-over keeps what they collect and where they are): no
+    consent, no profile, never matched. /start shows them the privacy notice
+    like anyone; agreeing makes the record a participant's."""
+    if turn.person is not None:
+        return turn.person
+    ev = turn.ev
+    person = await turn.uow.people.add(Person(
+        telegram_id=ev.user.id, username=ev.user.username, first_name=(ev.user.first_name or "")[:128],
+        language=turn.lang, consent_at=None, paused=False))
+    turn.person = person
+    turn.state = await turn.uow.conversations.get(person)
+    return person
 
 
 async def join_event_by_slug(turn: Turn, slug: str) -> None:

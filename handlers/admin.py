@@ -12,7 +12,6 @@ from db.models import Event
 from handlers.callbacks import ReleaseButton
 from handlers.cards import offer_suggestions, preview_suggestions
 from handlers.text import short
-from i18n import language_of
 
 if TYPE_CHECKING:
     from db.models import Person, Profile
@@ -46,15 +45,6 @@ async def cmd_events(turn: Turn, profile: Profile | None, args: str) -> None:
         count = await turn.uow.events.participant_count(event)
         lines.append(turn.tr("admin.event_line", event=event.name, count=count, link=deep_link(turn, event.slug)))
     turn.send("\n".join(lines))
-
-
-def counted(turn: Turn, key: str, count: int) -> str:
-    """"1 Karte" / "3 Karten": the catalog keys `<key>.one` and `<key>.other`,
-    chosen by the CLDR plural rule of the organiser's language."""
-    from babel import Locale
-
-    form = Locale.parse(language_of(turn.locale)).plural_form(count)
-    return turn.tr(f"{key}.{'one' if form == 'one' else 'other'}", count=count)
 
 
 def find_events(events: Sequence[Event], args: str) -> list[Event]:
@@ -114,10 +104,10 @@ async def _confirmation(turn: Turn, event: Event) -> tuple[str, list[list[Button
     planned = await preview_suggestions(turn, people, pool=[p.id for p in people], release=event.id)
     sides = {p.id: pr.side for p, pr in members}
     fields = dict(event=event.name, total=len(members),
-                  cards=counted(turn, "admin.n_cards", sum(planned.values())),
-                  people=counted(turn, "admin.n_people", len(planned)),
-                  companies=counted(turn, "admin.n_companies", sum(sides[i] == "production" for i in planned)),
-                  creatives=counted(turn, "admin.n_creatives", sum(sides[i] != "production" for i in planned)))
+                  cards=turn.tr("admin.n_cards", count=sum(planned.values())),
+                  people=turn.tr("admin.n_people", count=len(planned)),
+                  companies=turn.tr("admin.n_companies", count=sum(sides[i] == "production" for i in planned)),
+                  creatives=turn.tr("admin.n_creatives", count=sum(sides[i] != "production" for i in planned)))
     if event.released_at is not None and not planned:
         return turn.tr("admin.release_nothing_new", **fields), []
     key = "admin.release_confirm_again" if event.released_at is not None else "admin.release_confirm"
