@@ -528,7 +528,7 @@ async def event_participants_wait_for_their_release(h) -> None:
                              days=("Di",), window="vormittags")
     assert "Uta Seifert" not in texts(outsider)  # not a candidate outside the event
     await company.say("/matches")
-    assert "Veranstaltung freigeben" in company.last.text and not company.last.buttons
+    assert "die Veranstaltung freigibt" in company.last.text and not company.last.buttons
     await creative.say("/matches")
     assert "release the event" in creative.last.text and not creative.last.buttons
     assert "Ida Außen" not in texts(company) and "Ben Okafor" not in texts(company)
