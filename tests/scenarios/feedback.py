@@ -335,6 +335,10 @@ async def results_hand_over_reaches_the_company(h) -> None:
     assert [m.kind for m in new if m.kind in ("photo", "document")] == ["photo", "document"]
     await creative.press_data(send, collecting.message_id)  # handed over already: the button is stale
     assert "no longer open" in (creative.last_toast or "") or "Nothing collected" in (creative.last_toast or "")
+    # Issue 10.18: a company's /results tells it how results reach it, not "to a company".
+    await company.say("/results")
+    assert "Kreativen" in company.last.text and "/mydata" in company.last.text
+    assert "an ein Unternehmen" not in company.last.text and not company.last.buttons
     await company.say("/mydata")
     data = company.last.json()
     assert [i["kind"] for i in data["results_received"]] == ["note", "photo", "document"]
@@ -356,8 +360,7 @@ async def organiser_hands_over_without_a_profile(h) -> None:
     """Issue 10.17: an organiser without a participant profile uses /results
     (and the other organiser commands) without the privacy notice or the
     onboarding; /start still shows them the notice. Issue 10.18: the company
-    sees who collected the results with full name and organisation, and a
-    company sending /results is told how results reach it."""
+    sees who collected the results with full name and organisation."""
     company = await onboard(h, 1701, lang="de", side="production", name="Uta Seifert",
                             text=COMPANY_CHALLENGE, days=("Di",), window="vormittags", org="Seifert Möbelwerkstatt")
     admin = h.chat(ADMIN_ID, "Petra", "de")
@@ -381,10 +384,6 @@ async def organiser_hands_over_without_a_profile(h) -> None:
     assert any("Einverstanden" in label for label in admin.last.labels)
     await admin.press("Einverstanden")
     assert "Uta Seifert" not in admin.last.text and admin.last.text  # onboarding begins, no error
-    # A company's /results tells it how results reach it, not "to a company".
-    await company.say("/results")
-    assert "Kreativen" in company.last.text and "/mydata" in company.last.text
-    assert "an ein Unternehmen" not in company.last.text and not company.last.buttons
 
 
 async def fell_through_is_not_followed_up(h) -> None:
