@@ -174,7 +174,8 @@ class MatchingService:
         cohorts = [([pt for pt in participants if scoped.fits(scope, int(pt.id))], ids)
                    for scope, ids in groups.items()]
         namespace = self.namespace
-        keys = {cache_key(namespace, t) for pt in participants for t in (pt.offers, pt.seeks, pt.sector) if t.strip()}
+        keys = {cache_key(namespace, t) for cohort, _ in cohorts for pt in cohort
+                for t in (pt.offers, pt.seeks, pt.sector) if t.strip()}
         cached = await turn.uow.embeddings.get_many(sorted(keys))
         cache = InMemoryEmbeddingCache({k: np.frombuffer(row.vector, dtype=np.float32) for k, row in cached.items()})
         matcher = Matcher(self.model_name, cache)
