@@ -1,8 +1,8 @@
 """organisers: when an event was released; organisers' records without a
 participant's consent (consent_at empty)
 
-Revision ID: 0005_organisers
-Revises: 0004
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-03
 """
 import sqlalchemy as sa
@@ -10,8 +10,8 @@ from alembic import op
 
 from db.models import UTCDateTime
 
-revision = "0005_organisers"
-down_revision = "0004"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
