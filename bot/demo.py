@@ -205,6 +205,8 @@ class SimulatedParticipant:
                      "collaboration", "languages", "availability"):
             if self._is(msg, f"ask.{step}"):
                 return step
+        if self._is(msg, "ask.role_freelance"):  # the role question to a freelancer
+            return "role"
         return "unknown"
 
     async def _answer(self, step: str, msg: Any) -> None:

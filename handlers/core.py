@@ -131,7 +131,7 @@ class CrosslabCore:
             # sees the privacy notice first.
             if await self.as_organiser(turn, command):
                 return
-            if not self.organiser_in_flow(turn):
+            if not (self.organiser_in_flow(turn) or self.organiser_privacy(turn)):
                 await account.before_consent(turn)
                 return
         profile = await turn.uow.people.profile(turn.person)
@@ -168,6 +168,17 @@ class CrosslabCore:
         ev = turn.ev
         return (turn.is_admin and turn.person is not None and turn.flow not in (Flow.IDLE, Flow.NONE)
                 and ev.kind != "button" and (ev.command is None or ev.command[0] == "cancel"))
+
+    @staticmethod
+    def organiser_privacy(turn: Turn) -> bool:
+        """/mydata and /delete (and its confirmation) for an organiser's record:
+        what it holds is exported and erased like a participant's."""
+        ev = turn.ev
+        if turn.person is None:
+            return False
+        if ev.command is not None:
+            return ev.command[0] in ("mydata", "delete")
+        return ev.kind == "button" and turn.flow == Flow.DELETE
 
     async def on_text(self, turn: Turn, profile: Profile) -> None:
         flow = current(turn)

@@ -7,6 +7,8 @@ and follow-ups, `h.sweep()` runs one follow-up sweep at that time.
 """
 from __future__ import annotations
 
+import json
+
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -379,11 +381,36 @@ async def organiser_hands_over_without_a_profile(h) -> None:
     await admin.press("Senden")
     head = next(m for m in company.messages[before:] if "Protokoll der Breakout-Session" in m.text)
     assert "Petra (Organisationsteam)" in head.text
+    # What the organiser's record holds is exported by /mydata (not "nothing stored").
+    await admin.say("/results")
+    await admin.press("Uta Seifert")
+    await admin.say("Noch eine Notiz")
+    await admin.say("/cancel")
+    await admin.say("/mydata")
+    data = admin.last.json()
+    assert "Noch eine Notiz" in json.dumps(data, ensure_ascii=False)
     # The organiser's record is no participant: /start shows the privacy notice.
     await admin.say("/start")
     assert any("Einverstanden" in label for label in admin.last.labels)
     await admin.press("Einverstanden")
     assert "Uta Seifert" not in admin.last.text and admin.last.text  # onboarding begins, no error
+
+
+async def organiser_record_is_deleted_on_request(h) -> None:
+    """An organiser's record (no consent, created by /results) is erased by
+    /delete like a participant's."""
+    company = await onboard(h, 1801, lang="de", side="production", name="Uta Seifert",
+                            text=COMPANY_CHALLENGE, days=("Di",), window="vormittags", org="Seifert Möbelwerkstatt")
+    admin = h.chat(ADMIN_ID, "Petra", "de")
+    await admin.say("/results")
+    await admin.press("Uta Seifert")
+    await admin.say("Notiz, die gelöscht werden soll")
+    await admin.say("/delete")
+    assert "endgültig löschen" in admin.last.text
+    await admin.press("Ja, alles löschen")
+    assert "Alle Ihre Daten sind gelöscht" in admin.last.text
+    assert await h.person(ADMIN_ID) is None
+    assert company.last.text  # the company is untouched
 
 
 async def fell_through_is_not_followed_up(h) -> None:
@@ -407,4 +434,4 @@ ALL = [feedback_yes_then_outcomes_and_figures, fell_through_is_not_followed_up, 
        feedback_moved_goes_back_to_scheduling, nudges_stop_after_two_and_respect_quiet_hours,
        paused_people_get_no_feedback_questions, three_ignored_cards_pause_the_person,
        feedback_survives_restarts_and_bad_input, results_hand_over_reaches_the_company,
-       organiser_hands_over_without_a_profile]
+       organiser_hands_over_without_a_profile, organiser_record_is_deleted_on_request]

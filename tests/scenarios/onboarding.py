@@ -567,7 +567,7 @@ async def slow_first_suggestions(h, user_id: int = 1301) -> None:
 
     chat = await onboard(h, user_id, lang="de", side="production", name="Uta Seifert", text=CHALLENGE_DE,
                          days=("Di",), window="vormittags", confirm=False)
-    assert "So sieht dein Profil aus" in chat.last.text
+    assert "So sieht Ihr Profil aus" in chat.last.text
     h.matching.hold()
     first = asyncio.create_task(chat.press("Passt so"))
     try:
