@@ -96,7 +96,7 @@ async def test_updates_are_answered_while_the_model_loads(sqlite_url: str, frame
         try:
             chat = await onboard(h, 1401, lang="de", side="production", name="Uta Seifert", text=COMPANY_CHALLENGE,
                                  days=("Di",), window="vormittags", confirm=False)
-            assert "So sieht dein Profil aus" in chat.last.text  # a dozen updates answered meanwhile
+            assert "So sieht Ihr Profil aus" in chat.last.text  # a dozen updates answered meanwhile
             assert not h.app.warming.done() and not matching.ready
             first = asyncio.create_task(chat.press("Passt so"))  # needs the model
             await _wait_for(lambda: matching.waited == 1, 10)
