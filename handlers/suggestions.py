@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterable
 
 from db.models import Person, Profile
 
@@ -25,22 +25,39 @@ class MatchingService:
     """Owns the (lazily loaded) matcher; one computation at a time."""
 
     def __init__(self, model_name: str | None) -> None:
-        self.model_name = (model_name or "").strip() or None
+        self.model_name = (model_name or "").strip() or None  # an EMBEDDING_MODEL spec
         self._lock = asyncio.Lock()
         self._frozen = False
+        self._encoder = None
 
     @property
-    def namespace(self) -> str:
-        """The model string under which this deployment caches embeddings."""
-        from matching.encoder import Encoder
+    def encoder(self):
+        """The `matching.encoders.Encoder` EMBEDDING_MODEL names (nothing loads
+        until a text is not in the cache)."""
+        if self._encoder is None:
+            from matching.encoders import encoder_for
 
-        return Encoder(self.model_name).namespace("document")
+            self._encoder = encoder_for(self.model_name)
+        return self._encoder
 
-    def embedding_keys(self, profile: Profile) -> list[str]:
+    @property
+    def namespaces(self) -> list[str]:
+        """The model strings under which this deployment caches embeddings:
+        the encoder's name, or "<name>#query" and "<name>#passage" for an
+        asymmetric encoder."""
+        from matching.encoder import CachedEncoder
+
+        return CachedEncoder(self.encoder).namespaces()
+
+    def embedding_keys(self, profile: Profile, models: Iterable[str] = ()) -> list[str]:
+        """The cache keys a profile's texts can have under this deployment's
+        encoder and under `models` (e.g. every model string in the table, so
+        erasure also finds rows an earlier EMBEDDING_MODEL wrote)."""
         from matching import cache_key
 
         texts = {t for t in (profile.offers, profile.seeks, profile.sector) if t and t.strip()}
-        return [cache_key(self.namespace, t) for t in sorted(texts)]
+        namespaces = dict.fromkeys([*self.namespaces, *models])
+        return sorted({cache_key(ns, t) for ns in namespaces for t in texts})
 
     async def suggest_many(
         self,
@@ -65,11 +82,14 @@ class MatchingService:
             rows = [(p, pr) for p, pr in rows if p.id in allowed]
         by_id = {str(p.id): (p, pr) for p, pr in rows}
         participants = [to_participant(p, pr) for p, pr in rows]
-        namespace = self.namespace
-        keys = {cache_key(namespace, t) for pt in participants for t in (pt.offers, pt.seeks, pt.sector) if t.strip()}
+        # every text under every namespace of the encoder: a superset of what
+        # the matcher asks for (challenges as queries, the rest as passages)
+        namespaces = self.namespaces
+        keys = {cache_key(ns, t) for ns in namespaces
+                for pt in participants for t in (pt.offers, pt.seeks, pt.sector) if t.strip()}
         cached = await turn.uow.embeddings.get_many(sorted(keys))
         cache = InMemoryEmbeddingCache({k: np.frombuffer(row.vector, dtype=np.float32) for k, row in cached.items()})
-        matcher = Matcher(self.model_name, cache)
+        matcher = Matcher(encoder=self.encoder, cache=cache)
         wanted = [str(i) for i in person_ids if str(i) in by_id]
         await turn.uow.checkpoint()  # do not hold the database while the model works
         async with self._lock:
@@ -81,7 +101,7 @@ class MatchingService:
                 # otherwise stall every conversation for ~0.7 s each time.
                 gc.freeze()
                 self._frozen = True
-        for key, vector in cache.drain_new().items():
+        for key, (namespace, vector) in cache.drain_new_entries().items():
             vector = np.asarray(vector, dtype=np.float32)
             await turn.uow.embeddings.put(key, namespace, int(vector.shape[0]), vector.tobytes())
         return {
