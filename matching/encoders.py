@@ -184,13 +184,6 @@ def _unit_rows(vectors: np.ndarray) -> np.ndarray:
     return out
 
 
-def _threads() -> int:
-    try:
-        return max(1, min(4, len(os.sched_getaffinity(0))))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, min(4, os.cpu_count() or 1))
-
-
 def _batches(texts: Sequence[str], size: int, progress: bool, desc: str):
     starts = range(0, len(texts), max(1, size))
     if progress and len(starts) > 1:
@@ -307,9 +300,13 @@ class UseMultilingualEncoder:
     symmetric = True
     dim = 512
 
-    def __init__(self, *, batch_size: int = 256, threads: int | None = None) -> None:
+    def __init__(self, *, batch_size: int = 256, threads: int = 1) -> None:
+        # one BLAS thread: the engine works in micro-batches of ~384 tokens,
+        # too small for threads to pay (2 threads were 1.5–2× slower on the
+        # 2-core target, bench/bench_encoders.py); the matcher's chunked
+        # scoring runs on all cores anyway
         self.batch_size = batch_size
-        self.threads = threads or _threads()
+        self.threads = max(1, int(threads))
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
