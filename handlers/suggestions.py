@@ -73,6 +73,8 @@ class MatchingService:
         import numpy as np
 
         from matching import InMemoryEmbeddingCache, Matcher, cache_key
+        from matching.encoder import CachedEncoder
+        from matching.matcher import embedding_requests
 
         rows = await turn.uow.people.completed_profiles()
         model, bad = await self.learned(turn, rows)
@@ -82,11 +84,8 @@ class MatchingService:
             rows = [(p, pr) for p, pr in rows if p.id in allowed]
         by_id = {str(p.id): (p, pr) for p, pr in rows}
         participants = [to_participant(p, pr) for p, pr in rows]
-        # every text under every namespace of the encoder: a superset of what
-        # the matcher asks for (challenges as queries, the rest as passages)
-        namespaces = self.namespaces
-        keys = {cache_key(ns, t) for ns in namespaces
-                for pt in participants for t in (pt.offers, pt.seeks, pt.sector) if t.strip()}
+        # exactly the vectors the matcher looks up (challenges as queries, the rest as passages)
+        keys = {cache_key(ns, t) for ns, t in embedding_requests(participants, CachedEncoder(self.encoder))}
         cached = await turn.uow.embeddings.get_many(sorted(keys))
         cache = InMemoryEmbeddingCache({k: np.frombuffer(row.vector, dtype=np.float32) for k, row in cached.items()})
         matcher = Matcher(encoder=self.encoder, cache=cache)

@@ -117,6 +117,20 @@ def _pair_key(a: str, b: str) -> tuple[str, str]:
     return (a, b) if a <= b else (b, a)
 
 
+def embedding_requests(participants: Iterable[Participant], embedder: CachedEncoder) -> set[tuple[str, str]]:
+    """(namespace, text) of every vector the matcher may look up for these
+    participants: companies' challenges as queries, every other text
+    (`offers`, `sector`, a creative's `seeks`) as passages — the cache keys a
+    caller can prefetch.  For a symmetric encoder one namespace for all."""
+    query, passage = embedder.namespace("query"), embedder.namespace("passage")
+    out: set[tuple[str, str]] = set()
+    for p in participants:
+        for text, kind in ((p.seeks, query if p.side == "production" else passage), (p.offers, passage), (p.sector, passage)):
+            if text and text.strip():
+                out.add((kind, text))
+    return out
+
+
 class Matcher:
     """Suggests creatives to companies and companies to creatives.
 

@@ -299,3 +299,20 @@ def test_cli_model_option_wins_over_the_environment(monkeypatch):
     assert cli.run_match(str(HOLDOUT), top=1, as_json=True, out=out) == 0
     assert seen == [E5_NAME, USE_NAME]
     assert os.environ["EMBEDDING_MODEL"] == "use-multilingual"
+
+
+def test_embedding_requests_are_exactly_what_the_matcher_looks_up():
+    from matching.matcher import embedding_requests
+
+    people = [
+        Participant("c1", "production", offers="Bäckerei", seeks="Wir finden keine Azubis", sector="Handwerk"),
+        Participant("k1", "creative", offers="Employer Branding", seeks="Arbeit mit Handwerk"),
+        Participant("k2", "creative", offers="Webdesign", seeks=" "),
+    ]
+    cache = InMemoryEmbeddingCache()
+    enc = RecordingEncoder()
+    Matcher(encoder=enc, cache=cache).suggest(people, top=1)
+    requests = embedding_requests(people, CachedEncoder(enc))
+    assert {cache_key(ns, t) for ns, t in requests} == set(cache.drain_new())
+    sym = embedding_requests(people, CachedEncoder(FakeEncoder()))
+    assert {ns for ns, _ in sym} == {"fake/bag-of-words"} and len(sym) == 6  # one namespace, six distinct texts
