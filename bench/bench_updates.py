@@ -2,8 +2,10 @@
 
 The bot runs as its own process (`crosslab run`, aiogram by default, SQLite) against
 the emulator in this process; simulated participants (the demo's) onboard
-concurrently. Prints updates/s and the bot process's peak RSS (VmHWM) — the
-embedding model is not loaded by onboarding.
+concurrently. Prints updates/s and the bot process's peak RSS (VmHWM) — onboarding
+does not need the embedding model, but since issue 10.8 the bot loads it in the
+background at start, so the peak RSS includes it and the first seconds share the
+CPU with that load.
 
     python bench/bench_updates.py [--users 200] [--framework aiogram|ptb]
 """

@@ -6,7 +6,7 @@ import contextlib
 import gc
 import logging
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from collections.abc import Callable
 from typing import Protocol
@@ -21,6 +21,7 @@ from db.engine import create_engine, create_session_factory
 from db.migrate import upgrade
 from db.models import utcnow
 from handlers.core import CrosslabCore
+from handlers.services import MatchingPort
 from handlers.types import Incoming, Reply
 from i18n import LANGUAGES, t
 
@@ -81,6 +82,7 @@ class Crosslab:
     core: CrosslabCore
     transport: Transport
     reminders: ReminderService
+    warming: asyncio.Future[None] | None = field(default=None, repr=False)  # the model's warm-up (`warm_up`)
 
     async def start_reminders(self) -> None:
         """The scheduler runs inside the bot process; its job store is the database."""
@@ -115,22 +117,36 @@ class Crosslab:
                 await self.core.unmark_reminder(meeting_id, kind, starts_at)
             raise
 
+    def warm_up(self) -> asyncio.Future[None]:
+        """Load the embedding model in the background (a worker thread) while
+        the bot answers updates; a matching that needs it waits for this load.
+        Logs one INFO line with the seconds it took."""
+        if self.warming is None:
+            self.warming = asyncio.ensure_future(self.core.services.matching.warm_up())
+        return self.warming
+
     async def start(self, *, polling_timeout: int = 10) -> None:
+        self.warm_up()
         await self.start_reminders()
         await self.transport.start(polling_timeout=polling_timeout)
 
     async def stop(self) -> None:
+        if self.warming is not None and not self.warming.done():
+            self.warming.cancel()  # its worker thread finishes on its own
         await self.transport.stop()
         await self.reminders.shutdown()
         await self.engine.dispose()
 
 
 async def create_app(settings: Settings, *, framework: str | None = None, clock: Callable[[], datetime] = utcnow,
-                     on_delivered: Callable[[Incoming, Reply], None] | None = None) -> Crosslab:
+                     on_delivered: Callable[[Incoming, Reply], None] | None = None,
+                     matching: MatchingPort | None = None) -> Crosslab:
     """Settings -> migrated database -> transport (for the bot's username) ->
     reminder service (started by `start`) -> core, bound to the transport.
     `clock` is the conversations' clock (the demo and tests simulate days);
-    `on_delivered` hears of each handled update after its reply went out."""
+    `on_delivered` hears of each handled update after its reply went out;
+    `matching` replaces the `MatchingService` (tests compose a slow one).
+    `start` (or `crosslab run`) begins loading the embedding model in the background."""
     engine, sessions = await prepare_database(settings)
     transport: Transport | None = None
     try:
@@ -138,7 +154,7 @@ async def create_app(settings: Settings, *, framework: str | None = None, clock:
         reminders = ReminderService(settings.database_url, offsets=list(settings.reminder_offsets),
                                     time_factor=settings.time_factor)
         core = build_core(settings, sessions, clock=clock, reminders=reminders,
-                          bot_username=await transport.get_username())
+                          bot_username=await transport.get_username(), matching=matching)
         transport.bind(core, on_delivered)
         await register_commands(transport, core.registry.menu, settings.default_language)
     except BaseException:
@@ -160,6 +176,7 @@ async def _serve(settings: Settings) -> None:
             f"Cannot talk to the Telegram Bot API at {settings.telegram_api_url} ({exc.__class__.__name__}: {exc})."
         ) from None
     log.info("Crosslab is running as @%s with %s", app.core.services.bot_username, app.transport.name)
+    app.warm_up()
     await app.start_reminders()
     # Everything allocated so far (framework models, ORM mappers) lives for the
     # whole run: keep it out of the cyclic GC's full collections (halves GC time).

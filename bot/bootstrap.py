@@ -12,7 +12,7 @@ from domain.policy import FollowupPolicy
 from handlers.callbacks import CallbackSigner
 from handlers.core import CrosslabCore
 from handlers.registry import build_bus, build_registry
-from handlers.services import ReminderPort, Services
+from handlers.services import MatchingPort, ReminderPort, Services
 from handlers.suggestions import MatchingService
 
 if TYPE_CHECKING:
@@ -20,11 +20,12 @@ if TYPE_CHECKING:
 
 
 def build_services(settings: Settings, *, flows: object, clock: Callable[[], datetime] = utcnow,
-                   reminders: ReminderPort | None = None, bot_username: str = "crosslab_bot") -> Services:
+                   reminders: ReminderPort | None = None, bot_username: str = "crosslab_bot",
+                   matching: MatchingPort | None = None) -> Services:
     return Services(
         settings=settings,
         signer=CallbackSigner(settings.effective_callback_secret()),
-        matching=MatchingService(settings.embedding_model),
+        matching=matching or MatchingService(settings.embedding_model),
         policy=FollowupPolicy.from_settings(settings),  # settings never change at run time
         bus=build_bus(),
         flows=flows,  # type: ignore[arg-type]
@@ -36,9 +37,10 @@ def build_services(settings: Settings, *, flows: object, clock: Callable[[], dat
 
 def build_core(settings: Settings, sessions: async_sessionmaker[AsyncSession], *,
                clock: Callable[[], datetime] = utcnow, reminders: ReminderPort | None = None,
-               bot_username: str = "crosslab_bot") -> CrosslabCore:
+               bot_username: str = "crosslab_bot", matching: MatchingPort | None = None) -> CrosslabCore:
+    """`matching` replaces the `MatchingService` (tests compose a slow one)."""
     registry = build_registry()
     services = build_services(settings, flows=registry.flows, clock=clock, reminders=reminders,
-                              bot_username=bot_username)
+                              bot_username=bot_username, matching=matching)
     return CrosslabCore(services, sessions, registry)
 

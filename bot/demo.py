@@ -325,7 +325,7 @@ async def _demo(cohort: list[dict[str, Any]], framework: str, out: Any,
                 elapsed = time.perf_counter() - started
                 _print_summary(emu, people, results, elapsed, out)
                 await _print_profiles(app, out)
-                await _introductions(emu, app, people, cohort_relevance, out)
+                await _introductions(emu, app, people, cohort_relevance, out, slug)
                 await _followups(emu, app, people, cohort_relevance, out, simulated)
                 return {"participants": len(people), "completed": sum(p.done for p in people)}
             finally:
@@ -362,16 +362,21 @@ async def _print_profiles(app: Any, out: Any) -> None:
 
 
 async def _introductions(emu: Any, app: Any, people: list[SimulatedParticipant], relevance: dict[str, dict[str, int]],
-                         out: Any) -> None:
+                         out: Any, slug: str) -> None:
     """The organiser releases the event's matches; everyone answers their cards
     (interested where the cohort's labels call the pair relevant), pairs agree
     on a time, get the .ics, and reminders fire (TIME_FACTOR)."""
     by_name = {p.entry.get("name"): p for p in people}
     started = time.perf_counter()
     mark = len(emu.sent(ORGANISER_ID))
-    emu.send_text(ORGANISER_ID, "/release")
+    emu.send_text(ORGANISER_ID, f"/release {slug}")
     await emu.wait_for(ORGANISER_ID, 1, timeout=600, since=mark)
-    print(f"\n== Organiser: /release ==\n{emu.last(ORGANISER_ID).text}", file=out)
+    confirmation = emu.last(ORGANISER_ID)
+    print(f"\n== Organiser: /release ==\n{confirmation.text}", file=out)
+    edits = len(confirmation.edits)
+    emu.click(ORGANISER_ID, confirmation, t("de", "admin.btn_release"))
+    await emu.wait_for_edit(ORGANISER_ID, confirmation.message_id, edits + 1, timeout=600)
+    print(emu.message(ORGANISER_ID, confirmation.message_id).text, file=out)
 
     def wants_for(p: SimulatedParticipant) -> Any:
         def wants(name: str) -> bool:

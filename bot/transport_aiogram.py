@@ -17,6 +17,7 @@ from aiogram.methods import (
     GetMe,
     GetUpdates,
     SendDocument,
+    SendChatAction,
     SendMediaGroup,
     SendMessage,
     SendPhoto,
@@ -38,7 +39,7 @@ log = logging.getLogger(__name__)
 _RESPONSE_TYPES = [
     Response[method.__returning__]  # type: ignore[misc]
     for method in (GetMe, GetUpdates, DeleteWebhook, SendMessage, EditMessageText, SendDocument,
-                   SendPhoto, SendMediaGroup, AnswerCallbackQuery, SetMyCommands)
+                   SendPhoto, SendMediaGroup, AnswerCallbackQuery, SetMyCommands, SendChatAction)
 ]
 
 

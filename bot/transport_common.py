@@ -9,6 +9,8 @@ commands) and its three API errors. This module imports neither framework.
 """
 from __future__ import annotations
 
+import asyncio
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, ClassVar, Literal
@@ -19,7 +21,9 @@ from handlers.types import Attachment, Button, Document, Incoming, Reply, UserRe
 if TYPE_CHECKING:
     from handlers.core import CrosslabCore
 
-__all__ = ["BotApiChannel", "Framework", "classify_bad_request", "incoming_from_callback", "incoming_from_message",
+log = logging.getLogger(__name__)
+
+__all__ = ["BotApiChannel", "Framework", "Typing", "classify_bad_request", "incoming_from_callback", "incoming_from_message",
            "markup", "message_attachment", "retry_seconds", "user_ref"]
 
 
@@ -99,6 +103,34 @@ def classify_bad_request(text: str) -> Literal["not_modified", "unreachable", "o
     return "other"
 
 
+class Typing:
+    """Telegram's "typing …" in a chat while an update takes long: the first
+    sendChatAction after `after` seconds, then every `every` seconds (Telegram
+    shows it for about 5 s) until `stop`. Nothing is sent for a quick update
+    (only a timer is scheduled); a failed chat action is only logged."""
+
+    def __init__(self, channel: BotApiChannel, chat_id: int, after: float, every: float) -> None:
+        self.channel, self.chat_id, self.every = channel, chat_id, every
+        self._task: asyncio.Task[None] | None = None
+        self._timer = asyncio.get_running_loop().call_later(after, self._begin)
+
+    def _begin(self) -> None:
+        self._task = asyncio.ensure_future(self._keep_typing())
+
+    async def _keep_typing(self) -> None:
+        while True:
+            try:
+                await self.channel.send_chat_action(self.chat_id, "typing")
+            except Exception as exc:  # a sign of life is not worth an error
+                log.debug("sendChatAction failed: %s", exc)
+            await asyncio.sleep(self.every)
+
+    def stop(self) -> None:
+        self._timer.cancel()
+        if self._task is not None:
+            self._task.cancel()
+
+
 @dataclass(frozen=True)
 class Framework:
     """A framework's classes for what `BotApiChannel` sends, and its Bot API errors."""
@@ -126,6 +158,10 @@ class BotApiChannel:
     bot: Any
     core: CrosslabCore | None = None
     on_delivered: Callable[[Incoming, Reply], None] | None = None
+    # A sign of life while an update takes long (e.g. the first matching):
+    # "typing …" after this many seconds, repeated while still working.
+    typing_after: ClassVar[float] = 1.0
+    typing_every: ClassVar[float] = 4.0
 
     def bind(self, core: CrosslabCore, on_delivered: Callable[[Incoming, Reply], None] | None = None) -> None:
         """Updates go to this core from now on (the app builds the core after
@@ -134,10 +170,16 @@ class BotApiChannel:
         self.core, self.on_delivered = core, on_delivered
 
     async def serve(self, ev: Incoming) -> None:
-        """One update: the core's reply, delivered (with the button's toast)."""
+        """One update: the core's reply, delivered (with the button's toast).
+        If the core takes longer than `typing_after`, the chat shows "typing …"
+        until the reply is ready."""
         if self.core is None:
             raise RuntimeError("the transport is not bound to a core")
-        reply = await self.core.handle(ev)
+        typing = Typing(self, ev.chat_id, self.typing_after, self.typing_every)
+        try:
+            reply = await self.core.handle(ev)
+        finally:
+            typing.stop()
         try:
             await deliver(self, reply, callback_id=ev.callback_id)
         finally:
@@ -188,6 +230,9 @@ class BotApiChannel:
             await self._call(self.bot.send_media_group(chat_id, media))
         except fw.bad_request as exc:
             raise MediaRejected(str(exc)) from exc
+
+    async def send_chat_action(self, chat_id: int, action: str) -> None:
+        await self._call(self.bot.send_chat_action(chat_id, action))
 
     async def answer_callback(self, callback_id: str, text: str | None, alert: bool) -> None:
         await self._call(self.bot.answer_callback_query(callback_id, text=text, show_alert=alert))

@@ -73,7 +73,10 @@ class Person(Base):
     language: Mapped[str] = mapped_column(String(8), default="de")
     # "sie" | "du" when the person chose; None = the GERMAN_FORM setting.
     german_form: Mapped[str | None] = mapped_column(String(3))
-    consent_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    # When they accepted the privacy notice. Empty only for an organiser's
+    # record (created when an organiser without a profile uses /results): not a
+    # participant, never matched; /start shows them the notice like anyone.
+    consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     paused: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
     # Suggestion cards left unanswered one after another (reset by any answer);
     # at the limit the person is paused and told how to resume.
@@ -108,6 +111,9 @@ class Event(Base):
     name: Mapped[str] = mapped_column(String(200), nullable=False)
     created_by: Mapped[int | None] = mapped_column(BigInteger)  # organiser's Telegram id
     starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # First /release: until then its participants get no suggestions at all,
+    # afterwards only among each other (handlers.suggestions.Scopes).
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
 
 
@@ -141,6 +147,19 @@ class ConsentRefusal(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     language: Mapped[str] = mapped_column(String(8), nullable=False)
     refused_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+
+
+class PendingInvitation(Base):
+    """An invitation (deep link) declined at the privacy notice, kept so a
+    later /start still knows the event: no name, no Telegram id, only a keyed
+    hash of it (`CallbackSigner.pseudonym`). Used up at consent, forgotten
+    after `handlers.account.PENDING_DAYS` or on /delete."""
+
+    __tablename__ = "pending_invitations"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False, index=True)
 
 
 class ProcessedUpdate(Base):
@@ -225,6 +244,12 @@ class Meeting(Base):
     slots: Mapped[list[str] | None] = mapped_column(JSON)  # ISO datetimes proposed by the bot
     rejected: Mapped[list[str] | None] = mapped_column(JSON)  # ISO datetimes someone turned down
     sequence: Mapped[int] = mapped_column(Integer, default=0, nullable=False)  # iCalendar SEQUENCE
+    # Where: onsite (place = an address) | online (place = a link) | open (asked, left open); None = not asked.
+    place_kind: Mapped[str | None] = mapped_column(String(8))
+    place: Mapped[str | None] = mapped_column(Text)
+    # The last change and who made it (a person of the pair), so a late button can say what happened.
+    changed_by: Mapped[int | None] = mapped_column(Integer)
+    change: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False)
 

@@ -27,6 +27,7 @@ from db.models import (
     Event,
     EventParticipant,
     Person,
+    PendingInvitation,
     ProcessedUpdate,
     Profile,
     utcnow,
@@ -145,11 +146,43 @@ class EventRepository:
         )
         return [(p, pr) for p, pr in rows.all()]
 
+    async def memberships(self) -> dict[int, list[tuple[int, bool]]]:
+        """person id -> [(event id, released?)] for everyone in any event."""
+        rows = await self.session.execute(
+            select(EventParticipant.person_id, Event.id, Event.released_at)
+            .join(Event, Event.id == EventParticipant.event_id))
+        out: dict[int, list[tuple[int, bool]]] = {}
+        for person_id, event_id, released_at in rows.all():
+            out.setdefault(person_id, []).append((event_id, released_at is not None))
+        return out
+
     async def participant_count(self, event: Event) -> int:
         from sqlalchemy import func
 
         q = select(func.count()).select_from(EventParticipant).where(EventParticipant.event_id == event.id)
         return int((await self.session.execute(q)).scalar_one())
+
+
+class InvitationRepository:
+    """Declined invitations, keyed by a pseudonym (see `PendingInvitation`)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, key: str, since: datetime) -> tuple[PendingInvitation, Event] | None:
+        row = (await self.session.execute(
+            select(PendingInvitation, Event).join(Event, Event.id == PendingInvitation.event_id)
+            .where(PendingInvitation.key == key, PendingInvitation.created_at >= since))).first()
+        return (row[0], row[1]) if row else None
+
+    async def put(self, key: str, event_id: int, now: datetime, forget_before: datetime) -> None:
+        """Keep (or renew) the invitation; forget everyone's that expired."""
+        await self.session.execute(delete(PendingInvitation).where(
+            (PendingInvitation.key == key) | (PendingInvitation.created_at < forget_before)))
+        self.session.add(PendingInvitation(key=key, event_id=event_id, created_at=now))
+
+    async def forget(self, key: str) -> None:
+        await self.session.execute(delete(PendingInvitation).where(PendingInvitation.key == key))
 
 
 class IntroductionRepository:
@@ -170,6 +203,14 @@ class IntroductionRepository:
     async def suggestions_of(self, person_id: int) -> Sequence[Suggestion]:
         q = select(Suggestion).where(Suggestion.person_id == person_id).order_by(Suggestion.id)
         return (await self.session.execute(q)).scalars().all()
+
+    async def suggestion_count(self, person_ids: Sequence[int]) -> int:
+        """How many suggestions these people have (any status)."""
+        ids, total = sorted(set(person_ids)), 0
+        for i in range(0, len(ids), 500):
+            q = select(func.count()).select_from(Suggestion).where(Suggestion.person_id.in_(ids[i:i + 500]))
+            total += int((await self.session.execute(q)).scalar_one())
+        return total
 
     async def suggestion_between(self, person_id: int, counterpart_id: int) -> Suggestion | None:
         q = select(Suggestion).where(Suggestion.person_id == person_id, Suggestion.counterpart_id == counterpart_id)
@@ -427,6 +468,7 @@ class SqlAlchemyUnitOfWork:
         self.people = PeopleRepository(self.session)
         self.conversations = ConversationRepository(self.session)
         self.events = EventRepository(self.session)
+        self.invitations = InvitationRepository(self.session)
         self.updates = UpdateLog(self.session)
         self.embeddings = EmbeddingRepository(self.session)
         self.intros = IntroductionRepository(self.session)

@@ -57,3 +57,12 @@ class MeetingCancelled(Event):
     by_person_id: int
     starts_at: datetime | None
     was_scheduled: bool
+
+
+@dataclass(frozen=True)
+class MeetingPlaceSet(Event):
+    """Someone said where the meeting is (an address or a link)."""
+
+    meeting_id: int
+    by_person_id: int
+    was_scheduled: bool  # already in calendars: a new .ics (same UID, higher SEQUENCE) follows

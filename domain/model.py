@@ -14,7 +14,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from domain.events import MeetingCancelled, MeetingMoved, MeetingScheduled, MeetingSelfArranged, PairIntroduced, TimeOffered
+from domain.events import (MeetingCancelled, MeetingMoved, MeetingPlaceSet, MeetingScheduled, MeetingSelfArranged,
+                           PairIntroduced, TimeOffered)
 
 
 class InvalidTransition(Exception):
@@ -153,6 +154,27 @@ OPEN_MEETING = (MeetingStatus.NEGOTIATING, MeetingStatus.SCHEDULED)
 AFTER_MEETING = (MeetingStatus.SCHEDULED, MeetingStatus.SELF_ARRANGED, MeetingStatus.FELL_THROUGH)
 
 
+class MeetingChange(StrEnum):
+    """The last thing someone did to a meeting (`meeting.change`, by `meeting.changed_by`)."""
+
+    OFFERED = "offered"
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"
+    SELF_ARRANGED = "self_arranged"
+    CANCELLED = "cancelled"
+    MOVED = "moved"
+
+
+class PlaceKind(StrEnum):
+    ONSITE = "onsite"  # place: an address
+    ONLINE = "online"  # place: a link
+    OPEN = "open"  # asked, left open
+
+
+def _changed(meeting: Any, by_person_id: int | None, change: MeetingChange) -> None:
+    meeting.changed_by, meeting.change = by_person_id, change
+
+
 def propose_times(meeting: Any, slots: list[datetime]) -> None:
     """The bot proposes times; any offer on the table is withdrawn."""
     _require(meeting, (MeetingStatus.NEGOTIATING,), "propose times")
@@ -168,20 +190,23 @@ def add_typed_time(meeting: Any, when: datetime) -> None:
 def offer_time(meeting: Any, by_person_id: int, when: datetime) -> TimeOffered:
     _require(meeting, (MeetingStatus.NEGOTIATING,), "offer a time")
     meeting.offer_at, meeting.offer_by = when, by_person_id
+    _changed(meeting, by_person_id, MeetingChange.OFFERED)
     return TimeOffered(meeting.id, by_person_id, when)
 
 
-def reject_offer(meeting: Any) -> None:
+def reject_offer(meeting: Any, by_person_id: int | None = None) -> None:
     _require(meeting, (MeetingStatus.NEGOTIATING,), "reject a time")
     if meeting.offer_at is None:
         raise InvalidTransition("reject a time: nothing offered")
     meeting.rejected = [*(meeting.rejected or []), meeting.offer_at.isoformat()]
+    _changed(meeting, by_person_id, MeetingChange.REJECTED)
 
 
-def confirm_time(meeting: Any) -> MeetingScheduled:
+def confirm_time(meeting: Any, by_person_id: int | None = None) -> MeetingScheduled:
     _require(meeting, (MeetingStatus.NEGOTIATING,), "confirm a time")
     if meeting.offer_at is None:
         raise InvalidTransition("confirm a time: nothing offered")
+    _changed(meeting, by_person_id, MeetingChange.CONFIRMED)
     meeting.starts_at, meeting.status = meeting.offer_at, MeetingStatus.SCHEDULED
     meeting.offer_at, meeting.offer_by = None, None
     meeting.sequence += 1
@@ -205,11 +230,13 @@ def _back_to_negotiating(meeting: Any, by_person_id: int) -> MeetingMoved:
     if meeting.status == MeetingStatus.SCHEDULED and old is not None:
         meeting.rejected = [*(meeting.rejected or []), old.isoformat()]
     meeting.status, meeting.starts_at = MeetingStatus.NEGOTIATING, None
+    _changed(meeting, by_person_id, MeetingChange.MOVED)
     return MeetingMoved(meeting.id, by_person_id, old)
 
 
-def arrange_themselves(meeting: Any) -> MeetingSelfArranged:
+def arrange_themselves(meeting: Any, by_person_id: int | None = None) -> MeetingSelfArranged:
     _require(meeting, OPEN_MEETING, "arrange it themselves")
+    _changed(meeting, by_person_id, MeetingChange.SELF_ARRANGED)
     meeting.status, meeting.offer_at, meeting.offer_by = MeetingStatus.SELF_ARRANGED, None, None
     return MeetingSelfArranged(meeting.id)
 
@@ -219,7 +246,27 @@ def cancel_meeting(meeting: Any, by_person_id: int) -> MeetingCancelled:
     was_scheduled = meeting.status == MeetingStatus.SCHEDULED and meeting.starts_at is not None
     meeting.status = MeetingStatus.CANCELLED
     meeting.sequence += 1
+    _changed(meeting, by_person_id, MeetingChange.CANCELLED)
     return MeetingCancelled(meeting.id, by_person_id, meeting.starts_at, was_scheduled)
+
+
+def set_place(meeting: Any, by_person_id: int, kind: PlaceKind, place: str) -> MeetingPlaceSet:
+    """Where the meeting is (an address on site, a link online). A meeting
+    already in calendars gets a higher SEQUENCE: the new .ics updates the entry."""
+    _require(meeting, OPEN_MEETING, "set the place")
+    if kind not in (PlaceKind.ONSITE, PlaceKind.ONLINE) or not place:
+        raise InvalidTransition(f"place: {kind!r} {place!r}")
+    meeting.place_kind, meeting.place = kind, place
+    scheduled = meeting.status == MeetingStatus.SCHEDULED
+    if scheduled:
+        meeting.sequence += 1
+    return MeetingPlaceSet(meeting.id, by_person_id, scheduled)
+
+
+def leave_place_open(meeting: Any) -> None:
+    """Asked where, and skipped: not asked again (a place given earlier stays)."""
+    if meeting.place_kind is None:
+        meeting.place_kind = PlaceKind.OPEN
 
 
 def mark_held(meeting: Any) -> None:

@@ -31,6 +31,7 @@ HELP = {
         "/_emulator/requests?method=NAME": "log of Bot API calls",
         "/_emulator/updates": "every update created so far",
         "/_emulator/callback_answers": "answerCallbackQuery calls",
+        "/_emulator/chat_actions?chat_id=ID": "sendChatAction calls (typing …) as [chat_id, action]",
         "/_emulator/commands": "setMyCommands results by scope and language",
         "/_emulator/wait_idle?timeout=10": "wait until the bot is idle",
     },
@@ -128,6 +129,8 @@ def add_control_routes(app: web.Application, emu: "EmulatorHost") -> None:
             return _ok(emu.updates())
         if action == "callback_answers":
             return _ok(emu.callback_answers)
+        if action == "chat_actions":
+            return _ok([[c, a] for c, a in emu.chat_actions if chat_id is None or c == chat_id])
         if action == "commands":
             return _ok([{"scope": s, "language_code": lang, "commands": c} for (s, lang), c in emu.commands.items()])
         if action == "wait_idle":

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from typing import TYPE_CHECKING
 
-from db.models import HandoverItem, Person, Profile, utcnow
+from db.models import Event, HandoverItem, Person, Profile, utcnow
 from domain import model
 from handlers import onboarding as ob
 from handlers.callbacks import Choice, Consent, WelcomeLanguage, unpack
@@ -19,6 +19,23 @@ if TYPE_CHECKING:
 
 
 # --- before consent: nothing is stored -------------------------------------------
+# ...except, after a refusal of an invitation, which event it was: under a keyed
+# hash of the Telegram id (no name, no id), so a later /start still joins it.
+# The refusal message says so; /mydata shows it and /delete forgets it at once.
+
+PENDING_DAYS = 30
+
+
+def _pseudonym(turn: Turn) -> str:
+    return turn.services.signer.pseudonym(turn.ev.user.id)
+
+
+async def pending_invitation(turn: Turn) -> Event | None:
+    """The event of an invitation this person declined (within PENDING_DAYS)."""
+    since = turn.services.now() - timedelta(days=PENDING_DAYS)
+    found = await turn.uow.invitations.get(_pseudonym(turn), since)
+    return found[1] if found else None
+
 
 async def before_consent(turn: Turn) -> None:
     ev = turn.ev
@@ -27,19 +44,27 @@ async def before_consent(turn: Turn) -> None:
         return
     command = ev.command
     if command is not None and command[0] in ("mydata", "delete"):
-        turn.say("privacy.nothing_stored")
+        pending = await pending_invitation(turn)
+        if pending is None:
+            turn.say("privacy.nothing_stored")
+        elif command[0] == "mydata":
+            turn.say("privacy.only_invitation", event=pending.name, days=PENDING_DAYS)
+        else:
+            await turn.uow.invitations.forget(_pseudonym(turn))
+            turn.say("privacy.invitation_forgotten", event=pending.name)
         return
-    event_id = ""
+    event: Event | None = None
     if command is not None and command[0] == "start" and command[1]:
         event = await turn.uow.events.by_slug(command[1][:64])
         if event is None:
             turn.say("event.unknown")
-        else:
-            event_id = str(event.id)
-            turn.say("event.invited", event=event.name)
-    elif command is None or command[0] not in ("start", "help", "language"):
-        turn.say("consent.needed")
-    welcome(turn, event_id)
+    else:
+        if command is None or command[0] not in ("start", "help", "language"):
+            turn.say("consent.needed")
+        event = await pending_invitation(turn)  # declined before: the invitation still holds
+    if event is not None:
+        turn.say("event.invited", event=event.name)
+    welcome(turn, str(event.id) if event is not None else "")
 
 
 def welcome(turn: Turn, event_id: str, edit_message_id: int | None = None) -> None:
@@ -75,29 +100,57 @@ async def _consent_button(turn: Turn) -> None:
     choice, lang, event_id = payload.choice, payload.lang, payload.event_id
     if lang in LANGUAGES:
         turn.lang = lang
+    event = await turn.uow.events.get(int(event_id)) if event_id.isdigit() else None
     if choice == "n":
         turn.uow.add_refusal(turn.lang)
-        turn.edit(ev.message_id, turn.tr("consent.declined"))
+        if event is None:
+            turn.edit(ev.message_id, turn.tr("consent.declined"))
+        else:
+            now = turn.services.now()
+            await turn.uow.invitations.put(_pseudonym(turn), event.id, now, now - timedelta(days=PENDING_DAYS))
+            turn.edit(ev.message_id, turn.tr("consent.declined_invited", event=event.name, days=PENDING_DAYS))
         return
-    person = await turn.uow.people.add(Person(
-        telegram_id=ev.user.id,
-        username=ev.user.username,
-        first_name=(ev.user.first_name or "")[:128],
-        language=turn.lang,
-        consent_at=utcnow(),
-        paused=False,
-    ))
+    if event is None:
+        event = await pending_invitation(turn)  # a notice without the event, after declining one with it
+    await turn.uow.invitations.forget(_pseudonym(turn))
+    person = turn.person  # an organiser's record becomes a participant's
+    if person is None:
+        person = await turn.uow.people.add(Person(
+            telegram_id=ev.user.id,
+            username=ev.user.username,
+            first_name=(ev.user.first_name or "")[:128],
+            language=turn.lang,
+            consent_at=utcnow(),
+            paused=False,
+        ))
+    else:
+        person.consent_at, person.language = utcnow(), turn.lang
+        person.first_name = (ev.user.first_name or "")[:128]
     turn.person = person
     turn.state = await turn.uow.conversations.get(person)
     profile = await turn.uow.people.profile(person)
     turn.edit(ev.message_id, turn.tr("consent.thanks"))
-    if event_id.isdigit():
-        event = await turn.uow.events.get(int(event_id))
-        if event is not None:
-            await turn.uow.events.join(event, person)
-            turn.say("event.joined", event=event.name)
+    if event is not None:
+        await turn.uow.events.join(event, person)
+        turn.say("event.joined", event=event.name)
     turn.goto(Flow.ONBOARDING, None)
     ob.continue_flow(turn, profile)
+
+
+async def organiser_record(turn: Turn) -> Person:
+    """An organiser without a participant profile who needs a record of their
+    own (the hand-over keeps what they collect and where they are): no
+    consent, no profile, never matched. /start shows them the privacy notice
+    like anyone; agreeing makes the record a participant's."""
+    if turn.person is not None:
+        return turn.person
+    ev = turn.ev
+    person = await turn.uow.people.add(Person(
+        telegram_id=ev.user.id, username=ev.user.username, first_name=(ev.user.first_name or "")[:128],
+        language=turn.lang, consent_at=None, paused=False))
+    turn.person = person
+    turn.state = await turn.uow.conversations.get(person)
+    return person
 
 
 async def join_event_by_slug(turn: Turn, slug: str) -> None:
@@ -136,7 +189,7 @@ async def collect_data(turn: Turn, profile: Profile) -> dict[str, object]:
                    for s in await intros.suggestions_of(person.id)]
     meetings = [{"with": await name_of(p.creative_id if p.company_id == person.id else p.company_id),
                  "pair_status": p.status, "meeting_status": m.status, "starts_at": _iso(m.starts_at),
-                 "duration_min": m.duration_min}
+                 "duration_min": m.duration_min, "place_kind": m.place_kind, "place": m.place}
                 for m, p in await intros.meetings_of(person.id, tuple(model.MeetingStatus))]
     fu = turn.uow.followups
     feedback = [{"meeting_time": _iso(f.starts_at), "step": f.step, "met": f.met, "rating": f.rating,
@@ -200,7 +253,7 @@ async def export_data(turn: Turn, profile: Profile) -> None:
 def ask_delete(turn: Turn, *, keep: bool) -> None:
     assert turn.state is not None
     if not keep:
-        back = {"flow": turn.state.flow, "step": turn.state.step}
+        back = {"flow": turn.state.flow, "step": turn.state.step, "data": turn.state.data}
         turn.goto(Flow.DELETE, "confirm", back=back)
     turn.bump()
     turn.say("delete.confirm", [[turn.button(turn.tr("btn.delete_yes"), Choice("del", "yes"))],
@@ -210,7 +263,7 @@ def ask_delete(turn: Turn, *, keep: bool) -> None:
 def cancel_delete(turn: Turn, profile: Profile) -> None:
     assert turn.state is not None
     back = turn.state.data.get("back") or {}
-    turn.goto(back.get("flow") or Flow.IDLE, back.get("step"))
+    turn.goto(back.get("flow") or Flow.IDLE, back.get("step"), **(back.get("data") or {}))  # ticks, a side switch
     turn.edit(turn.ev.message_id if turn.ev.kind == "button" else None, turn.tr("delete.cancelled"))
     if turn.flow in (Flow.ONBOARDING, Flow.PROFILE) and turn.step is not None:
         ob.resume(turn, profile)

@@ -3,15 +3,22 @@ command registry (`handlers.registry`) lets only them in, with or without a
 participant profile."""
 from __future__ import annotations
 
+import hashlib
 import secrets
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from db.models import Event
-from handlers.cards import offer_suggestions
+from handlers.callbacks import ReleaseButton
+from handlers.cards import offer_suggestions, preview_suggestions
+from handlers.text import short
 
 if TYPE_CHECKING:
-    from db.models import Profile
+    from db.models import Person, Profile
     from handlers.turn import Turn
+    from handlers.types import Button
+
+CHOICES = 12  # events offered as buttons
 
 
 def deep_link(turn: Turn, slug: str) -> str:
@@ -40,22 +47,111 @@ async def cmd_events(turn: Turn, profile: Profile | None, args: str) -> None:
     turn.send("\n".join(lines))
 
 
+def find_events(events: Sequence[Event], args: str) -> list[Event]:
+    """The events `args` names: a code (or the whole invitation link), else a
+    name, case-insensitive, spaces normalised."""
+    text = " ".join(args.split())
+    slug = text.rsplit("=", 1)[-1]
+    by_slug = [e for e in events if e.slug == slug]
+    if by_slug:
+        return by_slug
+    return [e for e in events if " ".join(e.name.split()).casefold() == text.casefold()]
+
+
 async def cmd_release(turn: Turn, profile: Profile | None, args: str) -> None:
-    """Compute suggestions among an event's participants and send each their first card."""
-    slug = args.strip().rsplit("=", 1)[-1]
+    """Release an event's suggestions: choose the event (buttons, or a code or
+    name), see what would be sent, confirm. Nothing is sent before that."""
     events = await turn.uow.events.all()
-    event = next((e for e in events if e.slug == slug), None) if slug else (events[-1] if events else None)
-    if event is None:
-        turn.say("admin.release_usage")
+    if not events:
+        turn.say("admin.no_events")
         return
-    members = [p for p in await turn.uow.events.people(event)]
-    completed = [p for p, pr in members if pr is not None and pr.completed_at is not None]
-    # Released before if anyone has suggestions already: then only what is new
-    # is sent (late joiners, new cards), never an open card twice.
+    choices = list(events)
+    if args.strip():
+        found = find_events(events, args)
+        if len(found) == 1:
+            text, buttons = await _confirmation(turn, found[0])
+            turn.send(text, buttons)
+            return
+        if not found:
+            turn.say("admin.release_unknown", given=short(args, 80))
+        choices = found or choices
+    rows = []
+    for event in list(reversed(choices))[:CHOICES]:  # newest first
+        count = await turn.uow.events.participant_count(event)
+        label = turn.tr("admin.release_event_button", event=short(event.name, 40), count=count)
+        rows.append([turn.button(label, ReleaseButton("e", event.id))])
+    turn.send(turn.tr("admin.release_choose"), rows)
+
+
+async def _completed(turn: Turn, event: Event) -> list[tuple[Person, Profile]]:
+    return [(p, pr) for p, pr in await turn.uow.events.people(event) if pr is not None and pr.completed_at is not None]
+
+
+async def _stamp(turn: Turn, event: Event, members: list[tuple[Person, Profile]]) -> str:
+    """What a confirmation was computed from: the event's release, its
+    participants and their suggestions. Any change makes the buttons stale."""
+    ids = sorted(p.id for p, _ in members)
+    count = await turn.uow.intros.suggestion_count(ids)
+    basis = f"{event.id}|{event.released_at.isoformat() if event.released_at else ''}|{ids}|{count}"
+    return hashlib.sha256(basis.encode()).hexdigest()[:10]
+
+
+async def _confirmation(turn: Turn, event: Event) -> tuple[str, list[list[Button]]]:
+    """How many cards would go to whom, with Release / Cancel (or only the
+    news that nothing is new)."""
+    members = await _completed(turn, event)
+    people = [p for p, _ in members]
+    planned = await preview_suggestions(turn, people, pool=[p.id for p in people], release=event.id)
+    sides = {p.id: pr.side for p, pr in members}
+    fields = dict(event=event.name, total=len(members),
+                  cards=turn.tr("admin.n_cards", count=sum(planned.values())),
+                  people=turn.tr("admin.n_people", count=len(planned)),
+                  companies=turn.tr("admin.n_companies", count=sum(sides[i] == "production" for i in planned)),
+                  creatives=turn.tr("admin.n_creatives", count=sum(sides[i] != "production" for i in planned)))
+    if event.released_at is not None and not planned:
+        return turn.tr("admin.release_nothing_new", **fields), []
+    key = "admin.release_confirm_again" if event.released_at is not None else "admin.release_confirm"
+    stamp = await _stamp(turn, event, members)
+    buttons = [[turn.button(turn.tr("admin.btn_release"), ReleaseButton("c", event.id, stamp)),
+                turn.button(turn.tr("admin.btn_release_cancel"), ReleaseButton("x", event.id))]]
+    return turn.tr(key, **fields), buttons
+
+
+async def on_release_button(turn: Turn, payload: ReleaseButton) -> None:
+    """The chooser's and the confirmation's buttons, checked on press."""
+    if not turn.is_admin:
+        turn.toast("admin.only", alert=True)
+        return
+    event = await turn.uow.events.get(payload.event_id)
+    if event is None:
+        turn.toast("admin.release_stale", alert=True)
+        return
+    if payload.op == "x":
+        turn.edit(turn.ev.message_id, turn.tr("admin.release_cancelled", event=event.name))
+        return
+    if payload.op == "e":
+        text, buttons = await _confirmation(turn, event)
+        turn.edit(turn.ev.message_id, text, buttons)
+        return
+    members = await _completed(turn, event)
+    if payload.stamp != await _stamp(turn, event, members):
+        turn.toast("admin.release_stale", alert=True)  # pressed twice, or participants changed since
+        return
+    await release(turn, event, [p for p, _ in members])
+
+
+async def release(turn: Turn, event: Event, completed: list[Person]) -> None:
+    """Compute suggestions among an event's participants and send each their
+    first card. Released before: only what is new is sent (late joiners, new
+    cards), never an open card twice."""
+    again = event.released_at is not None
+    if not again:
+        event.released_at = turn.services.now()
     mark = len(turn.reply.messages)
     offered = await offer_suggestions(turn, completed, pool=[p.id for p in completed], only_new=True)
-    if not offered.had_suggestions:
-        turn.say("admin.released", event=event.name, count=offered.served, total=len(completed))
-        return
     reached = {m.chat_id for m in turn.reply.messages[mark:]}
-    turn.say("admin.released_again", event=event.name, count=len(reached), total=len(completed))
+    if not again:
+        text = turn.tr("admin.released", event=event.name, count=offered.served, total=len(completed))
+    else:
+        text = turn.tr("admin.released_again", event=event.name, count=len(reached), total=len(completed))
+    turn.edit(turn.ev.message_id, text)

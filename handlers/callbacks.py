@@ -8,7 +8,7 @@ In the code every button is a small dataclass (one per action prefix) that
 packs itself into `value` and unpacks from it; `unpack` returns None for a
 value that does not fit (a forged or outdated button). `versioned` payloads
 belong to one prompt of the conversation and go stale with the next one; the
-others (cards, meetings, feedback, hand-over) are validated against their row
+others (cards, meetings, feedback, hand-over, release) are validated against their row
 in the database instead, so they stay answerable while the person does
 something else.
 """
@@ -48,6 +48,12 @@ class CallbackSigner:
         if len(data.encode()) > MAX_CALLBACK_BYTES:
             raise ValueError(f"callback data too long ({len(data.encode())} bytes): {data!r}")
         return data
+
+    def pseudonym(self, user_id: int) -> str:
+        """A keyed hash of a Telegram id: the same person gives the same key,
+        but without the secret the key tells nobody who it is (used where
+        nothing about a person may be stored yet, before consent)."""
+        return hmac.new(self._secret, f"pseudonym|{user_id}".encode(), hashlib.sha256).hexdigest()[:40]
 
     def verify(self, user_id: int, data: str | None) -> Signed | None:
         """The payload if it is genuine for this user, else None."""
@@ -107,9 +113,10 @@ def _row(value: str, least: int, most: int) -> tuple[Any, ...] | None:
 
 
 @dataclass(frozen=True)
-class Choice(Payload, actions=("lang", "name", "side", "org", "dis", "lng", "av", "sum", "edit", "del")):
+class Choice(Payload, actions=("lang", "name", "side", "org", "dis", "lng", "av", "sum", "edit", "back", "del")):
     """One answer to the current prompt of onboarding, the profile or /delete:
-    a code, or "ok"/"done" for a multi-select or menu."""
+    a code, "ok"/"done" for a multi-select or menu, or "back" (leave an edit
+    unchanged)."""
 
     kind: str
     value: str
@@ -234,6 +241,29 @@ class HandoverButton(Payload, actions=("ho",), versioned=False):
         if len(value) > 1 and value[0] in "pcs" and value[1:].isdigit():
             return cls(value[0], int(value[1:]))
         return None
+
+
+@dataclass(frozen=True)
+class ReleaseButton(Payload, actions=("rl",), versioned=False):
+    """An organiser's /release: e<event> chooses the event; c<event>:<stamp>
+    confirms (the stamp is what the confirmation was computed from: any change
+    since makes it stale); x<event> cancels. Checked on press: organisers only."""
+
+    op: str  # "e" | "c" | "x"
+    event_id: int
+    stamp: str = ""
+
+    def pack(self) -> str:
+        return f"{self.op}{self.event_id}" + (f":{self.stamp}" if self.stamp else "")
+
+    @classmethod
+    def unpack(cls, action: str, value: str) -> ReleaseButton | None:
+        head, _, stamp = value.partition(":")
+        if len(head) < 2 or head[0] not in "ecx" or not head[1:].isdigit() or (stamp and not stamp.isalnum()):
+            return None
+        if (head[0] == "c") != bool(stamp):
+            return None
+        return cls(head[0], int(head[1:]), stamp)
 
 
 def unpack(signed: Signed) -> Payload | None:

@@ -16,6 +16,7 @@ from db.models import Pair, Person, Profile, Suggestion
 from domain import model
 from domain.model import CardAnswer, CardStatus
 from handlers.callbacks import CardButton
+from handlers.suggestions import scopes
 from handlers.text import describe, short
 from i18n import t
 
@@ -31,15 +32,10 @@ class Offered:
     had_suggestions: int  # of `people`, those who had suggestions before
 
 
-async def offer_suggestions(turn: Turn, people: list[Person], pool: list[int] | None = None, *,
-                            only_new: bool = False) -> Offered:
-    """Compute suggestions for `people` (from `pool`, default everyone), store
-    new ones, and show each person their next card.
-
-    A card someone has open is sent again (they asked for their matches),
-    unless `only_new` (an organiser's repeated release): then an open card
-    stays as it is, and people who had suggestions before are not told that
-    nothing is new."""
+async def _suggest(turn: Turn, people: list[Person], pool: list[int] | None,
+                   release: int | None = None) -> tuple[dict[int, list], set[int]]:
+    """Suggestions for `people` (never a closed pair, a card answered no or
+    interested, or one put off recently), and who had suggestions before."""
     intros = turn.uow.intros
     closed = set()
     for a, b in await intros.closed_pairs():
@@ -56,10 +52,51 @@ async def offer_suggestions(turn: Turn, people: list[Person], pool: list[int] | 
                 blocked.setdefault(person.id, set()).add(s.counterpart_id)
     exclude = closed | {(str(p), str(c)) for p, cs in blocked.items() for c in cs}
     ids = [p.id for p in people if not p.paused]
-    results = await turn.services.matching.suggest_many(turn, ids, pool=pool, exclude=exclude)
+    return await turn.services.matching.suggest_many(turn, ids, pool=pool, exclude=exclude, release=release), had
+
+
+def _is_new(row: Suggestion | None, only_new: bool) -> bool:
+    """Does this suggestion become a card to show (a new row, or one offered again)?"""
+    return row is None or (row.status in model.CARD_REOFFERABLE and not (only_new and row.status == CardStatus.SHOWN))
+
+
+async def preview_suggestions(turn: Turn, people: list[Person], pool: list[int] | None = None, *,
+                              release: int | None = None) -> dict[int, int]:
+    """What `offer_suggestions(..., only_new=True)` would queue, without
+    storing or sending anything (`release`: as if that event were released):
+    person id -> number of new cards."""
+    results, _ = await _suggest(turn, people, pool, release)
+    out: dict[int, int] = {}
+    for person in people:
+        if person.paused:
+            continue
+        existing = {s.counterpart_id: s for s in await turn.uow.intros.suggestions_of(person.id)}
+        n = sum(_is_new(existing.get(int(s.counterpart_id)), True) for _profile, s in results.get(person.id, []))
+        if n:
+            out[person.id] = n
+    return out
+
+
+async def offer_suggestions(turn: Turn, people: list[Person], pool: list[int] | None = None, *,
+                            only_new: bool = False) -> Offered:
+    """Compute suggestions for `people` (from `pool`, default everyone), store
+    new ones, and show each person their next card.
+
+    A card someone has open is sent again (they asked for their matches),
+    unless `only_new` (an organiser's repeated release): then an open card
+    stays as it is, and people who had suggestions before are not told that
+    nothing is new. Someone waiting for their event's release
+    (`handlers.suggestions.Scopes`) is told so instead of getting cards."""
+    intros = turn.uow.intros
+    results, had = await _suggest(turn, people, pool)
+    scoped = await scopes(turn)
     served = 0
     for person in people:
         if person.paused:
+            continue
+        if scoped.waiting(person.id):
+            if not only_new:
+                turn.send(turn.tr_for(person, "matches.wait_release"), to=person)
             continue
         existing = {s.counterpart_id: s for s in await intros.suggestions_of(person.id)}
         for _profile, suggestion in results.get(person.id, []):
@@ -69,7 +106,7 @@ async def offer_suggestions(turn: Turn, people: list[Person], pool: list[int] | 
                 await intros.add_suggestion(Suggestion(
                     person_id=person.id, counterpart_id=other, score=float(suggestion.score),
                     reason_de=suggestion.reason("de"), reason_en=suggestion.reason("en"), status=CardStatus.PENDING))
-            elif row.status in model.CARD_REOFFERABLE and not (only_new and row.status == CardStatus.SHOWN):
+            elif _is_new(row, only_new):
                 model.reoffer_card(row, float(suggestion.score))  # ignored: offered again when asked for
         if await show_next_card(turn, person, announce_empty=not (only_new and person.id in had)):
             served += 1

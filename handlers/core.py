@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from db.uow import DuplicateUpdate, SqlAlchemyUnitOfWork
 from handlers import account, commands, followups, introductions
 from handlers.callbacks import Choice, Consent, unpack
-from handlers.flows import current
+from handlers.flows import Flow, current
 from handlers.turn import Turn
 from handlers.types import Incoming, OutMessage, Reply
 from i18n import LOCALES, language_for, locale_for, t
@@ -37,6 +37,9 @@ class CrosslabCore:
         self.sessions = sessions
         self.registry = registry
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+        # Button presses in progress, by (user, message): the locale to answer a
+        # second press on the same message with (known once the first is loaded).
+        self._pressing: dict[tuple[int, int], str] = {}
         self._row_actions = frozenset(a for cls in registry.row_buttons for a in cls.actions)
 
     def uow(self) -> SqlAlchemyUnitOfWork:
@@ -50,6 +53,22 @@ class CrosslabCore:
         return lock
 
     async def handle(self, ev: Incoming) -> Reply:
+        if ev.kind != "button" or ev.message_id is None:
+            return await self._handle_in_order(ev)
+        key = (ev.user.id, ev.message_id)
+        locale = self._pressing.get(key)
+        if locale is not None:
+            # A second tap on a message whose first tap is still being handled
+            # (impatience while a slow step runs): say so at once instead of
+            # queueing it behind the first, which would make it stale anyway.
+            return Reply(callback_text=t(locale, "button.busy"))
+        self._pressing[key] = locale_for(self._fallback_language(ev), self.services.settings.german_form)
+        try:
+            return await self._handle_in_order(ev)
+        finally:
+            del self._pressing[key]
+
+    async def _handle_in_order(self, ev: Incoming) -> Reply:
         lock = self._lock(ev.user.id)  # strong reference while in use
         async with lock:
             for attempt in range(3):
@@ -69,6 +88,8 @@ class CrosslabCore:
             person = loaded[0] if loaded else None
             lang = person.language if person else self._fallback_language(ev)
             turn = Turn(self.services, uow, ev, lang, person)
+            if ev.message_id is not None and (ev.user.id, ev.message_id) in self._pressing:
+                self._pressing[(ev.user.id, ev.message_id)] = turn.locale  # the person's own language
             if loaded is not None:
                 turn.state = loaded[1] or await uow.conversations.get(loaded[0])
                 if ev.user.username != loaded[0].username:  # the contact shared in introductions
@@ -104,12 +125,15 @@ class CrosslabCore:
             turn.say("private_only")
             return
         command = self.registry.commands.get(ev.command[0]) if ev.command is not None else None
-        if turn.person is None:
-            if command is not None and ev.command is not None and command.without_profile and turn.is_admin:
-                await command.handler(turn, None, ev.command[1])  # type: ignore[arg-type]  # organisers need no profile
-            else:
+        if turn.person is None or turn.person.consent_at is None:
+            # Not a participant (yet): organisers still use their commands and
+            # buttons, and an organiser's record its hand-over; everyone else
+            # sees the privacy notice first.
+            if await self.as_organiser(turn, command):
+                return
+            if not self.organiser_in_flow(turn):
                 await account.before_consent(turn)
-            return
+                return
         profile = await turn.uow.people.profile(turn.person)
         if ev.kind == "button":
             await self.on_button(turn, profile)
@@ -119,6 +143,31 @@ class CrosslabCore:
             await self.on_text(turn, profile)
         else:
             await self.on_other(turn, profile)
+
+    async def as_organiser(self, turn: Turn, command: Command | None) -> bool:
+        """An organiser's command or button that needs no participant profile
+        (the handler gets profile None); False if this is not one."""
+        ev = turn.ev
+        if not turn.is_admin:
+            return False
+        if command is not None and ev.command is not None and command.without_profile:
+            await command.handler(turn, None, ev.command[1])  # type: ignore[arg-type]  # organisers need no profile
+            return True
+        if ev.kind == "button":
+            signed = self.services.signer.verify(ev.user.id, ev.callback_data)
+            payload = unpack(signed) if signed is not None else None
+            if payload is not None and type(payload) in self.registry.organiser_buttons:
+                await self.registry.row_buttons[type(payload)](turn, payload)
+                return True
+        return False
+
+    @staticmethod
+    def organiser_in_flow(turn: Turn) -> bool:
+        """An organiser's record (no consent) in a flow of theirs (the
+        hand-over): its text, files and /cancel go to that flow."""
+        ev = turn.ev
+        return (turn.is_admin and turn.person is not None and turn.flow not in (Flow.IDLE, Flow.NONE)
+                and ev.kind != "button" and (ev.command is None or ev.command[0] == "cancel"))
 
     async def on_text(self, turn: Turn, profile: Profile) -> None:
         flow = current(turn)

@@ -24,7 +24,7 @@ from domain.policy import Due
 from handlers import cards
 from handlers.callbacks import FeedbackButton, OutcomeButton
 from handlers.flows import Flow, FlowHandler
-from handlers.introductions import ask_for_time
+from handlers.introductions import ask_for_time, meeting_state
 from handlers.scheduling import format_slot
 from handlers.types import Button
 from i18n import t
@@ -216,12 +216,12 @@ async def on_feedback_button(turn: Turn, payload: FeedbackButton) -> None:
     expected = {"met": FeedbackStep.MET, "r": FeedbackStep.RATING, "c": FeedbackStep.CONTINUE,
                 "skip": FeedbackStep.TEXT}.get(op)
     if expected is None or expected != model.feedback_question(fb) or fb.step == FeedbackStep.VOID:
-        turn.toast("fb.stale")
+        await _stale_feedback(turn, person, fb, op)
         return
     found = await _other(turn, person.id, fb.meeting_id)
     if found is None:
         model.void_feedback(fb)
-        turn.toast("fb.stale")
+        turn.edit(turn.ev.message_id, turn.tr("card.gone"))
         return
     meeting, pair, other, name = found
     now = turn.services.now()
@@ -258,6 +258,29 @@ async def on_feedback_button(turn: Turn, payload: FeedbackButton) -> None:
         _finish(turn, person, fb, name)
     else:
         turn.toast("button.invalid", alert=True)
+
+
+async def _stale_feedback(turn: Turn, person: Person, fb: Feedback, op: str) -> None:
+    """A feedback button its row has moved past: the message says what
+    happened (the other side said the meeting moved, or one's own answer) and
+    loses its buttons."""
+    found = await _other(turn, person.id, fb.meeting_id)
+    if found is None:
+        model.void_feedback(fb)
+        turn.edit(turn.ev.message_id, turn.tr("card.gone"))
+        return
+    meeting, _pair, _other_person, name = found
+    if fb.step == FeedbackStep.VOID and fb.met != "moved":  # the other side said it was moved
+        turn.edit(turn.ev.message_id, turn.tr("fb.moved_by_other", name=name,
+                                              state=meeting_state(turn, person, meeting, name)))
+        return
+    turn.toast("fb.stale")  # answered by this person already: show their answer again
+    answer = {"met": fb.met and turn.tr(f"fb.btn_met_{fb.met}"),
+              "r": fb.rating and "✓ " + "⭐" * fb.rating,
+              "c": fb.wants_to_continue and "✓ " + turn.tr(f"fb.btn_{fb.wants_to_continue}"),
+              "skip": fb.step == FeedbackStep.DONE and not fb.text and turn.tr("fb.skipped")}.get(op)
+    if answer:
+        turn.edit(turn.ev.message_id, answer)
 
 
 class FeedbackFlow(FlowHandler):
@@ -372,7 +395,9 @@ async def on_outcome_button(turn: Turn, payload: OutcomeButton) -> None:
         turn.toast("button.invalid", alert=True)
         return
     if oc.status not in (OutcomeStatus.ASKED, OutcomeStatus.EXPIRED):
-        turn.toast("fb.stale")
+        turn.toast("fb.stale")  # only this person answers it: their answer is shown again, without buttons
+        if oc.status == OutcomeStatus.ANSWERED and oc.answer in model.OUTCOMES:
+            turn.edit(turn.ev.message_id, "✓ " + turn.tr_for(person, f"oc.{oc.answer}"))
         return
     model.answer_outcome(oc, payload.answer, turn.services.now())
     label = turn.tr_for(person, f"oc.{payload.answer}")

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from db.models import HandoverItem, Person, Profile
 from domain.model import PairStatus
+from handlers.account import organiser_record
 from handlers.callbacks import HandoverButton
 from handlers.flows import Flow, FlowHandler
 from handlers.text import short
@@ -34,14 +35,21 @@ def _ho_button(turn: Turn, label: str, op: str, target: int | None = None) -> Bu
 
 async def cmd_results(turn: Turn, profile: Profile | None, args: str) -> None:
     person = turn.person
-    if person is None:
-        turn.say("ho.start_first")
-        return
+    if person is None or person.consent_at is None:
+        if not turn.is_admin:
+            turn.say("ho.start_first")
+            return
+        person = await organiser_record(turn)  # organisers need no profile, but a record of what they collect
     rows: list[list[Button]] = []
     if turn.is_admin:
         for company, cp in (await turn.uow.people.companies())[:CHOICES]:
             rows.append([_ho_button(turn, short(f"{cp.name} – {cp.organisation or ''}".rstrip(" –"), 60),
                                     "c", company.id)])
+    elif profile is not None and profile.side == "production":
+        # Companies receive results (from creatives they were introduced to,
+        # or from the organisers); they do not hand any over.
+        turn.say("ho.for_companies")
+        return
     elif profile is not None and profile.completed_at is not None:
         for pair in (await turn.uow.intros.introduced_pairs_of(person.id))[:CHOICES]:
             other = await turn.uow.intros.profile(pair.creative_id if pair.company_id == person.id else pair.company_id)
@@ -126,7 +134,7 @@ async def on_content(turn: Turn, profile: Profile) -> None:
         if len(text) > 1000:
             turn.say("ho.caption_too_long", limit=1000)
             return
-    name = profile.name or person.first_name or ""
+    name = profile.name or full_name(turn) or person.first_name or ""
     turn.uow.followups.add_item(HandoverItem(
         company_id=company_id, pair_id=turn.state.data.get("pair_id"), from_person_id=person.id, from_name=name,
         kind=kind, text=text or None, file_id=ev.attachment.file_id if ev.attachment else None,
@@ -147,8 +155,7 @@ async def _deliver(turn: Turn, person: Person, company_id: int, pair_id: int | N
         turn.toast("ho.stale")
         return
     lang = turn.locale_of(company)
-    sender = items[0].from_name or person.first_name
-    lines = [t(lang, "ho.delivery_head", name=sender)]
+    lines = [await _delivery_head(turn, person, items[0].from_name, lang)]
     notes = [i for i in items if i.kind == "note"]
     files = [i for i in items if i.kind != "note"]
     for n, item in enumerate(notes, 1):
@@ -166,6 +173,24 @@ async def _deliver(turn: Turn, person: Person, company_id: int, pair_id: int | N
         item.delivered_at = now
     turn.goto(Flow.IDLE, None)
     turn.edit(turn.ev.message_id, turn.tr("ho.sent", company=cp.name or "", count=len(items)))
+
+
+def full_name(turn: Turn) -> str:
+    user = turn.ev.user
+    return " ".join(part for part in (user.first_name, user.last_name) if part).strip()[:200]
+
+
+async def _delivery_head(turn: Turn, person: Person, collected_by: str, lang: str) -> str:
+    """Who collected the results: their full name and organisation (an
+    organiser without a profile: the organisers' team)."""
+    profile = await turn.uow.intros.profile(person.id)
+    name = (profile.name if profile is not None else None) or collected_by or full_name(turn) or person.first_name
+    organisation = profile.organisation if profile is not None and profile.completed_at is not None else None
+    if not organisation and turn.is_admin:
+        organisation = t(lang, "ho.organisers")
+    if organisation:
+        return t(lang, "ho.delivery_head_from", name=name, organisation=organisation)
+    return t(lang, "ho.delivery_head", name=name)
 
 
 async def cancel(turn: Turn, *, edit: bool = False) -> None:

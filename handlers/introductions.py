@@ -10,18 +10,20 @@ the button was made for.
 """
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from db.models import Meeting, Pair, Person, Profile, utcnow
 from domain import model
-from domain.events import MeetingCancelled, MeetingMoved, MeetingScheduled, MeetingSelfArranged, PairIntroduced, TimeOffered
 from domain.durations import parse_offsets
-from domain.model import MeetingStatus
+from domain.events import (MeetingCancelled, MeetingMoved, MeetingPlaceSet, MeetingScheduled, MeetingSelfArranged,
+                           PairIntroduced, TimeOffered)
+from domain.model import MeetingChange, MeetingStatus, PlaceKind
 from handlers.callbacks import MeetingButton
 from handlers.flows import Flow, FlowHandler
 from handlers.scheduling import format_slot, meeting_ics, parse_proposal, propose_slots
-from handlers.text import describe, first_sentence, reminder_sentence
+from handlers.text import describe, first_sentence, reminder_sentence, short
 from handlers.types import Button, Document
 from i18n import t
 
@@ -72,21 +74,37 @@ def _contact(lang: str, person: Person, name: str) -> tuple[str, Button]:
 
 
 async def on_pair_introduced(turn: Turn, event: PairIntroduced) -> None:
-    """Each side gets the other's contact and a briefing; the company is asked for a time."""
+    """Each side gets the other's contact and a briefing written for them (never
+    about themselves) that says who proposes the time; the company is asked for one."""
     pair = await turn.uow.intros.pair_by_id(event.pair_id)
     assert pair is not None
     company, cp, creative, kp = await people_of(turn, pair)
-    for me, other, other_profile in ((company, creative, kp), (creative, company, cp)):
-        lang = turn.locale_of(me)
-        contact, chat_button = _contact(lang, other, other_profile.name or "")
-        reason = pair.reason_en if lang == "en" else pair.reason_de
-        text = t(lang, "intro.text", who=describe(lang, other_profile), contact=contact,
-                 challenge=first_sentence(cp.seeks), creative=kp.name or "", reason=reason,
-                 q1=t(lang, "intro.q1"), q2=t(lang, "intro.q2"), q3=t(lang, "intro.q3", creative=kp.name or ""))
-        turn.send(text, [[chat_button]], to=me)
+    asker, other = company, creative
+    for me, them, profile in ((company, creative, kp), (creative, company, cp)):
+        turn.send(*_briefing(turn, me, them, profile, asker == me, pair.reason_en if me.language == "en"
+                             else pair.reason_de, challenge=cp.seeks), to=me)
     meeting = await turn.uow.intros.add_meeting(Meeting(pair_id=pair.id, status=MeetingStatus.NEGOTIATING,
                                                         duration_min=turn.services.settings.meeting_minutes))
-    await ask_for_time(turn, meeting, pair, asker=company, other=creative)
+    await ask_for_time(turn, meeting, pair, asker=asker, other=other)
+
+
+def _briefing(turn: Turn, me: Person, them: Person, profile: Profile, i_propose: bool, reason: str,
+              challenge: str | None) -> tuple[str, list[list[Button]]]:
+    """The introduction for `me` about `them` (whose profile is `profile`).
+    The company learns who the creative is and why they fit its challenge;
+    the creative learns about the company and its challenge in its words."""
+    lang = turn.locale_of(me)
+    name = profile.name or ""
+    contact, chat_button = _contact(lang, them, name)
+    nxt = t(lang, "intro.next_you_propose") if i_propose else t(lang, "intro.next_other_proposes", name=name)
+    role = "company" if profile.side == "creative" else "creative"  # the reader's side
+    fields = dict(who=describe(lang, profile), contact=contact, name=name, reason=reason, next=nxt,
+                  **{f"q{i}": t(lang, f"intro.{role}_q{i}", name=name) for i in (1, 2, 3)})
+    if role == "company":
+        text = t(lang, "intro.company", about=short(profile.offers, 300), **fields)
+    else:
+        text = t(lang, "intro.creative", challenge=short(challenge, 600), **fields)
+    return text, [[chat_button]]
 
 
 # --- choosing a time --------------------------------------------------------------------
@@ -121,18 +139,23 @@ async def on_time_offered(turn: Turn, event: TimeOffered) -> None:
                 _mt(turn, other, t(lang, "btn.slot_no"), meeting, "r", m)],
                [_mt(turn, other, t(lang, "btn.other_time"), meeting, "other")],
                [_mt(turn, other, t(lang, "btn.self_arrange"), meeting, "self")]]
-    turn.send(t(lang, "sched.offer", name=my_profile.name or "", slot=format_slot(when, lang, tz)), buttons, to=other)
+    turn.send(t(lang, "sched.offer", name=my_profile.name or "", slot=format_slot(when, lang, tz))
+              + place_line(turn.locale_of(other), meeting), buttons, to=other)
+    if meeting.place_kind is None:
+        _ask_place(turn, offerer, meeting, other_profile.name or "")
 
 
 async def on_meeting_scheduled(turn: Turn, event: MeetingScheduled) -> None:
     meeting, pair = await _meeting_and_pair(turn, event.meeting_id)
     company, cp, creative, kp = await people_of(turn, pair)
-    for me, other_profile in ((company, kp), (creative, cp)):
+    for me, other, other_profile in ((company, creative, kp), (creative, company, cp)):
         lang = turn.locale_of(me)
         slot = format_slot(event.starts_at, lang, turn.services.settings.tz)
-        turn.send(t(lang, "sched.confirmed", slot=slot, name=other_profile.name or "", minutes=meeting.duration_min),
-                  to=me)
-        turn.send(t(lang, "sched.ics_caption"), document=_ics(turn, meeting, lang, cp, kp), to=me)
+        turn.send(t(lang, "sched.confirmed", slot=slot, name=other_profile.name or "", minutes=meeting.duration_min)
+                  + place_line(lang, meeting), to=me)
+        turn.send(t(lang, "sched.ics_caption"), document=_ics(turn, meeting, me, other, cp, kp), to=me)
+        if meeting.place_kind is None and meeting.changed_by == me.id:  # agreed, and nobody said where yet
+            _ask_place(turn, me, meeting, other_profile.name or "")
 
 
 async def on_self_arranged(turn: Turn, event: MeetingSelfArranged) -> None:
@@ -152,19 +175,164 @@ async def on_meeting_cancelled(turn: Turn, event: MeetingCancelled) -> None:
             else t(lang, "meeting.no_time"))
     turn.send(t(lang, "meeting.cancelled_other", name=by_profile.name or "", slot=slot), to=other)
     if event.was_scheduled:
-        for me in (company, creative):
+        for me, them in ((company, creative), (creative, company)):
             turn.send(turn.tr_for(me, "sched.ics_cancel_caption"),
-                      document=_ics(turn, meeting, me.language, cp, kp, cancelled=True), to=me)
+                      document=_ics(turn, meeting, me, them, cp, kp, cancelled=True), to=me)
 
 
-def _ics(turn: Turn, meeting: Meeting, lang: str, cp: Profile, kp: Profile, cancelled: bool = False) -> Document:
+def _ics(turn: Turn, meeting: Meeting, me: Person, other: Person, cp: Profile, kp: Profile,
+         cancelled: bool = False) -> Document:
+    """`me`'s calendar entry (METHOD:PUBLISH, or CANCEL): the place as LOCATION
+    (and URL for a link), the other person's name and Telegram contact in the
+    DESCRIPTION. One UID per meeting; every change raises the SEQUENCE."""
     assert meeting.starts_at is not None
+    lang = turn.locale_of(me)
+    other_profile = kp if other.id == kp.person_id else cp
     summary = t(lang, "ics.summary", company=cp.name or "", creative=kp.name or "")
-    description = t(lang, "ics.description", challenge=first_sentence(cp.seeks, 400))
+    description = t(lang, "ics.about", name=other_profile.name or "", contact=_ics_contact(other),
+                    challenge=first_sentence(cp.seeks, 400))
+    where = meeting.place if meeting.place_kind in (PlaceKind.ONSITE, PlaceKind.ONLINE) else None
     content = meeting_ics(uid=f"crosslab-meeting-{meeting.id}@crosslab", starts_at=meeting.starts_at,
                           duration=timedelta(minutes=meeting.duration_min), summary=summary, description=description,
-                          tz=turn.services.settings.tz, sequence=meeting.sequence, cancelled=cancelled)
+                          tz=turn.services.settings.tz, sequence=meeting.sequence, cancelled=cancelled,
+                          location=where, url=where if meeting.place_kind == PlaceKind.ONLINE else None)
     return Document(f"crosslab-meeting-{meeting.id}.ics", content, "text/calendar")
+
+
+def _ics_contact(person: Person) -> str:
+    if person.username:
+        return f"Telegram @{person.username} – https://t.me/{person.username}"
+    return f"Telegram – tg://user?id={person.telegram_id}"
+
+
+# --- where: on site (an address) or online (a link) ---------------------------------------------------
+
+PLACE_CHOICES = {"site": PlaceKind.ONSITE, "online": PlaceKind.ONLINE}
+_LINK = re.compile(r"^(https?://)?([\w-]+\.)+[a-z]{2,}(:\d+)?([/?#]\S*)?$", re.IGNORECASE)
+
+
+def place_line(lang: str, meeting: Meeting) -> str:
+    """"\n📍 Ort: …" / "\n💻 Online: …" when the place is known, else ""."""
+    if meeting.place_kind not in (PlaceKind.ONSITE, PlaceKind.ONLINE) or not meeting.place:
+        return ""
+    return "\n" + t(lang, f"place.line_{meeting.place_kind}", place=meeting.place)
+
+
+def _ask_place(turn: Turn, me: Person, meeting: Meeting, other_name: str) -> None:
+    lang = turn.locale_of(me)
+    turn.send(t(lang, "place.ask", name=other_name), [
+        [_mt(turn, me, t(lang, "btn.place_onsite"), meeting, "where", "site"),
+         _mt(turn, me, t(lang, "btn.place_online"), meeting, "where", "online")],
+        [_mt(turn, me, t(lang, "btn.place_open"), meeting, "where", "open")]], to=me)
+
+
+async def _place_button(turn: Turn, meeting: Meeting, pair: Pair, arg: str) -> None:
+    if arg == "open" and place_line(turn.locale, meeting):
+        turn.edit(turn.ev.message_id, turn.tr("place.kept") + place_line(turn.locale, meeting))
+    elif arg == "open":
+        model.leave_place_open(meeting)
+        turn.edit(turn.ev.message_id, turn.tr("place.left_open"))
+    elif arg in PLACE_CHOICES:
+        turn.edit(turn.ev.message_id, turn.tr(f"place.chosen_{arg}"))
+        turn.goto(Flow.MEETING, "place", meeting_id=meeting.id, kind=str(PLACE_CHOICES[arg]))
+        turn.say("place.ask_address" if arg == "site" else "place.ask_link")
+    else:
+        turn.toast("button.invalid", alert=True)
+
+
+def _link(text: str) -> str | None:
+    if not _LINK.match(text):
+        return None
+    return text if text.lower().startswith(("http://", "https://")) else "https://" + text
+
+
+async def place_text(turn: Turn, text: str) -> None:
+    """The typed address or link (flow meeting, step place)."""
+    person = turn.person
+    assert person is not None and turn.state is not None
+    meeting = await turn.uow.intros.meeting(int(turn.state.data.get("meeting_id", 0)))
+    pair = await turn.uow.intros.pair_by_id(meeting.pair_id) if meeting else None
+    if meeting is None or pair is None or meeting.status not in model.OPEN_MEETING:
+        turn.goto(Flow.IDLE, None)
+        await _say_stale(turn, meeting, pair)
+        return
+    text = " ".join(text.split())
+    kind = PlaceKind(str(turn.state.data.get("kind", PlaceKind.ONSITE)))
+    place = _link(text) if kind == PlaceKind.ONLINE else (text if 3 <= len(text) <= 300 else None)
+    if place is None:
+        turn.say("place.bad_link" if kind == PlaceKind.ONLINE else "place.bad_address")
+        return
+    turn.goto(Flow.IDLE, None)
+    await turn.publish(model.set_place(meeting, person.id, kind, place))
+
+
+async def on_place_set(turn: Turn, event: MeetingPlaceSet) -> None:
+    """The other side learns where; a meeting already in calendars gets a new .ics for both."""
+    meeting, pair = await _meeting_and_pair(turn, event.meeting_id)
+    company, cp, creative, kp = await people_of(turn, pair)
+    setter, other, setter_profile, other_profile = ((company, creative, cp, kp) if event.by_person_id == company.id
+                                                    else (creative, company, kp, cp))
+    turn.send(turn.tr_for(setter, "place.saved", name=other_profile.name or "")
+              + place_line(turn.locale_of(setter), meeting), to=setter)
+    turn.send(turn.tr_for(other, "place.set_other", name=setter_profile.name or "")
+              + place_line(turn.locale_of(other), meeting), to=other)
+    if event.was_scheduled and meeting.starts_at is not None:
+        for me, them in ((company, creative), (creative, company)):
+            turn.send(turn.tr_for(me, "sched.ics_update_caption"), document=_ics(turn, meeting, me, them, cp, kp),
+                      to=me)
+
+
+# --- a button someone else's answer overtook ----------------------------------------------------------
+
+_DONE_SLOT = {MeetingChange.OFFERED: "offer_at", MeetingChange.CONFIRMED: "starts_at"}
+_STATE = {MeetingStatus.NEGOTIATING: "meeting.state_negotiating", MeetingStatus.SELF_ARRANGED: "meeting.state_self_arranged",
+          MeetingStatus.CANCELLED: "meeting.state_cancelled", MeetingStatus.HELD: "meeting.state_held",
+          MeetingStatus.FELL_THROUGH: "meeting.state_fell_through"}
+
+
+def meeting_state(turn: Turn, me: Person, meeting: Meeting, other_name: str) -> str:
+    """Where the meeting stands now, for `me`."""
+    lang, tz = turn.locale_of(me), turn.services.settings.tz
+    if meeting.status == MeetingStatus.NEGOTIATING and meeting.offer_at is not None:
+        key = "meeting.state_offer_yours" if meeting.offer_by == me.id else "meeting.state_offer_theirs"
+        return t(lang, key, name=other_name, slot=format_slot(meeting.offer_at, lang, tz))
+    if meeting.status == MeetingStatus.SCHEDULED and meeting.starts_at is not None:
+        return t(lang, "meeting.state_scheduled", slot=format_slot(meeting.starts_at, lang, tz)) + place_line(lang, meeting)
+    return t(lang, _STATE.get(MeetingStatus(meeting.status), "meeting.state_negotiating"), name=other_name)
+
+
+def stale_text(turn: Turn, me: Person, meeting: Meeting, pair: Pair, other_name: str) -> str:
+    """What happened instead (who did what last) and where things stand now."""
+    lang, tz = turn.locale_of(me), turn.services.settings.tz
+    state = meeting_state(turn, me, meeting, other_name)
+    change = MeetingChange(meeting.change) if meeting.change else None
+    at = (getattr(meeting, _DONE_SLOT[change]) if change in _DONE_SLOT
+          else datetime.fromisoformat(meeting.rejected[-1]) if change == MeetingChange.REJECTED and meeting.rejected
+          else None)
+    if change is None or meeting.changed_by not in (pair.company_id, pair.creative_id) \
+            or (change in (*_DONE_SLOT, MeetingChange.REJECTED) and at is None):
+        return t(lang, "meeting.stale_state", state=state)
+    done = t(lang, f"meeting.done_{change}", slot=format_slot(at, lang, tz) if at else "")
+    if meeting.changed_by == me.id:
+        return t(lang, "meeting.stale_you", done=done, state=state)
+    return t(lang, "meeting.stale_other", name=other_name, done=done, state=state)
+
+
+async def stale_meeting_button(turn: Turn, meeting: Meeting, pair: Pair) -> None:
+    """A meeting button that is no longer valid: its message now says what
+    happened and where things stand, and loses its buttons."""
+    person = turn.person
+    assert person is not None
+    other = await turn.uow.intros.profile(model.other_id(pair, person.id))
+    turn.edit(turn.ev.message_id, stale_text(turn, person, meeting, pair, other.name if other else ""))
+
+
+async def _say_stale(turn: Turn, meeting: Meeting | None, pair: Pair | None) -> None:
+    if meeting is None or pair is None or turn.person is None:
+        turn.say("meeting.stale")
+        return
+    other = await turn.uow.intros.profile(model.other_id(pair, turn.person.id))
+    turn.send(stale_text(turn, turn.person, meeting, pair, other.name if other else ""))
 
 
 # --- reminder jobs (after the commit) ----------------------------------------------------
@@ -206,11 +374,11 @@ async def on_meeting_button(turn: Turn, payload: MeetingButton) -> None:
     elif op == "a" and offered_to_me:
         assert meeting.offer_at is not None
         turn.edit(turn.ev.message_id, "✓ " + format_slot(meeting.offer_at, lang, tz))
-        await turn.publish(model.confirm_time(meeting))
+        await turn.publish(model.confirm_time(meeting, person.id))
     elif op == "r" and offered_to_me:
         assert meeting.offer_at is not None
         turn.edit(turn.ev.message_id, "✖ " + format_slot(meeting.offer_at, lang, tz))
-        model.reject_offer(meeting)
+        model.reject_offer(meeting, person.id)
         turn.send(turn.tr_for(other, "sched.rejected", name=(kp if other.id == company.id else cp).name or "",
                     slot=format_slot(meeting.offer_at, other.language, tz)), to=other)
         await ask_for_time(turn, meeting, pair, asker=person, other=other)
@@ -220,7 +388,7 @@ async def on_meeting_button(turn: Turn, payload: MeetingButton) -> None:
         turn.say("sched.ask_time")
     elif op == "self" and meeting.status in model.OPEN_MEETING:
         turn.edit(turn.ev.message_id, t(lang, "sched.self_chosen"))
-        await turn.publish(model.arrange_themselves(meeting))
+        await turn.publish(model.arrange_themselves(meeting, person.id))
     elif op == "cancel" and meeting.status in model.OPEN_MEETING:
         turn.send(t(lang, "meeting.cancel_confirm", name=other_profile.name or ""),
                   [[_mt(turn, person, t(lang, "btn.cancel_yes"), meeting, "cx"),
@@ -237,22 +405,31 @@ async def on_meeting_button(turn: Turn, payload: MeetingButton) -> None:
                     slot=format_slot(meeting.starts_at, other.language, tz)), to=other)
         await turn.publish(model.reschedule(meeting, person.id))
         await ask_for_time(turn, meeting, pair, asker=person, other=other)
+    elif op == "where" and meeting.status in model.OPEN_MEETING:
+        await _place_button(turn, meeting, pair, arg)
     else:
-        turn.toast("meeting.stale")
+        await stale_meeting_button(turn, meeting, pair)
 
 
 class MeetingFlow(FlowHandler):
-    """Typing a time of one's own (step propose_time)."""
+    """Typing a time of one's own (step propose_time), or the address or link (step place)."""
 
     flow = Flow.MEETING
 
     async def on_text(self, turn: Turn, profile: Profile) -> bool:
+        if turn.step == "place":
+            await place_text(turn, turn.ev.text)
+            return True
         if turn.step != "propose_time":
             return False
         await proposed_time_text(turn, turn.ev.text)
         return True
 
     def resume(self, turn: Turn, profile: Profile) -> None:
+        if turn.step == "place":
+            turn.say("place.ask_link" if turn.state and turn.state.data.get("kind") == PlaceKind.ONLINE
+                     else "place.ask_address")
+            return
         turn.say("sched.ask_time")
 
     async def cancel(self, turn: Turn, profile: Profile) -> None:
@@ -267,7 +444,7 @@ async def proposed_time_text(turn: Turn, text: str) -> None:
     pair = await turn.uow.intros.pair_by_id(meeting.pair_id) if meeting else None
     if meeting is None or pair is None or meeting.status != MeetingStatus.NEGOTIATING:
         turn.goto(Flow.IDLE, None)
-        turn.say("meeting.stale")
+        await _say_stale(turn, meeting, pair)
         return
     when = parse_proposal(text, person.language, turn.services.now(), turn.services.settings.tz)
     if when is None:
@@ -294,7 +471,8 @@ async def cmd_meetings(turn: Turn, profile: Profile, args: str) -> None:
         other = await turn.uow.intros.profile(model.other_id(pair, person.id))
         name = other.name if other else "?"
         if meeting.status == MeetingStatus.SCHEDULED and meeting.starts_at:
-            text = turn.tr("meetings.scheduled", slot=format_slot(meeting.starts_at, turn.lang, tz), name=name)
+            text = (turn.tr("meetings.scheduled", slot=format_slot(meeting.starts_at, turn.lang, tz), name=name)
+                    + place_line(turn.locale, meeting))
             buttons = [[_mt(turn, person, turn.tr("btn.reschedule"), meeting, "resched"),
                         _mt(turn, person, turn.tr("btn.cancel_meeting"), meeting, "cancel")]]
         else:
@@ -325,4 +503,4 @@ async def remind(turn: Turn, meeting_id: int, kind: str, starts_at: datetime) ->
         if me is None or other is None:
             continue
         turn.send(reminder_sentence(turn.locale_of(me), other.name or "", starts_at, before,
-                                    turn.services.settings.tz), to=me)
+                                    turn.services.settings.tz) + place_line(turn.locale_of(me), meeting), to=me)

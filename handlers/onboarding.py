@@ -1,8 +1,14 @@
 """The onboarding conversation and profile editing.
 
 A profile is filled one step at a time; the next step is always the first one
-whose field is still empty, so editing a field (or switching sides) only asks
-what is missing and then returns to the summary.  See docs/conversations.md.
+whose field is still empty, so editing a field only asks what is missing and
+then returns to the summary.  See docs/conversations.md.
+
+State data of a step: `sel` (the ticks of a multi-select), `edit` (the step
+was opened from the profile or the summary: it has a "back" button and a
+plea to go back is not taken as an answer), `to` (the side asked to switch
+to) and `draft` (a side switch in progress: the new side's answers, applied
+to the profile only when the last one is given).
 """
 from __future__ import annotations
 
@@ -15,6 +21,7 @@ from db.models import Profile, utcnow
 from handlers.callbacks import Choice
 from handlers.cards import offer_suggestions
 from handlers.flows import Flow, FlowHandler
+from handlers.text import looks_like_plea
 from handlers.types import Button
 from i18n import LOCALES, t
 from matching.taxonomy import DISCIPLINES
@@ -46,13 +53,20 @@ TEXT_STEPS: dict[str, TextRule] = {
     "collaboration": TextRule(15, 800, "example.collaboration"),
 }
 CHOICE_STEPS = ("side", "disciplines", "languages", "availability")
+MULTI_STEPS = ("disciplines", "languages", "availability")
+# The fields whose answers mean something only on one side.
+SIDE_FIELDS = ("sector", "disciplines", "offers", "seeks")
 # Multi-select steps whose answer is a list of codes stored in the profile field of the same name.
 CODE_LISTS: dict[str, tuple[str, ...]] = {"disciplines": tuple(DISCIPLINES), "languages": WORK_LANGUAGES}
 
 
+# The steps that ask only one side.
+SIDE_STEPS: dict[str, tuple[str, ...]] = {"production": ("sector", "challenge"),
+                                         "creative": ("disciplines", "skills", "collaboration")}
+
+
 def steps_for(side: str | None) -> list[str]:
-    middle = {"production": ["sector", "challenge"], "creative": ["disciplines", "skills", "collaboration"]}.get(side or "", [])
-    return ["name", "side", "organisation", "role", *middle, "languages", "availability"]
+    return ["name", "side", "organisation", "role", *SIDE_STEPS.get(side or "", ()), "languages", "availability"]
 
 
 def is_filled(profile: Profile, step: str) -> bool:
@@ -77,6 +91,54 @@ def first_missing(profile: Profile) -> str | None:
         if not is_filled(profile, step):
             return step
     return None
+
+
+class ProfileDraft:
+    """A side switch in progress: reads like the profile, but the side and its
+    answers live in the conversation state until the last one is given, so
+    the profile stays as it was if the person goes back or walks away."""
+
+    FIELDS = ("side", *SIDE_FIELDS)
+
+    def __init__(self, profile: Profile, data: dict[str, object]) -> None:
+        object.__setattr__(self, "profile", profile)
+        for name in self.FIELDS:
+            object.__setattr__(self, name, data.get(name))
+
+    def __getattr__(self, name: str) -> object:
+        if name == "profile":
+            raise AttributeError(name)
+        return getattr(self.profile, name)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if name in self.FIELDS:
+            object.__setattr__(self, name, value)
+        else:  # an answer that is the same on both sides goes to the profile
+            setattr(self.profile, name, value)
+
+    def data(self) -> dict[str, object]:
+        return {name: getattr(self, name) for name in self.FIELDS}
+
+    def apply(self) -> Profile:
+        for name in self.FIELDS:
+            setattr(self.profile, name, getattr(self, name))
+        _touch(self.profile)
+        return self.profile
+
+
+def working(turn: Turn, profile: Profile) -> Profile:
+    """What the current step fills in: the profile, or the side switch's draft."""
+    draft = turn.state.data.get("draft") if turn.state is not None else None
+    return ProfileDraft(profile, draft) if draft else profile  # type: ignore[return-value]
+
+
+def editing(turn: Turn) -> bool:
+    """The step was opened from the profile or the summary to change one field."""
+    return bool(turn.state is not None and turn.state.data.get("edit"))
+
+
+def has_side_answers(profile: Profile) -> bool:
+    return any(getattr(profile, name) for name in SIDE_FIELDS)
 
 
 def clean_text(text: str) -> str:
@@ -117,6 +179,13 @@ def _toggle_rows(turn: Turn, action: str, options: list[tuple[str, str]], select
 
 
 def prompt_buttons(turn: Turn, profile: Profile, step: str) -> list[list[Button]]:
+    rows = _answer_buttons(turn, profile, step)
+    if editing(turn):
+        rows.append([turn.button(turn.tr("btn.edit_back"), Choice("back", "x"))])
+    return rows
+
+
+def _answer_buttons(turn: Turn, profile: Profile, step: str) -> list[list[Button]]:
     sel = set(turn.state.data.get("sel", [])) if turn.state is not None else set()
     if step == "name" and turn.ev.user.first_name:
         return [[turn.button(turn.tr("btn.use_name", name=turn.ev.user.first_name[:40]), Choice("name", "tg"))]]
@@ -151,13 +220,50 @@ def _initial_selection(turn: Turn, profile: Profile, step: str) -> list[str]:
     return []
 
 
-def ask(turn: Turn, profile: Profile, step: str, *, flow: str | None = None) -> None:
-    """Move to `step` and send its question."""
+def ask(turn: Turn, profile: Profile, step: str, *, edit: bool | None = None, again: bool = False) -> None:
+    """Move to `step` and send its question. An edit (and a side switch in
+    progress) carries on to the next step; `again` sends the same step anew
+    and keeps the ticks of a multi-select."""
     assert turn.state is not None
-    flow = flow or turn.state.flow
-    turn.goto(flow, step, sel=_initial_selection(turn, profile, step))
+    data = turn.state.data
+    carry = {key: data[key] for key in ("edit", "draft") if data.get(key)}
+    if edit is not None:
+        carry.pop("draft", None)
+        if edit:
+            carry["edit"] = True
+        else:
+            carry.pop("edit", None)
+    if again and turn.state.step == step and "sel" in data:
+        sel = list(data["sel"])
+    else:
+        sel = _initial_selection(turn, profile, step)
+    turn.goto(turn.state.flow, step, sel=sel, **carry)
     turn.bump()
     turn.send(prompt_text(turn, profile, step), prompt_buttons(turn, profile, step))
+
+
+def ask_side_switch(turn: Turn, profile: Profile, side: str) -> None:
+    """Switching sides replaces the answers of the old side: ask first."""
+    assert turn.state is not None and profile.side is not None
+    turn.goto(turn.state.flow, "side_confirm", edit=True, to=side)
+    turn.bump()
+    fields = ", ".join(turn.tr(f"field.{step}") for step in SIDE_STEPS[profile.side])
+    turn.say("side.switch_confirm", [[turn.button(turn.tr("btn.switch_side"), Choice("side", side))],
+                                     [turn.button(turn.tr("btn.edit_back"), Choice("back", "x"))]],
+             old=turn.tr(f"side.{profile.side}"), new=turn.tr(f"side.{side}"), fields=fields)
+
+
+def back_to_overview(turn: Turn, profile: Profile, message_id: int | None) -> None:
+    """Leave an edit without changing anything (a side switch in progress is dropped)."""
+    if message_id is not None:
+        turn.edit(message_id, turn.tr("edit.unchanged"))
+    else:
+        turn.say("edit.unchanged")
+    if turn.flow == Flow.PROFILE and profile.completed_at is not None:
+        show_profile(turn, profile)
+    else:
+        turn.goto(Flow.ONBOARDING, None)
+        continue_flow(turn, profile)
 
 
 def render_profile(turn: Turn, profile: Profile, *, with_status: bool) -> str:
@@ -220,7 +326,16 @@ def _edit_buttons(turn: Turn, profile: Profile, done_key: str) -> list[list[Butt
 
 
 def continue_flow(turn: Turn, profile: Profile) -> None:
-    """After an answer: ask the next missing field, or show summary/profile."""
+    """After an answer: ask the next missing field, or show summary/profile.
+    A side switch's draft is kept in the state until its last answer, then
+    written to the profile at once."""
+    assert turn.state is not None
+    if isinstance(profile, ProfileDraft):
+        if first_missing(profile) is not None:  # type: ignore[arg-type]
+            turn.state.data = {**turn.state.data, "draft": profile.data()}
+        else:
+            profile = profile.apply()
+            turn.state.data = {k: v for k, v in turn.state.data.items() if k != "draft"}
     step = first_missing(profile)
     if step is not None:
         ask(turn, profile, step)
@@ -235,7 +350,9 @@ def resume(turn: Turn, profile: Profile) -> None:
     assert turn.state is not None
     step = turn.state.step
     if turn.state.flow in (Flow.ONBOARDING, Flow.PROFILE) and step in TEXT_STEPS or step in CHOICE_STEPS:
-        ask(turn, profile, step)  # type: ignore[arg-type]
+        ask(turn, working(turn, profile), step, again=True)  # type: ignore[arg-type]
+    elif step == "side_confirm" and turn.state.data.get("to") in SIDES and profile.side:
+        ask_side_switch(turn, profile, turn.state.data["to"])
     elif turn.state.flow == Flow.ONBOARDING and step == "summary":
         show_summary(turn, profile)
     elif step == "edit_menu":
@@ -278,20 +395,33 @@ def answer_text(turn: Turn, profile: Profile, step: str, raw: str) -> None:
 
 
 def _touch(profile: Profile) -> None:
-    profile.updated_at = utcnow()
+    if not isinstance(profile, ProfileDraft):
+        profile.updated_at = utcnow()
 
 
-def set_side(turn: Turn, profile: Profile, side: str) -> None:
+def choose_side(turn: Turn, profile: Profile, side: str, message_id: int | None) -> None:
+    """The side button. Answers of the other side are never dropped silently:
+    switching asks first (`ask_side_switch`), and the new side's answers are
+    collected in a draft before they replace the old ones."""
+    assert turn.state is not None
     if side not in SIDES:
+        turn.toast("button.invalid", alert=True)
         return
-    if profile.side and profile.side != side:
-        # Side-specific answers would mean something else on the other side.
-        profile.sector = None
-        profile.disciplines = None
-        profile.offers = None
-        profile.seeks = None
+    turn.edit(message_id, turn.tr("chosen", label=turn.tr(f"side.{side}")))
+    if profile.side and profile.side != side and has_side_answers(profile):
+        ask_side_switch(turn, profile, side)
+        return
     profile.side = side
     _touch(profile)
+    continue_flow(turn, profile)
+
+
+def start_side_switch(turn: Turn, profile: Profile, side: str, message_id: int | None) -> None:
+    assert turn.state is not None
+    turn.edit(message_id, turn.tr("chosen", label=turn.tr(f"side.{side}")))
+    draft = ProfileDraft(profile, {"side": side})
+    turn.state.data = {"edit": True, "draft": draft.data()}
+    continue_flow(turn, draft)  # type: ignore[arg-type]
 
 
 def toggle(turn: Turn, profile: Profile, step: str, code: str, allowed: set[str], message_id: int | None) -> None:
@@ -360,9 +490,24 @@ class OnboardingFlow(FlowHandler):
     prompting = True
 
     async def on_text(self, turn: Turn, profile: Profile) -> bool:
-        if turn.step not in TEXT_STEPS:
+        step, text = turn.step, turn.ev.text or ""
+        answerable = step in TEXT_STEPS or step in CHOICE_STEPS or step == "side_confirm"
+        if answerable and looks_like_plea(text):
+            # "bitte zurück", "abbrechen", "I misclicked": never an answer.
+            if editing(turn):
+                back_to_overview(turn, profile, None)
+            else:
+                turn.say("input.plea_not_saved")
+                resume(turn, profile)
+            return True
+        if step in MULTI_STEPS:
+            # The ticks so far stay; a fresh keyboard shows them.
+            turn.say("select.typed")
+            resume(turn, profile)
+            return True
+        if step not in TEXT_STEPS:
             return False
-        answer_text(turn, profile, turn.step, turn.ev.text)  # type: ignore[arg-type]
+        answer_text(turn, working(turn, profile), step, text)  # type: ignore[arg-type]
         return True
 
     def resume(self, turn: Turn, profile: Profile) -> None:
@@ -380,20 +525,23 @@ class OnboardingFlow(FlowHandler):
         if not isinstance(payload, Choice):
             return False
         kind, value, step, message_id = payload.kind, payload.value, turn.step, turn.ev.message_id
-        if kind == "name" and step == "name":
-            answer_text(turn, profile, "name", turn.ev.user.first_name)
+        target = working(turn, profile)
+        if kind == "back" and editing(turn):
+            back_to_overview(turn, profile, message_id)
+        elif kind == "name" and step == "name":
+            answer_text(turn, target, "name", turn.ev.user.first_name)
         elif kind == "side" and step == "side":
-            set_side(turn, profile, value)
-            turn.edit(message_id, turn.tr("chosen", label=turn.tr(f"side.{profile.side}")))
-            continue_flow(turn, profile)
+            choose_side(turn, profile, value, message_id)
+        elif kind == "side" and step == "side_confirm" and turn.state is not None and value == turn.state.data.get("to"):
+            start_side_switch(turn, profile, value, message_id)
         elif kind == "org" and step == "organisation":
-            answer_text(turn, profile, "organisation", turn.tr("org.freelance"))
-        elif kind in ("dis", "lng", "av") and step in CHOICE_STEPS:
+            answer_text(turn, target, "organisation", turn.tr("org.freelance"))
+        elif kind in ("dis", "lng", "av") and step in MULTI_STEPS:
             if value != "ok":
-                toggle(turn, profile, step, value, allowed_codes(step), message_id)
-            elif finish_selection(turn, profile, step):
-                turn.edit(message_id, turn.tr("chosen.saved"))
-                continue_flow(turn, profile)
+                toggle(turn, target, step, value, allowed_codes(step), message_id)
+            elif finish_selection(turn, target, step):
+                turn.edit(message_id, turn.tr("chosen.noted" if isinstance(target, ProfileDraft) else "chosen.saved"))
+                continue_flow(turn, target)
         elif kind == "sum" and step == "summary":
             turn.edit(message_id, turn.tr("summary.head") + "\n\n" + render_profile(turn, profile, with_status=False))
             if value == "ok":
@@ -409,7 +557,7 @@ class OnboardingFlow(FlowHandler):
                 else:
                     turn.goto(Flow.IDLE, None)
             elif value in steps_for(profile.side):
-                ask(turn, profile, value)
+                ask(turn, profile, value, edit=True)
             else:
                 turn.toast("button.invalid", alert=True)
         else:

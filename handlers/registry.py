@@ -7,11 +7,12 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from domain.events import MeetingCancelled, MeetingMoved, MeetingScheduled, MeetingSelfArranged, PairIntroduced, TimeOffered
+from domain.events import (MeetingCancelled, MeetingMoved, MeetingPlaceSet, MeetingScheduled, MeetingSelfArranged,
+                           PairIntroduced, TimeOffered)
 from handlers import admin, cards, commands, figures, followups, handover, introductions
 from handlers.account import DeleteFlow
 from handlers.bus import MessageBus
-from handlers.callbacks import CardButton, FeedbackButton, HandoverButton, MeetingButton, OutcomeButton
+from handlers.callbacks import CardButton, FeedbackButton, HandoverButton, MeetingButton, OutcomeButton, ReleaseButton
 from handlers.flows import Flow, FlowHandler, IdleFlow
 from handlers.onboarding import OnboardingFlow, ProfileFlow
 
@@ -41,6 +42,8 @@ class Registry:
     commands: Mapping[str, Command]
     # Buttons checked against their row in the database, not the conversation version.
     row_buttons: Mapping[type, Callable[[Turn, Any], Awaitable[None]]]
+    # Row buttons an organiser may press without being a participant (no consent, no profile).
+    organiser_buttons: frozenset[type] = frozenset()
 
     @property
     def menu(self) -> tuple[str, ...]:
@@ -61,7 +64,7 @@ def build_registry() -> Registry:
             "start": menu(commands.cmd_start),
             "matches": menu(commands.cmd_matches),
             "meetings": menu(introductions.cmd_meetings),
-            "results": menu(handover.cmd_results),
+            "results": Command(handover.cmd_results, menu=True, organisers_too=True),
             "profile": menu(commands.cmd_profile),
             "pause": menu(commands.cmd_pause),
             "resume": menu(commands.cmd_resume),
@@ -81,7 +84,9 @@ def build_registry() -> Registry:
             FeedbackButton: followups.on_feedback_button,
             OutcomeButton: followups.on_outcome_button,
             HandoverButton: handover.on_handover_button,
+            ReleaseButton: admin.on_release_button,
         },
+        organiser_buttons=frozenset({HandoverButton, ReleaseButton}),
     )
 
 
@@ -95,6 +100,7 @@ def build_bus() -> MessageBus:
             MeetingScheduled: [introductions.on_meeting_scheduled],
             MeetingSelfArranged: [introductions.on_self_arranged],
             MeetingCancelled: [introductions.on_meeting_cancelled],
+            MeetingPlaceSet: [introductions.on_place_set],
         },
         after_commit={
             MeetingScheduled: [introductions.plan_reminders],

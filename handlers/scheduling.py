@@ -370,22 +370,23 @@ def meeting_ics(
     tz: ZoneInfo,
     sequence: int = 0,
     cancelled: bool = False,
-    organizer_name: str = "Crosslab",
-    attendees: Sequence[str] = (),
-    organizer_email: str = "noreply@crosslab.invalid",
+    location: str | None = None,
+    url: str | None = None,
     stamp: datetime | None = None,
 ) -> bytes:
-    """An iCalendar invitation (METHOD:REQUEST) or cancellation (METHOD:CANCEL,
-    STATUS:CANCELLED) for one meeting.
+    """A calendar entry to import (METHOD:PUBLISH) or its removal
+    (METHOD:CANCEL, STATUS:CANCELLED) for one meeting.
 
+    PUBLISH, with no ORGANIZER and no ATTENDEE: the file is an entry for one's
+    own calendar, not an invitation to reply to (nobody would receive the reply).
     DTSTART/DTEND carry TZID=<tz> (wall time in the programme's zone) and the file
     contains the matching VTIMEZONE, so calendars show the right time on both sides
     of a DST change. Keep `uid` stable per meeting and raise `sequence` with every
-    change, so a calendar updates (or removes) the entry instead of adding one.
-    `attendees` are e-mail addresses or plain names (a name gets Apple's
-    "invalid:nomail" address). `stamp` (DTSTAMP) defaults to the current time.
+    change (a new time, a place, a cancellation), so a calendar updates (or
+    removes) the entry instead of adding one. `location` is an address or a link;
+    `url` a link to join. `stamp` (DTSTAMP) defaults to the current time.
     """
-    from icalendar import Calendar, Event, vCalAddress, vText
+    from icalendar import Calendar, Event
 
     _require_aware("starts_at", starts_at)
     if duration <= timedelta(0):
@@ -398,7 +399,7 @@ def meeting_ics(
     cal.add("prodid", "-//Crosslab//Crosslab meetings//EN")
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
-    cal.add("method", "CANCEL" if cancelled else "REQUEST")
+    cal.add("method", "CANCEL" if cancelled else "PUBLISH")
 
     event = Event()
     event.add("uid", uid)
@@ -408,20 +409,12 @@ def meeting_ics(
     event.add("dtend", end)
     event.add("summary", summary)
     event.add("description", description)
+    if location:
+        event.add("location", location)
+    if url:
+        event.add("url", url)
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
     event.add("transp", "OPAQUE")
-    organizer = vCalAddress(f"mailto:{organizer_email}")
-    organizer.params["cn"] = vText(organizer_name)
-    event.add("organizer", organizer)
-    for attendee in attendees:
-        if "@" in attendee:
-            address = vCalAddress(attendee if attendee.lower().startswith("mailto:") else f"mailto:{attendee}")
-        else:
-            address = vCalAddress("invalid:nomail")
-            address.params["cn"] = vText(attendee)
-        address.params["role"] = vText("REQ-PARTICIPANT")
-        address.params["partstat"] = vText("NEEDS-ACTION")
-        event.add("attendee", address, encode=0)
     cal.add_component(event)
     # Observances only around the meeting: a VTIMEZONE for 1970-2038 would be ~140 lines.
     cal.add_missing_timezones(first_date=date(start.year - 1, 1, 1), last_date=date(end.year + 2, 1, 1))

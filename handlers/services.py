@@ -5,7 +5,7 @@ database (reminder jobs). Frozen: nothing is swapped after start; tests and the
 demo compose their own (a simulated clock, no reminder scheduler)."""
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any, Protocol
@@ -52,9 +52,10 @@ class MatchingPort(Protocol):
     """Suggestions from the matching library (handlers.suggestions.MatchingService)."""
 
     async def suggest_many(self, turn: Any, person_ids: list[int], *, pool: list[int] | None = ...,
-                           exclude: Any = ..., top: int = ...) -> dict[int, list[Any]]: ...
+                           exclude: Any = ..., top: int = ..., release: int | None = ...) -> dict[int, list[Any]]: ...
     async def learned(self, turn: Any, rows: Any = ...) -> Any: ...
     def embedding_keys(self, profile: Any, models: Any = ...) -> list[str]: ...
+    def warm_up(self) -> Awaitable[None]: ...  # start loading the model in the background (once)
 
 
 class SimulatedClock:

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
+import time
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterable
 
 from db.models import Person, Profile
@@ -18,22 +21,115 @@ if TYPE_CHECKING:
 
     from handlers.turn import Turn
 
+log = logging.getLogger(__name__)
 TOP = 5
 
 
+@dataclass(frozen=True)
+class Scopes:
+    """Who may be suggested to whom (issue 10.11), the one rule every
+    suggestion goes through:
+
+    - someone in no event is matched with others in no event;
+    - someone who joined an event (by its invitation link) waits until the
+      organisers release it: no suggestions, and nobody's candidate;
+    - after the release, they are matched only with people who share a
+      released event with them.
+    """
+
+    events: dict[int, list[tuple[int, bool]]] = field(default_factory=dict)  # person -> [(event, released?)]
+
+    def waiting(self, person_id: int) -> bool:
+        joined = self.events.get(person_id)
+        return bool(joined) and not any(released for _, released in joined)
+
+    def scope(self, person_id: int) -> frozenset[int] | None:
+        """None: the open pool (no event); else the released events to match within."""
+        joined = self.events.get(person_id)
+        return frozenset(e for e, released in joined if released) if joined else None
+
+    def fits(self, scope: frozenset[int] | None, person_id: int) -> bool:
+        """May `person_id` be a candidate for someone with this scope?"""
+        theirs = self.scope(person_id)
+        if scope is None or theirs is None:
+            return scope is None and theirs is None
+        return bool(scope & theirs)
+
+
+async def scopes(turn: Turn, release: int | None = None) -> Scopes:
+    """The scopes now; `release`: as if that event were released (the
+    organiser's preview before confirming)."""
+    joined = await turn.uow.events.memberships()
+    if release is not None:
+        joined = {p: [(e, released or e == release) for e, released in es] for p, es in joined.items()}
+    return Scopes(joined)
+
+
 class MatchingService:
-    """Owns the (lazily loaded) matcher; one computation at a time."""
+    """Owns the matcher; one computation at a time.
+
+    The app calls `warm_up` at start: the model loads in a worker thread while
+    the bot answers other updates, so the first suggestions do not wait ~10-20 s
+    for it. A matching that needs the model before it is ready waits for that
+    same load (never a second one)."""
 
     def __init__(self, model_name: str | None) -> None:
         self.model_name = (model_name or "").strip() or None  # an EMBEDDING_MODEL spec
+        self._encoder = None
         self._lock = asyncio.Lock()
         self._frozen = False
-        self._encoder = None
+        self._warming: asyncio.Task[None] | None = None
+        self.ready = False  # the model is loaded and has embedded once
+        self.warm_seconds: float | None = None
+
+    def warm_up(self) -> asyncio.Task[None]:
+        """Start loading the model in the background (once); the task is done
+        when it is ready (or failed: then the first matching loads it)."""
+        if self._warming is None:
+            self._warming = asyncio.get_running_loop().create_task(self._warm_up(), name="matching-warm-up")
+        return self._warming
+
+    async def _warm_up(self) -> None:
+        started = time.perf_counter()
+        try:
+            await asyncio.to_thread(self._embed_once)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("warming up the embedding model failed; the first matching loads it")
+            return
+        self.warm_seconds = time.perf_counter() - started
+        self.ready = True
+        self._freeze()
+        log.info("embedding model %s ready after %.1f s", self.encoder.name, self.warm_seconds)
+
+    def _embed_once(self) -> None:
+        """A matching of two made-up people without a cache: imports, loads the
+        model and embeds (worker thread)."""
+        from matching import Matcher, Participant
+
+        people = [Participant(id="a", side="production", seeks="Warm-up: eine Herausforderung", offers="Holz"),
+                  Participant(id="b", side="creative", offers="Warm-up: Fotografie und Design", seeks="Handwerk")]
+        Matcher(encoder=self.encoder).suggest(people, top=1)
+
+    async def _model_loaded(self) -> None:
+        """Wait for a warm-up still in progress (its outcome does not matter here)."""
+        warming = self._warming
+        if warming is not None and not warming.done():
+            await asyncio.wait([warming])
+
+    def _freeze(self) -> None:
+        if not self._frozen:
+            # The model (hundreds of thousands of objects) lives for the whole
+            # run: keep it out of the cyclic GC's full collections, which
+            # otherwise stall every conversation for ~0.7 s each time.
+            gc.freeze()
+            self._frozen = True
 
     @property
     def encoder(self):
         """The `matching.encoders.Encoder` EMBEDDING_MODEL names (nothing loads
-        until a text is not in the cache)."""
+        until a text is not in the cache, or `warm_up`)."""
         if self._encoder is None:
             from matching.encoders import encoder_for
 
@@ -67,9 +163,13 @@ class MatchingService:
         pool: list[int] | None = None,
         exclude: set[tuple[str, str]] | frozenset[tuple[str, str]] = frozenset(),
         top: int = TOP,
+        release: int | None = None,
     ) -> dict[int, list[tuple[Profile, Suggestion]]]:
         """Top suggestions for each of `person_ids` among the completed profiles
-        (only those in `pool` when given), never a pair in `exclude`."""
+        (only those in `pool` when given), never a pair in `exclude`, and only
+        within each person's scope (`Scopes`): someone waiting for their
+        event's release gets no entry at all (`release`: computed as if that
+        event were released)."""
         import numpy as np
 
         from matching import InMemoryEmbeddingCache, Matcher, cache_key
@@ -79,27 +179,35 @@ class MatchingService:
         rows = await turn.uow.people.completed_profiles()
         model, bad = await self.learned(turn, rows)
         exclude = set(exclude) | {(a, b) for a, b in bad} | {(b, a) for a, b in bad}
+        scoped = await scopes(turn, release)
+        rows = [(p, pr) for p, pr in rows if not scoped.waiting(p.id)]
         if pool is not None:
             allowed = set(pool) | set(person_ids)
             rows = [(p, pr) for p, pr in rows if p.id in allowed]
         by_id = {str(p.id): (p, pr) for p, pr in rows}
         participants = [to_participant(p, pr) for p, pr in rows]
+        groups: dict[frozenset[int] | None, list[str]] = {}
+        for i in person_ids:
+            if str(i) in by_id:
+                groups.setdefault(scoped.scope(i), []).append(str(i))
+        cohorts = [([pt for pt in participants if scoped.fits(scope, int(pt.id))], ids)
+                   for scope, ids in groups.items()]
         # exactly the vectors the matcher looks up (challenges as queries, the rest as passages)
-        keys = {cache_key(ns, t) for ns, t in embedding_requests(participants, CachedEncoder(self.encoder))}
+        embedder = CachedEncoder(self.encoder)
+        keys = {cache_key(ns, t) for cohort, _ in cohorts for ns, t in embedding_requests(cohort, embedder)}
         cached = await turn.uow.embeddings.get_many(sorted(keys))
         cache = InMemoryEmbeddingCache({k: np.frombuffer(row.vector, dtype=np.float32) for k, row in cached.items()})
         matcher = Matcher(encoder=self.encoder, cache=cache)
-        wanted = [str(i) for i in person_ids if str(i) in by_id]
         await turn.uow.checkpoint()  # do not hold the database while the model works
+        result: dict[str, list[Suggestion]] = {}
+        if keys - cached.keys():  # texts to embed: the model is needed
+            await self._model_loaded()
         async with self._lock:
-            result = await asyncio.to_thread(matcher.suggest, participants, top, frozenset(exclude), wanted,
-                                             feedback=model)
-            if not self._frozen:
-                # The model (hundreds of thousands of objects) lives for the whole
-                # run: keep it out of the cyclic GC's full collections, which
-                # otherwise stall every conversation for ~0.7 s each time.
-                gc.freeze()
-                self._frozen = True
+            for cohort, wanted in cohorts:
+                result.update(await asyncio.to_thread(matcher.suggest, cohort, top, frozenset(exclude), wanted,
+                                                      feedback=model))
+            if cohorts:
+                self._freeze()
         for key, (namespace, vector) in cache.drain_new_entries().items():
             vector = np.asarray(vector, dtype=np.float32)
             await turn.uow.embeddings.put(key, namespace, int(vector.shape[0]), vector.tobytes())

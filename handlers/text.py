@@ -58,3 +58,26 @@ def reminder_sentence(locale: str, name: str, starts_at: datetime, before: timed
     pattern = "EEEE d MMMM" if locale == "en" else "EEEE, d. MMMM"
     date = format_date(local.date(), pattern, locale=language_of(locale))
     return t(locale, "reminder.on_day", name=name, time=time, date=date)
+
+
+# A plea to go back or stop, typed where an answer is expected ("ich habe mich
+# verklickt, bitte zurück", "go back please"): only such words, so a real
+# answer that merely contains one ("Back to Basics GmbH") is not taken for it.
+_PLEA = frozenset({
+    "zurück", "zurueck", "abbrechen", "abbruch", "rückgängig", "rueckgaengig", "verklickt", "vertippt",
+    "verdrückt", "stopp", "halt", "back", "cancel", "undo", "stop", "misclicked", "misclick", "abort",
+})
+_FILLER = frozenset({
+    "bitte", "ich", "habe", "hab", "mich", "mir", "möchte", "moechte", "will", "wollte", "wieder", "nochmal",
+    "doch", "falsch", "geklickt", "gedrückt", "knopf", "taste", "das", "war", "ein", "eine", "einen", "fehler",
+    "oh", "oje", "ups", "hoppla", "sorry", "entschuldigung", "leider", "zum", "zur", "menü", "profil",
+    "übersicht", "gehen", "geht", "und", "schritt", "kann", "können", "sie", "du", "man", "wie", "komme",
+    "please", "i", "want", "wanted", "to", "go", "take", "me", "oops", "wrong", "button", "it", "was", "a",
+    "mistake", "the", "step", "menu", "profile", "overview", "and", "can", "you", "how", "do", "get",
+})
+
+
+def looks_like_plea(text: str) -> bool:
+    """True for a short text made only of words asking to go back or stop."""
+    words = re.findall(r"[\w'-]+", text.lower())
+    return 0 < len(words) <= 12 and any(w in _PLEA for w in words) and all(w in _PLEA or w in _FILLER for w in words)

@@ -17,42 +17,39 @@ from matching.concepts import type_words
 from matching.scoring import CohortFeatures
 from matching.text import fold, surface_words
 
-# One or two plain sentences in the reader's language, with names, no symbols;
-# neutral in address (no Sie/du), as both sides and organisers read them.
+# One or two plain sentences in the reader's language, no symbols. A reason is
+# shared by both sides of a pair (and shown to organisers), so it names nobody
+# and addresses nobody (no Sie/du): nobody reads about themselves.
 _TEMPLATES = {
     "de": {
-        "challenge": "{company} sucht Unterstützung bei „{label}“ (im Profil: {left}) – {creative} bringt dafür {right} mit.",
-        "challenge_one": "{company} sucht Unterstützung bei „{label}“ – genau darin hat {creative} Erfahrung ({words}).",
-        "discipline": "Für die Aufgabe von {company} braucht es {label} – das ist das Fach von {creative}.",
-        "discipline_words": "Für die Aufgabe von {company} braucht es {label} – das ist das Fach von {creative} ({words}).",
-        "shared": "{company} und {creative} schreiben über dasselbe: {words}.",
-        "similar": "{name} beschreibt sich so: „{snippet}“",
+        "challenge": "Die Herausforderung „{label}“ ({left}) passt zur Erfahrung mit {right}.",
+        "challenge_one": "Beide Profile drehen sich um „{label}“ ({words}).",
+        "discipline": "Die Aufgabe braucht {label} – genau das ist das Fach auf der kreativen Seite.",
+        "discipline_words": "Die Aufgabe braucht {label} – genau das ist das Fach auf der kreativen Seite ({words}).",
+        "shared": "Beide Profile sprechen von {words}.",
+        "similar": "Aus dem Profil: „{snippet}“",
         "nothing": "Noch gibt es keine Beschreibung zum Vergleichen.",
-        "wish_type": "Außerdem sucht {creative} genau solche Aufgaben ({words}).",
-        "wish_sector": "Außerdem möchte {creative} gern mit Betrieben aus dem Bereich {label} arbeiten ({words}).",
-        "wish_words": "Außerdem passt, was {creative} sucht: {words}.",
+        "wish_type": "Dazu passt auch die gesuchte Zusammenarbeit ({words}).",
+        "wish_sector": "Dazu passt auch der Wunsch, mit Betrieben aus dem Bereich {label} zu arbeiten ({words}).",
+        "wish_words": "Dazu passt auch die gesuchte Zusammenarbeit: {words}.",
         "language": "Hinweis: Eine gemeinsame Arbeitssprache ist nicht bekannt ({left} / {right}).",
         "quote": "„{}“",
         "and": " und ",
-        "company": "der Betrieb",
-        "creative": "die kreative Fachkraft",
     },
     "en": {
-        "challenge": "{company} is looking for help with “{label}” (in their profile: {left}) – {creative} brings {right}.",
-        "challenge_one": "{company} is looking for help with “{label}” – exactly where {creative} has experience ({words}).",
-        "discipline": "The task of {company} calls for {label} – that is what {creative} does.",
-        "discipline_words": "The task of {company} calls for {label} – that is what {creative} does ({words}).",
-        "shared": "{company} and {creative} write about the same thing: {words}.",
-        "similar": "{name} describes themselves like this: “{snippet}”",
+        "challenge": "The challenge “{label}” ({left}) fits the experience with {right}.",
+        "challenge_one": "Both profiles are about “{label}” ({words}).",
+        "discipline": "The task calls for {label} – exactly the field on the creative side.",
+        "discipline_words": "The task calls for {label} – exactly the field on the creative side ({words}).",
+        "shared": "Both profiles speak of {words}.",
+        "similar": "From the profile: “{snippet}”",
         "nothing": "There is no description to compare yet.",
-        "wish_type": "And {creative} is looking for exactly such tasks ({words}).",
-        "wish_sector": "And {creative} would like to work with businesses in {label} ({words}).",
-        "wish_words": "And what {creative} is looking for fits: {words}.",
+        "wish_type": "It also fits the collaboration being looked for ({words}).",
+        "wish_sector": "It also fits the wish to work with businesses in {label} ({words}).",
+        "wish_words": "It also fits the collaboration being looked for: {words}.",
         "language": "Note: no common working language is known ({left} / {right}).",
         "quote": "“{}”",
         "and": " and ",
-        "company": "the business",
-        "creative": "the creative professional",
     },
 }
 LANGUAGES = tuple(_TEMPLATES)
@@ -62,12 +59,6 @@ def _quote(lang: str, words: Sequence[str], limit: int = 2) -> str:
     q = _TEMPLATES[lang]["quote"]
     return _TEMPLATES[lang]["and"].join(q.format(w) for w in list(words)[:limit])
 
-
-def _names(lang: str, company, creative) -> dict[str, str]:
-    """Who is who in a sentence: the company by its organisation (else its
-    person), the creative by name; a neutral noun when nothing is known."""
-    return {"company": company.organisation or company.name or _TEMPLATES[lang]["company"],
-            "creative": creative.name or _TEMPLATES[lang]["creative"]}
 
 
 def _snippet(text: str, limit: int = 90) -> str:
@@ -139,10 +130,9 @@ def explain_pair(features: CohortFeatures, i: int, j: int, viewer_side: str) -> 
             t = _TEMPLATES[lang]
             if left and right:
                 reasons[lang].append(t["challenge"].format(label=label[lang], left=_quote(lang, left),
-                                                           right=_quote(lang, right), **_names(lang, c, k)))
+                                                           right=_quote(lang, right)))
             else:
-                reasons[lang].append(t["challenge_one"].format(label=label[lang], words=_quote(lang, left or right),
-                                                               **_names(lang, c, k)))
+                reasons[lang].append(t["challenge_one"].format(label=label[lang], words=_quote(lang, left or right)))
         primary_done = True
 
     # 2. the discipline the challenge calls for
@@ -155,10 +145,9 @@ def explain_pair(features: CohortFeatures, i: int, j: int, viewer_side: str) -> 
             for lang in LANGUAGES:
                 t = _TEMPLATES[lang]
                 if words:
-                    reasons[lang].append(t["discipline_words"].format(label=label[lang], words=_quote(lang, words),
-                                                                      **_names(lang, c, k)))
+                    reasons[lang].append(t["discipline_words"].format(label=label[lang], words=_quote(lang, words)))
                 else:
-                    reasons[lang].append(t["discipline"].format(label=label[lang], **_names(lang, c, k)))
+                    reasons[lang].append(t["discipline"].format(label=label[lang]))
             primary_done = True
 
     # 3. words both texts share (compound-aware), 4. a snippet
@@ -169,13 +158,12 @@ def explain_pair(features: CohortFeatures, i: int, j: int, viewer_side: str) -> 
             for lang in LANGUAGES:
                 q = _TEMPLATES[lang]["quote"]
                 words = ", ".join(f"{q.format(a)}/{q.format(b)}" if a != b else q.format(a) for a, b in pairs)
-                reasons[lang].append(_TEMPLATES[lang]["shared"].format(words=words, **_names(lang, c, k)))
+                reasons[lang].append(_TEMPLATES[lang]["shared"].format(words=words))
         else:
             other = k.offers if viewer_side == "production" else (c.seeks or c.trade)
             for lang in LANGUAGES:
                 t = _TEMPLATES[lang]
-                who = _names(lang, c, k)["creative" if viewer_side == "production" else "company"]
-                reasons[lang].append(t["similar"].format(name=who, snippet=_snippet(other)) if other.strip()
+                reasons[lang].append(t["similar"].format(snippet=_snippet(other)) if other.strip()
                                      else t["nothing"])
 
     # the creative's wish, when it fits this company
@@ -205,14 +193,12 @@ def _wish_reason(features: CohortFeatures, i: int, j: int, type_codes, sector_co
         best = int(np.argmax(s_contrib))
         label = taxonomy.SECTORS[sector_codes[best]]["label"]
         words = hits["s_k_seeks"][k.id].words.get(best, ())
-        return {lang: _TEMPLATES[lang]["wish_sector"].format(words=_quote(lang, words, 1), label=label[lang],
-                                                             **_names(lang, c, k)) for lang in LANGUAGES}
+        return {lang: _TEMPLATES[lang]["wish_sector"].format(words=_quote(lang, words, 1), label=label[lang]) for lang in LANGUAGES}
     if t_contrib.size and t_contrib.max() > 0:
         best = int(np.argmax(t_contrib))
         label = taxonomy.CHALLENGE_TYPES[type_codes[best]]["label"]
         words = type_words(hits["k_seeks"][k.id], best)
-        return {lang: _TEMPLATES[lang]["wish_type"].format(words=_quote(lang, words, 1), label=label[lang],
-                                                           **_names(lang, c, k)) for lang in LANGUAGES}
+        return {lang: _TEMPLATES[lang]["wish_type"].format(words=_quote(lang, words, 1), label=label[lang]) for lang in LANGUAGES}
     pairs = _stem_pairs(k.seeks, c.trade, limit=1)
     if pairs:
         a, b = pairs[0]
@@ -220,6 +206,6 @@ def _wish_reason(features: CohortFeatures, i: int, j: int, type_codes, sector_co
         for lang in LANGUAGES:
             q = _TEMPLATES[lang]["quote"]
             out[lang] = _TEMPLATES[lang]["wish_words"].format(
-                words=f"{q.format(a)}/{q.format(b)}" if a != b else q.format(a), **_names(lang, c, k))
+                words=f"{q.format(a)}/{q.format(b)}" if a != b else q.format(a))
         return out
     return None

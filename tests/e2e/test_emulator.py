@@ -237,6 +237,8 @@ async def test_commands_menu_chat_and_misc(emu, http):
     assert (await call(http, emu, "sendChatAction", chat_id=UID, action="typing"))[0] == 200
     assert (await call(http, emu, "sendChatAction", chat_id=UID, action="dancing"))[0] == 400
     assert emu.chat_actions == [(UID, "typing")]
+    async with http.get(f"{emu.base_url}/_emulator/chat_actions", params={"chat_id": UID}) as r:
+        assert (await r.json())["result"] == [[UID, "typing"]]
     chat = (await call(http, emu, "getChat", chat_id=UID))[1]["result"]
     assert chat["type"] == "private" and chat["username"] == "anna"
     assert (await call(http, emu, "logOut"))[1] == {"ok": True, "result": True}

@@ -3,8 +3,13 @@ with the real aiogram and python-telegram-bot code (the scenarios run there
 too: tests/scenarios)."""
 from __future__ import annotations
 
+import asyncio
+import logging
+import threading
+
 import pytest
 
+from handlers.suggestions import MatchingService
 from tests.scenarios import feedback as sf
 from tests.support.config import make_settings
 from tests.support.harness import EmulatorHarness, running_emulator_harness
@@ -45,3 +50,62 @@ async def test_the_running_bot_sweeps_by_itself(sqlite_url: str) -> None:
                                "the feedback questions from the periodic sweep")
         await company.press("Ja, wir haben")
         assert "Wie hilfreich" in company.last.text
+
+
+# --- issue 10.8: the model loads at start, in the background -----------------------
+
+async def test_the_model_warms_up_at_start(bot: EmulatorHarness) -> None:
+    """`start` begins loading the embedding model before any update arrives."""
+    assert bot.app.warming is not None  # started by app.start, no update yet
+    assert bot.emu.updates() == []
+    await asyncio.wait_for(asyncio.shield(bot.app.warming), 180)
+    assert bot.matching.ready and bot.matching.warm_seconds is not None
+
+
+class HeldWarmUp(MatchingService):
+    """A `MatchingService` whose warm-up waits (in its worker thread) until `go`
+    is set; counts warm-ups and the matchings that wait for one."""
+
+    def __init__(self) -> None:
+        super().__init__(None)
+        self.go = threading.Event()
+        self.loads = 0
+        self.waited = 0
+
+    def _embed_once(self) -> None:
+        self.loads += 1
+        self.go.wait(120)
+        super()._embed_once()
+
+    async def _model_loaded(self) -> None:
+        self.waited += 1
+        await super()._model_loaded()
+
+
+@pytest.mark.parametrize("framework", ["aiogram", "ptb"])
+async def test_updates_are_answered_while_the_model_loads(sqlite_url: str, framework: str,
+                                                          caplog: pytest.LogCaptureFixture) -> None:
+    """While the warm-up runs the bot answers everyone; the first matching waits
+    for that same load (no second one), with "typing …" shown meanwhile; one
+    INFO line says when the model is ready."""
+    from tests.scenarios.meetings import COMPANY_CHALLENGE, _wait_for, onboard
+
+    caplog.set_level(logging.INFO, logger="handlers.suggestions")
+    matching = HeldWarmUp()
+    async with running_emulator_harness(make_settings(sqlite_url), framework, matching) as h:
+        try:
+            chat = await onboard(h, 1401, lang="de", side="production", name="Uta Seifert", text=COMPANY_CHALLENGE,
+                                 days=("Di",), window="vormittags", confirm=False)
+            assert "So sieht dein Profil aus" in chat.last.text  # a dozen updates answered meanwhile
+            assert not h.app.warming.done() and not matching.ready
+            first = asyncio.create_task(chat.press("Passt so"))  # needs the model
+            await _wait_for(lambda: matching.waited == 1, 10)
+            await _wait_for(lambda: "typing" in h.chat_actions(1401), 10)
+            assert not first.done()
+        finally:
+            matching.go.set()
+        await first
+        assert any("Profil ist gespeichert" in m.text for m in chat.messages)
+        assert matching.loads == 1 and matching.ready
+        ready = [r for r in caplog.records if "ready after" in r.getMessage()]
+        assert len(ready) == 1 and ready[0].levelno == logging.INFO

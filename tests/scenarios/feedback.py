@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from db.models import Feedback, Meeting, Outcome, Person, Suggestion
 from tests.support.config import ADMIN_ID
-from tests.scenarios.meetings import DESIGNER, introduced_pair, onboard, texts
+from tests.scenarios.meetings import COMPANY_CHALLENGE, DESIGNER, introduced_pair, onboard, texts
 
 BERLIN = ZoneInfo("Europe/Berlin")
 ASK_DE, ASK_EN = "Haben Sie sich getroffen?", "Did you meet?"
@@ -156,9 +156,14 @@ async def feedback_moved_goes_back_to_scheduling(h) -> None:
     assert "When will you and Uta Seifert meet" in creative.last.text
     moved = await _meeting(h)
     assert moved.status == "negotiating" and moved.starts_at is None
-    # The company's open question about the old time is void now.
-    await company.press("Ja, wir haben")
-    assert "schon beantwortet" in (company.last_toast or "")
+    # The company's open question about the old time is void now; pressing it
+    # says what happened instead of "already answered" (issue 10.19).
+    question = next(m for m in reversed(company.messages) if ASK_DE in m.text)
+    await company.press_data(question.data_for("Ja, wir haben"), question.message_id)
+    edited = next(m for m in company.messages if m.message_id == question.message_id)
+    assert "Ben Okafor hat bereits angegeben, dass das Treffen verschoben wurde" in edited.text, edited.text
+    assert "Aktueller Stand" in edited.text and not edited.labels
+    assert "schon beantwortet" not in (company.last_toast or "")
     await creative.press("📅")
     await company.press("Passt")
     again = await _meeting(h)
@@ -166,7 +171,8 @@ async def feedback_moved_goes_back_to_scheduling(h) -> None:
     # After the new time, both are asked again (about the new time).
     h.set_time(_after_meeting(again))
     await h.sweep()
-    assert count(company, ASK_DE) == 2 and ASK_EN in creative.last.text
+    assert ASK_DE in company.last.text and ASK_EN in creative.last.text
+    assert count(company, ASK_DE) == 1  # the first question now says the meeting was moved
     assert {f.starts_at for f in await _feedback(h)} == {meeting.starts_at, again.starts_at}
 
 
@@ -296,6 +302,7 @@ async def feedback_survives_restarts_and_bad_input(h) -> None:
     await company.say(f"/start {slug}")
     await creative.say(f"/start {slug}")
     await admin.say(f"/release {slug}")
+    await admin.press("Freigeben")
     assert "Ben Okafor" not in company.last.text and "Uta Seifert" not in creative.last.text
     async with h.sessions() as s:
         again = (await s.execute(select(Suggestion).where(Suggestion.status.in_(("pending", "shown"))))).scalars().all()
@@ -324,20 +331,20 @@ async def results_hand_over_reaches_the_company(h) -> None:
     assert "Sent to Uta Seifert: 3 items" in texts(creative)
     new = company.messages[before:]
     head = next(m for m in new if "Ergebnisse Ihres Treffens" in m.text)
-    assert "Ben Okafor" in head.text and "360°-Ansichten" in head.text and "shotlist.pdf" in head.text
+    assert "Ben Okafor (" in head.text and "360°-Ansichten" in head.text and "shotlist.pdf" in head.text
     assert [m.kind for m in new if m.kind in ("photo", "document")] == ["photo", "document"]
     await creative.press_data(send, collecting.message_id)  # handed over already: the button is stale
     assert "no longer open" in (creative.last_toast or "") or "Nothing collected" in (creative.last_toast or "")
+    # Issue 10.18: a company's /results tells it how results reach it, not "to a company".
+    await company.say("/results")
+    assert "Kreativen" in company.last.text and "/mydata" in company.last.text
+    assert "an ein Unternehmen" not in company.last.text and not company.last.buttons
     await company.say("/mydata")
     data = company.last.json()
     assert [i["kind"] for i in data["results_received"]] == ["note", "photo", "document"]
     assert data["results_received"][0]["text"] == "Idee 1: 360°-Ansichten für die Stühle."
     # An organiser can hand over too, for any company; someone else cannot use their buttons.
     admin = h.chat(ADMIN_ID, "Orga", "de")
-    await admin.say("/results")
-    assert any("Einverstanden" in label for label in admin.last.labels)  # organisers accept the notice once too
-    await admin.press("Einverstanden")
-    await admin.say("/cancel")
     await admin.say("/results")
     assert "Für welches Unternehmen" in admin.last.text
     company_button = admin.last.data_for("Uta Seifert")
@@ -347,6 +354,36 @@ async def results_hand_over_reaches_the_company(h) -> None:
     await admin.say("Protokoll der Breakout-Session")
     await admin.press("Senden")
     assert "Protokoll der Breakout-Session" in company.last.text
+
+
+async def organiser_hands_over_without_a_profile(h) -> None:
+    """Issue 10.17: an organiser without a participant profile uses /results
+    (and the other organiser commands) without the privacy notice or the
+    onboarding; /start still shows them the notice. Issue 10.18: the company
+    sees who collected the results with full name and organisation."""
+    company = await onboard(h, 1701, lang="de", side="production", name="Uta Seifert",
+                            text=COMPANY_CHALLENGE, days=("Di",), window="vormittags", org="Seifert Möbelwerkstatt")
+    admin = h.chat(ADMIN_ID, "Petra", "de")
+    for command in ("/results", "/stats", "/events"):
+        new = await admin.say(command)
+        assert new and not any("Willkommen" in m.text or "Wie heißt" in m.text for m in new), command
+    await admin.say("/results")
+    assert "Für welches Unternehmen" in admin.last.text
+    await admin.press("Uta Seifert")
+    await admin.say("Protokoll der Breakout-Session")
+    await admin.send_file("photo", caption="Tafelbild")
+    await admin.say("/cancel")  # kept; picked up again
+    await admin.say("/results")
+    await admin.press("Uta Seifert")
+    before = len(company.messages)
+    await admin.press("Senden")
+    head = next(m for m in company.messages[before:] if "Protokoll der Breakout-Session" in m.text)
+    assert "Petra (Organisationsteam)" in head.text
+    # The organiser's record is no participant: /start shows the privacy notice.
+    await admin.say("/start")
+    assert any("Einverstanden" in label for label in admin.last.labels)
+    await admin.press("Einverstanden")
+    assert "Uta Seifert" not in admin.last.text and admin.last.text  # onboarding begins, no error
 
 
 async def fell_through_is_not_followed_up(h) -> None:
@@ -369,4 +406,5 @@ async def fell_through_is_not_followed_up(h) -> None:
 ALL = [feedback_yes_then_outcomes_and_figures, fell_through_is_not_followed_up, feedback_no_offers_a_new_suggestion,
        feedback_moved_goes_back_to_scheduling, nudges_stop_after_two_and_respect_quiet_hours,
        paused_people_get_no_feedback_questions, three_ignored_cards_pause_the_person,
-       feedback_survives_restarts_and_bad_input, results_hand_over_reaches_the_company]
+       feedback_survives_restarts_and_bad_input, results_hand_over_reaches_the_company,
+       organiser_hands_over_without_a_profile]

@@ -20,8 +20,9 @@ DESIGNER = ("Interaction Designerin: Bedienkonzepte für Maschinen, Prototypen v
 
 
 async def onboard(h, user_id: int, *, lang: str, side: str, name: str, text: str, days: tuple[str, ...],
-                  window: str, org: str = "Testbetrieb", slug: str = ""):
-    """Complete onboarding quickly; `days`/`window` are button labels in `lang`."""
+                  window: str, org: str = "Testbetrieb", slug: str = "", confirm: bool = True):
+    """Complete onboarding quickly; `days`/`window` are button labels in `lang`;
+    without `confirm` it stops at the summary."""
     chat = h.chat(user_id, name.split()[0], lang)
     await chat.say(f"/start {slug}".strip())
     await chat.press("Einverstanden" if lang == "de" else "I agree")
@@ -47,7 +48,8 @@ async def onboard(h, user_id: int, *, lang: str, side: str, name: str, text: str
         await chat.press(day)
     await chat.press(window)
     await chat.press("Fertig" if lang == "de" else "Done")
-    await chat.press("Passt so" if lang == "de" else "Looks good")
+    if confirm:
+        await chat.press("Passt so" if lang == "de" else "Looks good")
     return chat
 
 
@@ -78,13 +80,13 @@ async def introduced_pair(h, *, creative_days=("Di", "Do")):
 
 async def accept_accept_introduction(h) -> None:
     company, creative = await introduced_pair(h)
-    intro_c = next(m for m in company.messages if "Sie möchten sich beide kennenlernen" in m.text)
+    intro_c = next(m for m in company.messages if "möchten sich kennenlernen" in m.text)
     intro_k = next(m for m in creative.messages if "You'd both like to meet" in m.text)
     assert "@user2101" in intro_c.text and "@user1101" in intro_k.text
     for intro in (intro_c, intro_k):
         assert "Seifert" in intro.text or "Uta" in intro.text or "Ben" in intro.text
-    assert "Zur Vorbereitung" in intro_c.text and "Herausforderung: Unsere Möbel verkaufen wir nur im eigenen Laden." in intro_c.text
-    assert "Questions to start with" in intro_k.text and "1. " in intro_k.text and "3. " in intro_k.text
+    assert "Zur Vorbereitung" in intro_c.text and "Warum Ben Okafor zu Ihrer Herausforderung passt" in intro_c.text
+    assert "To prepare" in intro_k.text and "1. " in intro_k.text and "3. " in intro_k.text
     assert any("t.me/user2101" in data for _, data in intro_c.buttons[0])
     # The company is asked for a time, with slots from both availabilities.
     assert "Wann treffen Sie sich" in company.last.text
@@ -93,6 +95,29 @@ async def accept_accept_introduction(h) -> None:
     async with h.sessions() as s:
         pair = (await s.execute(select(Pair))).scalar_one()
         assert pair.status == "introduced" and pair.company_answer == pair.creative_answer == "interested"
+
+
+async def each_side_gets_its_own_briefing(h) -> None:
+    """Issue 10.10: the company learns who the creative is, why they fit and
+    what to ask; the creative learns about the company, its challenge in its
+    own words, why they were suggested, what to prepare, and who proposes the
+    time. Nobody is told about themselves."""
+    company, creative = await introduced_pair(h)
+    intro_c = next(m for m in company.messages if "📋" in m.text)
+    intro_k = next(m for m in creative.messages if "📋" in m.text)
+    # Nobody reads about themselves.
+    assert "Uta Seifert" not in intro_c.text and "Seifert Möbelwerkstatt" not in intro_c.text
+    assert "Ben Okafor" not in intro_k.text
+    # The company: who the creative is, why they fit its challenge, questions to prepare.
+    assert "Ben Okafor" in intro_c.text and "Product photographer: studio shots" in intro_c.text
+    assert "Herausforderung passt" in intro_c.text and "1. " in intro_c.text and "3. " in intro_c.text
+    assert "schlagen Sie einen Termin vor" in intro_c.text
+    # The creative: the company, its challenge in its words, why suggested, what to prepare, who proposes the time.
+    assert "Uta Seifert" in intro_k.text and "Seifert Möbelwerkstatt" in intro_k.text
+    assert COMPANY_CHALLENGE in intro_k.text
+    assert "Why you were suggested" in intro_k.text and "To prepare" in intro_k.text
+    assert "Uta Seifert will propose a time" in intro_k.text
+    assert "When will you" not in texts(creative) and "Wann" in company.last.text
 
 
 async def accept_decline_shares_nothing(h) -> None:
@@ -105,7 +130,7 @@ async def accept_decline_shares_nothing(h) -> None:
     assert "ich schlage Sie einander nicht mehr vor" in company.last.text or "nicht mehr vor" in texts(company)
     for chat, other in ((company, "@user2201"), (creative, "@user1201")):
         assert other not in texts(chat)
-        assert not any("beide kennenlernen" in m.text or "both like to meet" in m.text for m in chat.messages)
+        assert not any("möchten sich kennenlernen" in m.text or "both like to meet" in m.text for m in chat.messages)
     async with h.sessions() as s:
         pair = (await s.execute(select(Pair))).scalar_one()
         assert pair.status == "declined"
@@ -139,7 +164,7 @@ async def forged_and_foreign_buttons_change_nothing(h) -> None:
 async def negotiate_with_rejection_and_own_time(h) -> Meeting:
     company, creative = await introduced_pair(h)
     await company.press("📅")
-    assert "ich frage Ben Okafor" in company.last.text
+    assert "ich frage Ben Okafor" in texts(company)
     offer = creative.last
     assert "Uta Seifert proposes to meet on" in offer.text
     await creative.press("Doesn't work")
@@ -152,7 +177,7 @@ async def negotiate_with_rejection_and_own_time(h) -> Meeting:
     await creative.say("in two weeks Thursday 11:15")
     if "couldn't read" in creative.last.text:
         await creative.say("Thu 11:15")
-    assert "I'll ask Uta Seifert" in creative.last.text
+    assert "I'll ask Uta Seifert" in texts(creative)
     assert "Ben Okafor schlägt als Termin vor" in company.last.text and "11:15" in company.last.text
     await company.press("Passt")
     for chat, word in ((company, "Termin steht"), (creative, "It's set")):
@@ -216,6 +241,117 @@ async def reschedule_and_cancel(h) -> None:
     assert "Treffen vereinbart: 0" in organiser.last.text and "Abgesagt: 1" in organiser.last.text
 
 
+def _message(chat, message_id: int):
+    return next(m for m in chat.messages if m.message_id == message_id)
+
+
+def _calendar(chat):
+    """The newest .ics the chat received, parsed: (calendar, its event)."""
+    ics = next(m for m in reversed(chat.messages) if m.document and m.document[0].endswith(".ics"))
+    cal = Calendar.from_ical(ics.document[1])
+    return cal, next(iter(cal.walk("VEVENT")))
+
+
+async def late_buttons_say_what_the_other_side_did(h) -> None:
+    """Issue 10.19: a button the other side's answer overtook says who did what
+    and where things stand, and its message loses its buttons."""
+    company, creative = await introduced_pair(h)
+    await company.press("📅")
+    await company.press("Offen lassen")  # where: left open (issue 10.20) – nobody is asked again
+    assert "bleibt offen" in texts(company)
+    await creative.press("Works")
+    assert not any("Where will you meet" in m.text for m in creative.messages)
+    await company.say("/meetings")
+    await creative.say("/meetings")
+    card_k = creative.last
+    await company.press("Verschieben")
+    slots = next(m for m in reversed(company.messages) if any(label.startswith("📅") for label in m.labels))
+    await creative.press_data(card_k.data_for("Reschedule"), card_k.message_id)
+    edited = _message(creative, card_k.message_id)
+    assert "Uta Seifert has already asked to move the meeting" in edited.text, edited.text
+    assert "Current state: a new time with Uta Seifert is being agreed" in edited.text and not edited.labels
+    # The creative cancels while the company's time question is open: the company's late pick says so.
+    await creative.say("/meetings")
+    await creative.press("Cancel")
+    await creative.press("Yes, cancel")
+    await company.press_data(slots.data_for("📅"), slots.message_id)
+    edited = _message(company, slots.message_id)
+    assert "Ben Okafor hat bereits das Treffen abgesagt" in edited.text, edited.text
+    assert "Aktueller Stand: Das Treffen mit Ben Okafor ist abgesagt" in edited.text and not edited.labels
+    async with h.sessions() as s:
+        assert (await s.execute(select(Meeting))).scalar_one().status == "cancelled"
+
+
+async def place_on_site_goes_into_the_calendar(h) -> None:
+    """Issue 10.20: whoever proposes a time is asked where; the address goes
+    into the confirmation, /meetings and the .ics (PUBLISH, LOCATION, the other
+    person's contact); a moved meeting keeps its UID with a higher SEQUENCE."""
+    address = "Seifert Möbelwerkstatt, Werkstraße 5, 04109 Leipzig"
+    company, creative = await introduced_pair(h)
+    await company.press("📅")
+    assert "Wo treffen Sie sich mit Ben Okafor" in company.last.text
+    await company.press("Vor Ort")
+    assert "Adresse" in company.last.text
+    await company.say("x")
+    assert "3 bis 300" in company.last.text
+    await company.say(address)
+    assert "Notiert" in company.last.text and f"Ort: {address}" in company.last.text
+    assert "Uta Seifert has said where you will meet" in creative.last.text and f"Place: {address}" in creative.last.text
+    await creative.press("Works")
+    assert not any("Where will you meet" in m.text for m in creative.messages)  # known already: not asked
+    for chat, line, name, contact in ((company, f"Ort: {address}", "Ben Okafor", "@user2101"),
+                                      (creative, f"Place: {address}", "Uta Seifert", "@user1101")):
+        assert any(("Termin steht" in m.text or "It's set" in m.text) and line in m.text for m in chat.messages)
+        cal, event = _calendar(chat)
+        assert str(cal["METHOD"]) == "PUBLISH" and "ORGANIZER" not in event and "ATTENDEE" not in event
+        assert str(event["LOCATION"]) == address and "URL" not in event
+        assert name in str(event["DESCRIPTION"]) and contact in str(event["DESCRIPTION"])
+        assert "Herausforderung" in str(event["DESCRIPTION"]) or "Challenge" in str(event["DESCRIPTION"])
+    first = _calendar(company)[1]
+    await company.say("/meetings")
+    assert f"Ort: {address}" in company.last.text
+    await company.press("Verschieben")
+    await company.press("📅")
+    await creative.press("Works")
+    moved = _calendar(creative)[1]
+    assert str(moved["UID"]) == str(first["UID"]) and int(moved["SEQUENCE"]) > int(first["SEQUENCE"])
+    assert str(moved["LOCATION"]) == address
+    async with h.sessions() as s:
+        meeting = (await s.execute(select(Meeting))).scalar_one()
+    assert (meeting.place_kind, meeting.place) == ("onsite", address)
+
+
+async def place_online_after_the_time_is_agreed(h) -> None:
+    """Issue 10.20: nobody said where before the time was agreed: the one who
+    agreed is asked; a link given then updates both calendar entries (same UID,
+    higher SEQUENCE, LOCATION and URL). Leaving it open is always possible."""
+    company, creative = await introduced_pair(h)
+    await company.press("📅")  # the company leaves the place question unanswered
+    await creative.press("Works")
+    first = _calendar(creative)[1]
+    assert "LOCATION" not in first
+    assert "Where will you meet Uta Seifert" in creative.last.text
+    await creative.press("Online")
+    assert "link" in creative.last.text
+    await creative.say("not a link")
+    assert "doesn't look like a link" in creative.last.text
+    await creative.say("meet.example.org/crosslab-1101")
+    link = "https://meet.example.org/crosslab-1101"
+    assert f"Online: {link}" in texts(company) and "Ben Okafor" in texts(company)
+    for chat in (company, creative):
+        event = _calendar(chat)[1]
+        assert str(event["UID"]) == str(first["UID"]) and int(event["SEQUENCE"]) > int(first["SEQUENCE"])
+        assert str(event["LOCATION"]) == link and str(event["URL"]) == link
+    # The company's question, answered late with "leave open", keeps the link and says so.
+    question = next(m for m in reversed(company.messages) if any("Offen lassen" in label for label in m.labels))
+    await company.press_data(question.data_for("Offen lassen"), question.message_id)
+    answered = _message(company, question.message_id)
+    assert f"Online: {link}" in answered.text and not answered.labels
+    async with h.sessions() as s:
+        meeting = (await s.execute(select(Meeting))).scalar_one()
+    assert (meeting.place_kind, meeting.place) == ("online", link)
+
+
 async def _wait_for(predicate, timeout: float = 15.0) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
@@ -271,18 +407,22 @@ async def organiser_releases_event_matches(h) -> None:
     creative = await onboard(h, 2301, lang="en", side="creative", name="Ben Okafor", text=PHOTOGRAPHER,
                              days=("Tue",), window="mornings", slug=slug)
     assert "as soon as the organisers release them" in creative.last.text
-    await admin.say("/release")
+    await admin.say(f"/release {slug}")
+    assert "2 Karten an 2 Personen" in admin.last.text
+    await admin.press("Freigeben")
     assert "2 von 2" in admin.last.text
     assert "Ben Okafor" in company.last.text and "Uta Seifert" in creative.last.text
     # Issue 10.1: releasing again sends nobody a card twice, and says so.
     cards_before = (len(company.messages), len(creative.messages))
     await admin.say(f"/release {slug}")
-    assert "schon freigegeben" in admin.last.text and "Neu verschickt: 0" in admin.last.text
+    assert "schon freigegeben" in admin.last.text and "nichts Neues" in admin.last.text and not admin.last.buttons
     assert (len(company.messages), len(creative.messages)) == cards_before
     # A late joiner gets cards, and the others nothing twice.
     late = await onboard(h, 2302, lang="de", side="creative", name="Lea Licht", text=DESIGNER,
                          days=("Di",), window="vormittags", slug=slug)
     await admin.say(f"/release {slug}")
+    assert "schon freigegeben" in admin.last.text
+    await admin.press("Freigeben")
     assert "Neu verschickt: 1" in admin.last.text and "Uta Seifert" in late.last.text
     assert (len(company.messages), len(creative.messages)) == cards_before
     await creative.say("/matches")  # asking for one's matches shows the open card again
@@ -326,7 +466,86 @@ async def mutual_interest_and_a_card_of_someone_gone(h) -> None:
     assert any("nicht mehr dabei" in m.text for m in other.messages)
 
 
-FAST = [export_and_delete_with_a_meeting, mutual_interest_and_a_card_of_someone_gone, accept_accept_introduction, accept_decline_shares_nothing, forged_and_foreign_buttons_change_nothing,
+async def organiser_chooses_and_confirms_a_release(h) -> None:
+    """Issue 10.2: /release without a code no longer releases the newest event
+    at once: the organiser chooses the event (buttons with participant counts,
+    or its code or name) and sees how many cards go to whom before anything is
+    sent; the buttons are checked on press."""
+    admin = h.chat(ADMIN_ID, "Orga", "de")
+    await admin.say("/newevent Creative Production Lab 2027")
+    slug = admin.last.text.split()[-1].rsplit("=", 1)[1]
+    await admin.say("/newevent Leere Runde")  # the newest event, with nobody in it
+    company = await onboard(h, 1501, lang="de", side="production", name="Uta Seifert", text=COMPANY_CHALLENGE,
+                            days=("Di",), window="vormittags", slug=slug)
+    creative = await onboard(h, 2501, lang="en", side="creative", name="Ben Okafor", text=PHOTOGRAPHER,
+                             days=("Tue",), window="mornings", slug=slug)
+    sent = lambda: (len(company.messages), len(creative.messages))  # noqa: E731
+    before = sent()
+    await admin.say("/release")
+    chooser = admin.last
+    assert any("Creative Production Lab 2027" in label and "2" in label for label in chooser.labels)
+    assert any("Leere Runde" in label and "0" in label for label in chooser.labels)
+    assert "freigegeben" not in chooser.text and sent() == before
+    await admin.press("Leere Runde")
+    assert "0 Karten an 0 Personen" in admin.last.text
+    await admin.press("Abbrechen")
+    assert "nichts verschickt" in admin.last.text and sent() == before
+    # A name works as well as a code (case and spaces do not matter).
+    await admin.say("/release  creative production LAB 2027")
+    confirmation = admin.last
+    assert "2 Karten an 2 Personen (1 Unternehmen, 1 kreative Person)" in confirmation.text
+    assert sent() == before  # nothing before the confirmation
+    release = confirmation.data_for("Freigeben")
+    # Someone else pressing the organiser's button, or a forged one: nothing happens.
+    await creative.press_data(release, creative.last.message_id)
+    assert "not valid" in (creative.last_toast or "")
+    await admin.press_data("rl|c1:abc|0|AAAAAAAA", confirmation.message_id)
+    assert "ungültig" in (admin.last_toast or "")
+    assert sent() == before
+    await admin.press_data(release, confirmation.message_id)
+    assert "2 von 2" in admin.last.text and "schon" not in admin.last.text
+    assert "Ben Okafor" in company.last.text and "Uta Seifert" in creative.last.text
+    after = sent()
+    await admin.press_data(release, confirmation.message_id)  # pressed again: stale
+    assert "nicht mehr aktuell" in (admin.last_toast or "") and sent() == after
+    await admin.say("/release Gibt es nicht")
+    assert "finde ich nicht" in admin.messages[-2].text and admin.last.labels
+
+
+async def event_participants_wait_for_their_release(h) -> None:
+    """Issue 10.11: until the organisers release an event, its participants get
+    no suggestions (also not by /matches) and are nobody's suggestion outside
+    it; afterwards they are matched within the event only. A first release
+    after someone used /matches is a first release, not "already released"."""
+    admin = h.chat(ADMIN_ID, "Orga", "de")
+    await admin.say("/newevent Werkstattrunde")
+    slug = admin.last.text.split()[-1].rsplit("=", 1)[1]
+    company = await onboard(h, 1601, lang="de", side="production", name="Uta Seifert", text=COMPANY_CHALLENGE,
+                            days=("Di",), window="vormittags", slug=slug)
+    creative = await onboard(h, 2601, lang="en", side="creative", name="Ben Okafor", text=PHOTOGRAPHER,
+                             days=("Tue",), window="mornings", slug=slug)
+    outsider = await onboard(h, 2602, lang="de", side="creative", name="Ida Außen", text=DESIGNER,
+                             days=("Di",), window="vormittags")
+    assert "Uta Seifert" not in texts(outsider)  # not a candidate outside the event
+    await company.say("/matches")
+    assert "die Veranstaltung freigibt" in company.last.text and not company.last.buttons
+    await creative.say("/matches")
+    assert "release the event" in creative.last.text and not creative.last.buttons
+    assert "Ida Außen" not in texts(company) and "Ben Okafor" not in texts(company)
+    await admin.say(f"/release {slug}")
+    assert "schon" not in admin.last.text and "1 Unternehmen, 1 kreative Person" in admin.last.text
+    await admin.press("Freigeben")
+    assert "2 von 2" in admin.last.text and "schon" not in admin.last.text
+    assert "Ben Okafor" in company.last.text and "Uta Seifert" in creative.last.text
+    await company.press("Passt nicht")  # after the release: only within the event
+    assert "Ida Außen" not in texts(company)
+    await outsider.say("/matches")
+    assert "Uta Seifert" not in texts(outsider)
+
+
+FAST = [each_side_gets_its_own_briefing, late_buttons_say_what_the_other_side_did, place_on_site_goes_into_the_calendar,
+        place_online_after_the_time_is_agreed, export_and_delete_with_a_meeting, mutual_interest_and_a_card_of_someone_gone, accept_accept_introduction, accept_decline_shares_nothing, forged_and_foreign_buttons_change_nothing,
         negotiate_with_rejection_and_own_time, no_common_slot_then_arrange_ourselves, reschedule_and_cancel,
-        organiser_releases_event_matches]
+        organiser_releases_event_matches, organiser_chooses_and_confirms_a_release,
+        event_participants_wait_for_their_release]
 TIMED = [reminders_fire_in_order, restart_before_reminder_sends_exactly_once]

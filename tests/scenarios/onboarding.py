@@ -326,9 +326,200 @@ async def organiser_help_without_profile(h) -> None:
     assert not any("/newevent" in m.text for m in new) and any("Willkommen" in m.text for m in new)
 
 
+SKILLS_DE = ("Produktfotografin: Studioaufnahmen für Onlineshops, 360-Grad-Ansichten und Kataloge "
+             "für Möbelbauer und Manufakturen.")
+COLLABORATION_DE = "Projekte mit Tischlereien und Handwerksbetrieben, jeweils ein paar Wochen."
+
+
+async def _company_side_unchanged(h, user_id: int) -> None:
+    profile = await h.profile(user_id)
+    assert profile.side == "production" and profile.seeks == CHALLENGE_DE
+    assert profile.sector == profile.offers == "Tischlerei, Massivholzmöbel, 12 Mitarbeitende"
+    assert profile.disciplines is None and profile.completed_at is not None
+
+
+async def side_switch_keeps_answers(h, user_id: int = 1301) -> None:
+    """Issue 10.3: changing the side in /profile erased the other side's
+    answers at once, with no way back; a plea typed while stuck became the
+    skills. Now the switch is asked first, the new side's answers replace the
+    old ones only when all are given, and every edit step has a way back."""
+    await onboard_company_de(h, user_id)
+    chat = h.chats[-1]
+    await chat.say("/profile")
+    await chat.press("Bereich")
+    assert any("Zurück, nichts ändern" in label for label in chat.last.labels)
+    await chat.press("Kreativwirtschaft")
+    assert "In den Bereich „🎨 Kreativwirtschaft“ wechseln?" in chat.last.text
+    assert "Branche / Gewerk" in chat.last.text and "Herausforderung" in chat.last.text
+    await _company_side_unchanged(h, user_id)
+    await chat.press("Zurück, nichts ändern")  # changed my mind: nothing happens
+    assert any("Nichts geändert" in m.text for m in chat.messages[-2:])
+    assert "Produktion" in chat.last.text and "Kreativwirtschaft" not in chat.last.text
+    await _company_side_unchanged(h, user_id)
+
+    # Confirmed, then stuck at the first question of the new side: a plea is no answer.
+    await chat.say("/profile")
+    await chat.press("Bereich")
+    await chat.press("Kreativwirtschaft")
+    await chat.press("Ja, Bereich wechseln")
+    assert "Disziplinen" in chat.last.text
+    await _company_side_unchanged(h, user_id)  # nothing replaced yet
+    await chat.press("Foto, Film")
+    await chat.press("Fertig")
+    assert (await h.state(user_id)).step == "skills"
+    await chat.say("ich habe mich verklickt, bitte zurück")
+    assert any("Nichts geändert" in m.text for m in chat.messages[-2:])
+    await _company_side_unchanged(h, user_id)
+    state = await h.state(user_id)
+    assert state.step == "menu" and "draft" not in state.data
+
+    # Walking away in the middle (/cancel) leaves the profile as it was, too.
+    await chat.say("/profile")
+    await chat.press("Bereich")
+    await chat.press("Kreativwirtschaft")
+    await chat.press("Ja, Bereich wechseln")
+    await chat.press("Foto, Film")
+    await chat.press("Fertig")
+    await chat.say("/cancel")
+    await _company_side_unchanged(h, user_id)
+
+    # The whole switch: the new side's answers replace the old ones at the end.
+    await chat.say("/profile")
+    await chat.press("Bereich")
+    await chat.press("Kreativwirtschaft")
+    await chat.press("Ja, Bereich wechseln")
+    await chat.press("Foto, Film")
+    await chat.press("Fertig")
+    await chat.say(SKILLS_DE)
+    await _company_side_unchanged(h, user_id)  # one answer still missing
+    await chat.say(COLLABORATION_DE)
+    assert "Kreativwirtschaft" in chat.last.text and "Foto, Film & Video" in chat.last.text
+    profile = await h.profile(user_id)
+    assert (profile.side, profile.disciplines, profile.offers, profile.seeks, profile.sector) == (
+        "creative", ["photo_film"], SKILLS_DE, COLLABORATION_DE, None)
+    assert profile.name == "Klara Seifert" and profile.languages == ["de", "en"]  # the rest is kept
+    assert profile.completed_at is not None
+
+
+async def edit_steps_have_a_way_back(h, user_id: int = 1311) -> None:
+    """Issue 10.3: every step of an edit has a back button, and "zurück"
+    typed at a step is never saved as the answer (in onboarding either)."""
+    await onboard_company_de(h, user_id)
+    chat = h.chats[-1]
+    await chat.say("/profile")
+    await chat.press("Rolle")
+    await chat.press("Zurück, nichts ändern")
+    assert (await h.profile(user_id)).role == "Inhaberin"
+    assert (await h.state(user_id)).step == "menu"
+    await chat.press("Rolle")
+    await chat.say("Zurück")
+    assert any("Nichts geändert" in m.text for m in chat.messages[-2:])
+    assert (await h.profile(user_id)).role == "Inhaberin"
+    await chat.press("Sprachen")
+    await chat.press("Polnisch")
+    await chat.press("Zurück, nichts ändern")  # ticks not saved
+    assert (await h.profile(user_id)).languages == ["de", "en"]
+    await chat.press("Rolle")
+    await chat.say("Back-Office-Leiterin")  # an answer that merely contains "back"
+    assert (await h.profile(user_id)).role == "Back-Office-Leiterin"
+    # From the summary of an onboarding: back leads to the summary.
+    new = h.chat(user_id + 1, "Lea", "de")
+    await new.say("/start")
+    await new.press("Einverstanden")
+    await new.say("Lea Kraus")
+    await new.press("Produktion")
+    await new.say("abbrechen")  # a plea, not the organisation's name
+    assert "nicht als Antwort gespeichert" in new.messages[-2].text
+    assert (await h.profile(user_id + 1)).organisation is None
+    assert (await h.state(user_id + 1)).step == "organisation"
+
+
+async def typing_during_multiselect_keeps_ticks(h, user_id: int = 1321) -> None:
+    """Issue 10.4: text typed during a multi-select cleared the ticks; the
+    old keyboard still showed them and "Fertig" then said "pick at least one"."""
+    chat = h.chat(user_id, "Sina", "de")
+    await chat.say("/start")
+    await chat.press("Einverstanden")
+    await chat.say("Sina Wolf")
+    await chat.press("Kreativwirtschaft")
+    await chat.press("Freiberuflich")
+    await chat.say("Fotografin")
+    await chat.press("Foto, Film")
+    await chat.press("Mode & Textil")
+    new = await chat.say("Fotografie und Mode")
+    assert any("Auswahl ist noch da" in m.text for m in new)
+    assert "✅ Foto, Film & Video" in chat.last.labels and "✅ Mode & Textil" in chat.last.labels
+    assert sorted((await h.state(user_id)).data["sel"]) == ["fashion_textile", "photo_film"]
+    await chat.say("/help")  # a command on the side keeps them too
+    assert "✅ Mode & Textil" in chat.last.labels
+    await chat.press("Fertig")
+    assert (await h.profile(user_id)).disciplines == ["photo_film", "fashion_textile"]
+    await chat.say(SKILLS_DE)
+    await chat.say(COLLABORATION_DE)
+    await chat.press("Englisch")
+    await chat.say("Deutsch und Englisch")
+    assert "✅ Deutsch" in chat.last.labels and "✅ Englisch" in chat.last.labels
+    await chat.press("Fertig")
+    assert (await h.profile(user_id)).languages == ["de", "en"]
+    await chat.press("Mi")
+    await chat.press("nachmittags")
+    old_keyboard = chat.last
+    await chat.say("mittwochs ab 14 Uhr")
+    assert "✅ Mi" in chat.last.labels and "✅ nachmittags" in chat.last.labels
+    # A button of the keyboard before: out of date, the ticks survive that too.
+    await chat.press_data(old_keyboard.data_for("Fertig"), old_keyboard.message_id)
+    assert "✅ Mi" in chat.last.labels
+    await chat.press("Fertig")
+    assert (await h.profile(user_id)).availability == {"days": [2], "windows": ["afternoon"]}
+
+
+async def declined_invitation_survives_start(h) -> None:
+    """Issue 10.5: declining the privacy notice of an invitation link and
+    later sending a plain /start and agreeing lost the event."""
+    from db.models import EventParticipant, PendingInvitation
+
+    admin = h.chat(ADMIN_ID, "Orga", "de")
+    await admin.say("/newevent Werkstattabend")
+    slug = admin.last.text.split()[-1].rsplit("=", 1)[1]
+    chat = h.chat(8201, "Rosa", "de")
+    await chat.say(f"/start {slug}")
+    await chat.press("Nein")
+    assert "Einladung zu „Werkstattabend“" in chat.last.text and "/start" in chat.last.text
+    assert await h.person(8201) is None and await h.count(Person) == 0
+    assert await h.count(PendingInvitation) == 1
+    async with h.sessions() as s:
+        from sqlalchemy import select
+
+        key = (await s.execute(select(PendingInvitation.key))).scalar_one()
+    assert "8201" not in key  # no Telegram id stored, only a keyed hash
+    await chat.say("/mydata")
+    assert "Einladung zu „Werkstattabend“" in chat.last.text
+    new = await chat.say("/start")  # later, without the link
+    assert any("Werkstattabend" in m.text for m in new) and "Datenschutz" in chat.last.text
+    await chat.press("Einverstanden")
+    assert any("angemeldet" in m.text and "Werkstattabend" in m.text for m in chat.messages[-3:])
+    assert await h.count(EventParticipant) == 1
+    assert await h.count(PendingInvitation) == 0  # used up at consent
+    await admin.say("/events")
+    assert "1 Teilnehmende" in admin.last.text
+
+    # Declined, then /delete before consent: the invitation is forgotten.
+    other = h.chat(8202, "Tom", "de")
+    await other.say(f"/start {slug}")
+    await other.press("Nein")
+    await other.say("/delete")
+    assert "vergessen" in other.last.text
+    assert await h.count(PendingInvitation) == 0
+    new = await other.say("/start")
+    assert not any("Werkstattabend" in m.text for m in new)
+    await other.press("Einverstanden")
+    assert await h.count(EventParticipant) == 1
+
+
 ALL = [onboard_company_de, organiser_help_without_profile, onboard_creative_en, refuse_consent, bad_input_during_onboarding,
        restart_mid_onboarding, cancel_and_resume, language_switch, privacy_commands, event_deep_link,
-       open_profile_stays_put, form_of_address]
+       open_profile_stays_put, form_of_address, side_switch_keeps_answers, edit_steps_have_a_way_back,
+       typing_during_multiselect_keeps_ticks, declined_invitation_survives_start]
 
 
 async def matches_with_reasons(h) -> None:
@@ -362,3 +553,39 @@ async def matches_with_reasons(h) -> None:
 
 
 ALL.append(matches_with_reasons)
+
+
+async def slow_first_suggestions(h, user_id: int = 1301) -> None:
+    """Issue 10.8: confirming the profile computes the first suggestions, which
+    was slow (~19 s while the model loaded). Held here at the matching's start:
+    on a transport the chat shows "typing …" meanwhile, and a second tap on
+    "Passt so" is answered at once with a short toast; the profile is
+    confirmed once."""
+    import asyncio
+
+    from tests.scenarios.meetings import _wait_for, onboard
+
+    chat = await onboard(h, user_id, lang="de", side="production", name="Uta Seifert", text=CHALLENGE_DE,
+                         days=("Di",), window="vormittags", confirm=False)
+    assert "So sieht dein Profil aus" in chat.last.text
+    h.matching.hold()
+    first = asyncio.create_task(chat.press("Passt so"))
+    try:
+        await _wait_for(lambda: h.matching.held == 1, 10)
+        if h.chat_actions(user_id) is not None:  # a transport: "typing …" after ~1 s, while still working
+            await _wait_for(lambda: "typing" in h.chat_actions(user_id), 10)
+        # Impatient: the same button again (before 10.8 it waited for the first
+        # and then got "this button is out of date").
+        await asyncio.wait_for(chat.press("Passt so"), 15)
+        assert chat.last_toast == "Einen Moment, ich arbeite noch daran …"
+        assert h.matching.held == 1 and not first.done()
+    finally:
+        h.matching.release()
+    await first
+    assert sum("Profil ist gespeichert" in m.text for m in chat.messages) == 1
+    assert not any("nicht mehr aktuell" in m.text for m in chat.messages)
+    assert "noch keine passenden Vorschläge" in chat.last.text
+    assert (await h.profile(user_id)).completed_at is not None
+
+
+ALL.append(slow_first_suggestions)

@@ -108,5 +108,24 @@ async def test_both_sides_say_yes_at_the_same_moment(core_harness: CoreHarness) 
         pairs = (await s.execute(select(Pair))).scalars().all()
         meeting_count = (await s.execute(select(func.count()).select_from(Meeting))).scalar_one()
     assert len(pairs) == 1 and pairs[0].status == "introduced" and meeting_count == 1
-    assert sum("Sie möchten sich beide kennenlernen" in m.text for m in company.messages) == 1
+    assert sum("möchten sich kennenlernen" in m.text for m in company.messages) == 1
     assert sum("You'd both like to meet" in m.text for m in creative.messages) == 1
+
+
+@pytest.mark.settings(**MEETING_SETTINGS)
+async def test_reminders_say_where(core_harness: CoreHarness) -> None:
+    """Issue 10.20: the place of the meeting is in both reminders."""
+    from sqlalchemy import select
+
+    from db.models import Meeting
+
+    company, creative = await meetings.introduced_pair(core_harness)
+    await company.press("📅")
+    await company.press("Vor Ort")
+    await company.say("Werkstraße 5, 04109 Leipzig")
+    await creative.press("Works")
+    async with core_harness.sessions() as s:
+        meeting = (await s.execute(select(Meeting))).scalar_one()
+    reply = await core_harness.core.reminder_reply(meeting.id, "1h", meeting.starts_at)
+    sent = {m.chat_id: m.text for m in reply.messages}
+    assert "Ort: Werkstraße 5, 04109 Leipzig" in sent[1101] and "Place: Werkstraße 5, 04109 Leipzig" in sent[2101]

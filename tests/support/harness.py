@@ -1,6 +1,7 @@
 """Harnesses own a database and a running bot; scenarios ask them for chats."""
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from datetime import datetime
 from typing import Any, AsyncIterator
@@ -16,15 +17,57 @@ from handlers.services import SimulatedClock
 from tests.support.drivers import ChatBase, CoreChat, Msg
 
 
+class GatedMatching:
+    """The real `MatchingService`, composed with a gate: `hold()` makes every
+    matching wait at its start until `release()` (a slow first matching,
+    without sleeping anywhere). Open by default."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self._open = asyncio.Event()
+        self._open.set()
+        self.held = 0  # matchings waiting at the gate now
+
+    def hold(self) -> None:
+        self._open.clear()
+
+    def release(self) -> None:
+        self._open.set()
+
+    async def suggest_many(self, *args: Any, **kwargs: Any) -> Any:
+        self.held += 1
+        try:
+            await self._open.wait()
+        finally:
+            self.held -= 1
+        return await self.inner.suggest_many(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:  # learned, embedding_keys, warm_up, ready, ...
+        return getattr(self.inner, name)
+
+
 class CoreHarness:
     """The core alone, no transport: fast, and used for the database matrix."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, matching: Any = None) -> None:
         self.settings = settings
+        self.matching_service = matching  # default: a new MatchingService at each start
         self.chats: list[CoreChat] = []
         self.directory: dict[int, CoreChat] = {}
         self.reminders: Any = None
         self.clock = SimulatedClock()  # simulated time for conversations and follow-ups
+        self.matching: GatedMatching | None = None
+
+    def _matching(self) -> GatedMatching:
+        from handlers.suggestions import MatchingService
+
+        inner = self.matching_service or MatchingService(self.settings.embedding_model)
+        self.matching = GatedMatching(inner)
+        return self.matching
+
+    def chat_actions(self, user_id: int) -> list[str] | None:
+        """Chat actions (typing …) sent to the user; None: no transport here."""
+        return None
 
     @property
     def now(self) -> datetime | None:
@@ -51,7 +94,7 @@ class CoreHarness:
         self.reminders = ReminderService(self.settings.database_url, offsets=list(self.settings.reminder_offsets),
                                          time_factor=self.settings.time_factor)
         self.core = build_core(self.settings, self.sessions, clock=self.clock, reminders=self.reminders,
-                               bot_username="crosslab_test_bot")
+                               bot_username="crosslab_test_bot", matching=self._matching())
         for chat in self.chats:
             chat.core = self.core
         await self.reminders.start(self._send_reminder)
@@ -168,8 +211,8 @@ class EmulatorChat(ChatBase):
 class EmulatorHarness(CoreHarness):
     """The real bot (aiogram or PTB) polling the Bot API emulator over HTTP."""
 
-    def __init__(self, settings: Settings, framework: str) -> None:
-        super().__init__(settings)
+    def __init__(self, settings: Settings, framework: str, matching: Any = None) -> None:
+        super().__init__(settings, matching)
         self.framework = framework
         self.handled: set[int] = set()
         self.handled_count = 0
@@ -188,7 +231,7 @@ class EmulatorHarness(CoreHarness):
 
         settings = self.settings.model_copy(update={"telegram_api_url": self.emu.base_url})
         self.app = await create_app(settings, framework=self.framework, clock=self.clock,
-                                    on_delivered=self.note_delivered)
+                                    on_delivered=self.note_delivered, matching=self._matching())
         self.core = self.app.core
         self.sessions = self.app.sessions
         self.engine = self.app.engine
@@ -200,8 +243,18 @@ class EmulatorHarness(CoreHarness):
         self.handled_count += 1
 
     async def settle(self, update_id: int) -> None:
-        await self.emu.wait_until(lambda: update_id in self.handled, 10, f"update {update_id} handled and delivered")
+        what = f"update {update_id} handled and delivered"
+        warming = self.app.warming
+        if warming is not None and not warming.done():
+            # The model loads once per process at start (in the background); an
+            # update that needs it waits for that load, which on a busy machine
+            # takes longer than the 10 s any update may take once it is ready.
+            await self.emu.wait_until(lambda: update_id in self.handled or warming.done(), 120, what)
+        await self.emu.wait_until(lambda: update_id in self.handled, 10, what)
         await self.emu.wait_idle(quiet=0.02)
+
+    def chat_actions(self, user_id: int) -> list[str] | None:
+        return [action for chat_id, action in self.emu.chat_actions if chat_id == user_id]
 
     async def restart(self) -> None:
         await self.app.stop()
@@ -224,10 +277,12 @@ class EmulatorHarness(CoreHarness):
 
 
 @contextlib.asynccontextmanager
-async def running_emulator_harness(settings: Settings, framework: str) -> AsyncIterator[EmulatorHarness]:
+async def running_emulator_harness(settings: Settings, framework: str,
+                                   matching: Any = None) -> AsyncIterator[EmulatorHarness]:
     """The real bot on `framework` against a fresh emulator; every delivered
-    reply is noted so chats can wait for exactly their update's answer."""
-    h = EmulatorHarness(settings, framework)
+    reply is noted so chats can wait for exactly their update's answer.
+    `matching` replaces the `MatchingService` (e.g. one whose warm-up is held)."""
+    h = EmulatorHarness(settings, framework, matching)
     await h.start()
     try:
         yield h

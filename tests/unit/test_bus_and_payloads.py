@@ -66,3 +66,21 @@ def test_values_that_do_not_fit_their_type_unpack_to_none() -> None:
         assert signed is not None and unpack(signed) is None, (action, value)
     assert {"sg", "mt", "fb", "oc", "ho", "consent", "plang", "lang", "del"} <= set(PAYLOADS)
     assert not CardButton.versioned and Choice.versioned
+
+
+def test_pseudonym_is_stable_per_person_and_secret_and_hides_the_id() -> None:
+    signer = CallbackSigner(b"secret")
+    key = signer.pseudonym(8201)
+    assert key == signer.pseudonym(8201) and len(key) <= 64
+    assert key != signer.pseudonym(8202) and key != CallbackSigner(b"other").pseudonym(8201)
+    assert "8201" not in key
+
+
+def test_plea_to_go_back_is_told_from_an_answer() -> None:
+    from handlers.text import looks_like_plea
+
+    for plea in ("zurück", "Ich habe mich verklickt, bitte zurück!", "abbrechen", "go back please", "oops, wrong button, back"):
+        assert looks_like_plea(plea), plea
+    for answer in ("Back to Basics GmbH", "Back-Office-Leiterin", "Stop-Motion-Studio Halle",
+                   "Wir wollen Kunden zurückgewinnen", "", "Tischlerei"):
+        assert not looks_like_plea(answer), answer

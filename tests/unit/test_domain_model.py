@@ -44,6 +44,10 @@ class FakeMeeting:
     slots: list[str] | None = None
     rejected: list[str] | None = None
     sequence: int = 0
+    place_kind: str | None = None
+    place: str | None = None
+    changed_by: int | None = None
+    change: str | None = None
 
 
 @dataclass
@@ -137,6 +141,46 @@ def test_offer_confirm_reschedule_cancel() -> None:
                    lambda: model.offer_time(meeting, 1, T0)):
         with pytest.raises(InvalidTransition):
             change()
+
+
+def test_every_change_records_who_made_it() -> None:
+    """Issue 10.19: a late button can say who did what."""
+    meeting = FakeMeeting()
+    model.offer_time(meeting, 1, T0)
+    assert (meeting.changed_by, meeting.change) == (1, model.MeetingChange.OFFERED)
+    model.reject_offer(meeting, 2)
+    assert (meeting.changed_by, meeting.change) == (2, model.MeetingChange.REJECTED)
+    model.offer_time(meeting, 2, T0 + timedelta(days=1))
+    model.confirm_time(meeting, 1)
+    assert (meeting.changed_by, meeting.change) == (1, model.MeetingChange.CONFIRMED)
+    model.reschedule(meeting, 2)
+    assert (meeting.changed_by, meeting.change) == (2, model.MeetingChange.MOVED)
+    model.arrange_themselves(meeting, 1)
+    assert (meeting.changed_by, meeting.change) == (1, model.MeetingChange.SELF_ARRANGED)
+    other = FakeMeeting()
+    model.cancel_meeting(other, 2)
+    assert (other.changed_by, other.change) == (2, model.MeetingChange.CANCELLED)
+
+
+def test_the_place_of_a_meeting() -> None:
+    """Issue 10.20: a place given while negotiating changes no calendar entry;
+    one given for a scheduled meeting raises the SEQUENCE (a new .ics follows)."""
+    from domain.events import MeetingPlaceSet
+
+    meeting = FakeMeeting()
+    model.leave_place_open(meeting)
+    assert meeting.place_kind == model.PlaceKind.OPEN
+    assert model.set_place(meeting, 1, model.PlaceKind.ONSITE, "Werkstraße 5") == MeetingPlaceSet(3, 1, False)
+    assert (meeting.place_kind, meeting.place, meeting.sequence) == ("onsite", "Werkstraße 5", 0)
+    model.leave_place_open(meeting)  # a place given stays
+    assert meeting.place_kind == "onsite"
+    scheduled = FakeMeeting(status=MeetingStatus.SCHEDULED, starts_at=T0, sequence=1)
+    assert model.set_place(scheduled, 2, model.PlaceKind.ONLINE, "https://meet.example.org/x") == MeetingPlaceSet(3, 2, True)
+    assert scheduled.sequence == 2
+    with pytest.raises(InvalidTransition):
+        model.set_place(scheduled, 2, model.PlaceKind.OPEN, "x")
+    with pytest.raises(InvalidTransition):
+        model.set_place(FakeMeeting(status=MeetingStatus.CANCELLED), 1, model.PlaceKind.ONSITE, "x")
 
 
 def test_rejecting_needs_an_offer_and_remembers_it() -> None:

@@ -116,7 +116,7 @@ def test_match_table_has_reasons_in_the_participants_language():
     code, out = run(cli.run_match, str(HOLDOUT), top=2, as_json=False)
     assert code == 0
     assert "Backhaus Riedel [h-p01, production]" in out
-    assert "sucht Unterstützung" in out and "is looking for help" in out  # de and en participants
+    assert "Die Herausforderung" in out and "The challenge" in out  # de and en participants
 
 
 def test_match_rejects_a_broken_cohort_on_stderr(tmp_path, capsys):

@@ -300,17 +300,22 @@ def _event(ics: bytes):
     return cal, events[0]
 
 
-def test_ics_request_round_trip_winter() -> None:
+def test_ics_publish_round_trip_winter() -> None:
+    """Issue 10.20: an entry to import (PUBLISH), not an invitation to reply to:
+    no organiser, no attendees; the place and how to reach the other person."""
     starts = datetime(2026, 12, 3, 13, 0, tzinfo=UTC)
     ics = meeting_ics(uid="crosslab-meeting-7@crosslab", starts_at=starts, duration=timedelta(minutes=45),
-                      summary="Crosslab: Müller GmbH × Studio Ost", description="Herausforderung: Azubis; Lösung, bitte",
-                      tz=BERLIN, sequence=2, attendees=["Anna Müller", "bob@example.com"],
+                      summary="Crosslab: Müller GmbH × Studio Ost",
+                      description="Treffen mit Anna Müller.\nKontakt: Telegram @anna – https://t.me/anna",
+                      tz=BERLIN, sequence=2, location="Werkstraße 5, 04109 Leipzig, Halle 2",
                       stamp=datetime(2026, 11, 30, 9, 0, tzinfo=UTC))
     assert isinstance(ics, bytes)
     assert b"DTSTART;TZID=Europe/Berlin:20261203T140000" in ics
     assert b"DTEND;TZID=Europe/Berlin:20261203T144500" in ics
     cal, ev = _event(ics)
-    assert str(cal["METHOD"]) == "REQUEST"
+    assert str(cal["METHOD"]) == "PUBLISH"
+    assert b"REQUEST" not in ics and "ORGANIZER" not in ev and "ATTENDEE" not in ev
+    assert b"noreply" not in ics and b"invalid" not in ics
     tzids = [str(tz["TZID"]) for tz in cal.walk("VTIMEZONE")]
     assert tzids == ["Europe/Berlin"]
     assert ics.index(b"BEGIN:VTIMEZONE") < ics.index(b"BEGIN:VEVENT")  # defined before it is used
@@ -322,12 +327,24 @@ def test_ics_request_round_trip_winter() -> None:
     assert int(ev["SEQUENCE"]) == 2
     assert str(ev["STATUS"]) == "CONFIRMED"
     assert str(ev["SUMMARY"]) == "Crosslab: Müller GmbH × Studio Ost"
-    assert str(ev["DESCRIPTION"]) == "Herausforderung: Azubis; Lösung, bitte"
+    assert str(ev["DESCRIPTION"]) == "Treffen mit Anna Müller.\nKontakt: Telegram @anna – https://t.me/anna"
+    assert str(ev["LOCATION"]) == "Werkstraße 5, 04109 Leipzig, Halle 2"
+    assert "URL" not in ev
     assert ev.decoded("DTSTAMP") == datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
-    assert ev["ORGANIZER"].params["CN"] == "Crosslab"
-    attendees = ev["ATTENDEE"]
-    assert [a.params.get("CN") for a in attendees] == ["Anna Müller", None]
-    assert str(attendees[1]) == "mailto:bob@example.com"
+
+
+def test_ics_online_meeting_has_the_link_as_location_and_url() -> None:
+    link = "https://meet.example.org/crosslab-7?pwd=a,b;c"
+    _cal, ev = _event(meeting_ics(uid="m@x", starts_at=datetime(2026, 12, 3, 13, tzinfo=UTC),
+                                  duration=timedelta(minutes=45), summary="s", description="d", tz=BERLIN,
+                                  location=link, url=link))
+    assert str(ev["LOCATION"]) == link and str(ev["URL"]) == link
+
+
+def test_ics_without_a_place_has_no_location() -> None:
+    _cal, ev = _event(meeting_ics(uid="m@x", starts_at=datetime(2026, 12, 3, 13, tzinfo=UTC),
+                                  duration=timedelta(minutes=45), summary="s", description="d", tz=BERLIN))
+    assert "LOCATION" not in ev and "URL" not in ev and "ORGANIZER" not in ev
 
 
 def test_ics_vtimezone_gives_the_instant_in_summer() -> None:
@@ -349,7 +366,7 @@ def test_ics_cancel_keeps_uid_and_raises_sequence() -> None:
                   duration=timedelta(minutes=45), summary="s", description="d", tz=BERLIN)
     request = _event(meeting_ics(**kwargs, sequence=1))[1]
     cal, cancel = _event(meeting_ics(**kwargs, sequence=2, cancelled=True))
-    assert str(cal["METHOD"]) == "CANCEL"
+    assert str(cal["METHOD"]) == "CANCEL" and "ORGANIZER" not in cancel
     assert str(cancel["STATUS"]) == "CANCELLED"
     assert cancel["UID"] == request["UID"]
     assert int(cancel["SEQUENCE"]) > int(request["SEQUENCE"])
