@@ -13,7 +13,7 @@ scale    N companies × N creatives with synthetic texts and random unit
          loaded): time of the scoring + top-5 for everyone (`Matcher.rank`),
          of preparing the per-participant features (cold and warm text
          memos), and the peak RSS while doing so.
-encode   5,000 profile texts through `Encoder.encode` (empty cache) and
+encode   5,000 profile texts through `CachedEncoder.encode` (empty cache) and
          through the model's own `encode`, same batch size, alternating.
 learning meeting feedback simulated from the cohorts' relevance labels
          (grade 2 → rating 5 "yes", 1 → 4 "maybe", 0 → 2 "no"), fitted with
@@ -339,7 +339,7 @@ def profile_texts(count: int, seed: int = 3) -> list[str]:
 
 
 def bench_encode(count: int) -> None:
-    from matching.encoder import Encoder, load_model
+    from matching.encoder import CachedEncoder as Encoder, load_model
 
     print(f"== encoding {count} profiles (bundled model, CPU) ==")
     texts = profile_texts(count)

@@ -9,6 +9,10 @@ import argparse
 import sys
 
 
+MODEL_HELP = ("encoder: use-multilingual, e5-small, sentence-transformers:<name or path> "
+              "(default: EMBEDDING_MODEL, empty = the bundled English MiniLM)")
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="crosslab", description="Crosslab matchmaking assistant")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -31,11 +35,13 @@ def _build_parser() -> argparse.ArgumentParser:
     match.add_argument("--cohort", required=True)
     match.add_argument("--top", type=int, default=3)
     match.add_argument("--json", action="store_true", help="print only one JSON object to stdout")
+    match.add_argument("--model", default=None, help=MODEL_HELP)
     match.set_defaults(func=_cmd_match)
 
     ev = sub.add_parser("match-eval", help="nDCG@3, hit@3, MRR against the cohort's relevance labels")
     ev.add_argument("--cohort", required=True)
     ev.add_argument("--k", type=int, default=3)
+    ev.add_argument("--model", default=None, help=MODEL_HELP)
     ev.set_defaults(func=_cmd_match_eval)
 
     mig = sub.add_parser("migrate", help="apply database migrations and exit")
@@ -64,13 +70,13 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_match(args: argparse.Namespace) -> int:
     from matching.cli import run_match
 
-    return run_match(args.cohort, top=args.top, as_json=args.json)
+    return run_match(args.cohort, top=args.top, as_json=args.json, model=args.model)
 
 
 def _cmd_match_eval(args: argparse.Namespace) -> int:
     from matching.cli import run_match_eval
 
-    return run_match_eval(args.cohort, k=args.k)
+    return run_match_eval(args.cohort, k=args.k, model=args.model)
 
 
 def _cmd_migrate(args: argparse.Namespace) -> int:

@@ -141,6 +141,21 @@ class Settings(BaseSettings):
                 raise ValueError("ADMIN_IDS must be Telegram user ids separated by commas, e.g. 12345,67890") from None
         return value
 
+    @field_validator("embedding_model")
+    @classmethod
+    def _embedding_model(cls, value: str) -> str:
+        from matching.encoders import UnknownEncoderSpec, parse_spec
+
+        value = value.strip()
+        try:
+            spec = parse_spec(value)
+        except UnknownEncoderSpec as exc:
+            raise ValueError(str(exc)) from None
+        missing = spec.missing_package()
+        if missing:
+            raise ValueError(f"EMBEDDING_MODEL {value!r} needs the Python package {missing!r}, which is not installed")
+        return value
+
     @field_validator("timezone")
     @classmethod
     def _timezone(cls, value: str) -> str:

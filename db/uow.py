@@ -444,6 +444,11 @@ class EmbeddingRepository:
         if await self.session.get(Embedding, key) is None:
             self.session.add(Embedding(key=key, model=model, dim=dim, vector=vector))
 
+    async def models(self) -> list[str]:
+        """Every model string (encoder namespace) with cached rows."""
+        rows = await self.session.execute(select(Embedding.model).distinct())
+        return sorted(rows.scalars())
+
     async def delete_keys(self, keys: Sequence[str]) -> None:
         if keys:
             await self.session.execute(delete(Embedding).where(Embedding.key.in_(list(keys))))

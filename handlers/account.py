@@ -297,7 +297,9 @@ async def delete_everything(turn: Turn, profile: Profile) -> None:
     # The other side of an open meeting is told it is off before the data goes.
     for meeting, _pair in await turn.uow.intros.meetings_of(person.id, model.OPEN_MEETING):
         await turn.publish(model.cancel_meeting(meeting, person.id))
-    await turn.uow.embeddings.delete_keys(turn.services.matching.embedding_keys(profile))
+    # every model string in the cache, so rows an earlier EMBEDDING_MODEL wrote go too
+    models = await turn.uow.embeddings.models()
+    await turn.uow.embeddings.delete_keys(turn.services.matching.embedding_keys(profile, models))
     await turn.uow.people.delete(person)
     turn.person = None
     turn.state = None

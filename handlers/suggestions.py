@@ -12,7 +12,7 @@ import gc
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterable
 
 from db.models import Person, Profile
 
@@ -74,7 +74,8 @@ class MatchingService:
     same load (never a second one)."""
 
     def __init__(self, model_name: str | None) -> None:
-        self.model_name = (model_name or "").strip() or None
+        self.model_name = (model_name or "").strip() or None  # an EMBEDDING_MODEL spec
+        self._encoder = None
         self._lock = asyncio.Lock()
         self._frozen = False
         self._warming: asyncio.Task[None] | None = None
@@ -100,7 +101,7 @@ class MatchingService:
         self.warm_seconds = time.perf_counter() - started
         self.ready = True
         self._freeze()
-        log.info("embedding model %s ready after %.1f s", self.namespace, self.warm_seconds)
+        log.info("embedding model %s ready after %.1f s", self.encoder.name, self.warm_seconds)
 
     def _embed_once(self) -> None:
         """A matching of two made-up people without a cache: imports, loads the
@@ -109,7 +110,7 @@ class MatchingService:
 
         people = [Participant(id="a", side="production", seeks="Warm-up: eine Herausforderung", offers="Holz"),
                   Participant(id="b", side="creative", offers="Warm-up: Fotografie und Design", seeks="Handwerk")]
-        Matcher(self.model_name).suggest(people, top=1)
+        Matcher(encoder=self.encoder).suggest(people, top=1)
 
     async def _model_loaded(self) -> None:
         """Wait for a warm-up still in progress (its outcome does not matter here)."""
@@ -126,17 +127,33 @@ class MatchingService:
             self._frozen = True
 
     @property
-    def namespace(self) -> str:
-        """The model string under which this deployment caches embeddings."""
-        from matching.encoder import Encoder
+    def encoder(self):
+        """The `matching.encoders.Encoder` EMBEDDING_MODEL names (nothing loads
+        until a text is not in the cache, or `warm_up`)."""
+        if self._encoder is None:
+            from matching.encoders import encoder_for
 
-        return Encoder(self.model_name).namespace("document")
+            self._encoder = encoder_for(self.model_name)
+        return self._encoder
 
-    def embedding_keys(self, profile: Profile) -> list[str]:
+    @property
+    def namespaces(self) -> list[str]:
+        """The model strings under which this deployment caches embeddings:
+        the encoder's name, or "<name>#query" and "<name>#passage" for an
+        asymmetric encoder."""
+        from matching.encoder import CachedEncoder
+
+        return CachedEncoder(self.encoder).namespaces()
+
+    def embedding_keys(self, profile: Profile, models: Iterable[str] = ()) -> list[str]:
+        """The cache keys a profile's texts can have under this deployment's
+        encoder and under `models` (e.g. every model string in the table, so
+        erasure also finds rows an earlier EMBEDDING_MODEL wrote)."""
         from matching import cache_key
 
         texts = {t for t in (profile.offers, profile.seeks, profile.sector) if t and t.strip()}
-        return [cache_key(self.namespace, t) for t in sorted(texts)]
+        namespaces = dict.fromkeys([*self.namespaces, *models])
+        return sorted({cache_key(ns, t) for ns in namespaces for t in texts})
 
     async def suggest_many(
         self,
@@ -156,6 +173,8 @@ class MatchingService:
         import numpy as np
 
         from matching import InMemoryEmbeddingCache, Matcher, cache_key
+        from matching.encoder import CachedEncoder
+        from matching.matcher import embedding_requests
 
         rows = await turn.uow.people.completed_profiles()
         model, bad = await self.learned(turn, rows)
@@ -173,12 +192,12 @@ class MatchingService:
                 groups.setdefault(scoped.scope(i), []).append(str(i))
         cohorts = [([pt for pt in participants if scoped.fits(scope, int(pt.id))], ids)
                    for scope, ids in groups.items()]
-        namespace = self.namespace
-        keys = {cache_key(namespace, t) for cohort, _ in cohorts for pt in cohort
-                for t in (pt.offers, pt.seeks, pt.sector) if t.strip()}
+        # exactly the vectors the matcher looks up (challenges as queries, the rest as passages)
+        embedder = CachedEncoder(self.encoder)
+        keys = {cache_key(ns, t) for cohort, _ in cohorts for ns, t in embedding_requests(cohort, embedder)}
         cached = await turn.uow.embeddings.get_many(sorted(keys))
         cache = InMemoryEmbeddingCache({k: np.frombuffer(row.vector, dtype=np.float32) for k, row in cached.items()})
-        matcher = Matcher(self.model_name, cache)
+        matcher = Matcher(encoder=self.encoder, cache=cache)
         await turn.uow.checkpoint()  # do not hold the database while the model works
         result: dict[str, list[Suggestion]] = {}
         if keys - cached.keys():  # texts to embed: the model is needed
@@ -189,7 +208,7 @@ class MatchingService:
                                                       feedback=model))
             if cohorts:
                 self._freeze()
-        for key, vector in cache.drain_new().items():
+        for key, (namespace, vector) in cache.drain_new_entries().items():
             vector = np.asarray(vector, dtype=np.float32)
             await turn.uow.embeddings.put(key, namespace, int(vector.shape[0]), vector.tobytes())
         return {

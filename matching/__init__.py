@@ -4,7 +4,8 @@ Public API (importing this package never imports torch or
 sentence-transformers; the model loads on the first text to embed):
 
     from matching import Participant, Matcher, Suggestion
-    matcher = Matcher(model_name=None, cache=InMemoryEmbeddingCache())
+    matcher = Matcher(model_name=None, cache=InMemoryEmbeddingCache())   # or an EMBEDDING_MODEL spec
+    encoder = encoder_for("use-multilingual")   # the Encoder port (matching.encoders)
     suggestions = matcher.suggest(participants, top=5, exclude_pairs=frozenset(), for_ids=None)
     suggestions["p1"][0].counterpart_id, .score, .reason("de")
     # learning from meeting feedback (matching.learning)
@@ -21,6 +22,7 @@ from typing import Any
 
 __all__ = [
     "AbstractEmbeddingCache",
+    "CachedEncoder",
     "Encoder",
     "ExemplarBank",
     "FeedbackModel",
@@ -32,6 +34,7 @@ __all__ = [
     "Suggestion",
     "bad_pairs",
     "cache_key",
+    "encoder_for",
     "load_exemplars",
 ]
 
@@ -39,7 +42,9 @@ _LOCATIONS = {
     "AbstractEmbeddingCache": "matching.cache",
     "InMemoryEmbeddingCache": "matching.cache",
     "cache_key": "matching.cache",
-    "Encoder": "matching.encoder",
+    "Encoder": "matching.encoders",
+    "encoder_for": "matching.encoders",
+    "CachedEncoder": "matching.encoder",
     "Matcher": "matching.matcher",
     "Participant": "matching.domain",
     "Suggestion": "matching.domain",

@@ -47,6 +47,7 @@ class InMemoryEmbeddingCache(AbstractEmbeddingCache):
         self._lock = threading.Lock()
         self._vectors: dict[str, np.ndarray] = {}
         self._new: dict[str, np.ndarray] = {}
+        self._new_models: dict[str, str] = {}
         if entries:
             self.load(entries)
 
@@ -72,13 +73,20 @@ class InMemoryEmbeddingCache(AbstractEmbeddingCache):
                 vector = np.asarray(vector, dtype=np.float32)
                 if key not in self._vectors:
                     self._new[key] = vector
+                    self._new_models[key] = model
                 self._vectors[key] = vector
 
     def drain_new(self) -> dict[str, np.ndarray]:
         """Rows added by put_many since the last call, keyed by cache_key."""
+        return {key: vector for key, (_, vector) in self.drain_new_entries().items()}
+
+    def drain_new_entries(self) -> dict[str, tuple[str, np.ndarray]]:
+        """Like `drain_new`, with the model string (namespace) of each row:
+        {cache_key: (model, vector)} — what a database row stores."""
         with self._lock:
             new, self._new = self._new, {}
-        return new
+            models, self._new_models = self._new_models, {}
+        return {key: (models[key], vector) for key, vector in new.items()}
 
     def __len__(self) -> int:
         return len(self._vectors)

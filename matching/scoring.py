@@ -238,8 +238,10 @@ def build_features(
     weights: ScoringWeights,
     embed=None,
 ) -> CohortFeatures:
-    """Vectors for every participant.  `embed(texts) -> np.ndarray` returns
-    L2-normalised rows (zero rows for empty texts); None skips the dense signal."""
+    """Vectors for every participant.  `embed(queries, passages) -> (Q, P)`
+    returns L2-normalised rows (zero rows for empty texts): companies'
+    challenges are the queries, every other text (skills, wishes, trades) a
+    passage.  None skips the dense signal."""
     m, n = len(companies), len(creatives)
     c_seeks = [p.seeks for p in companies]
     c_offers = [p.offers for p in companies]
@@ -254,9 +256,9 @@ def build_features(
 
     # dense -----------------------------------------------------------------
     if embed is not None and weights.dense > 0:
-        vectors = embed(c_seeks + c_offers + c_sector + k_offers + k_seeks)
-        e_c_seeks, e_c_offers, e_c_sector = vectors[:m], vectors[m:2 * m], vectors[2 * m:3 * m]
-        e_k_offers, e_k_seeks = vectors[3 * m:3 * m + n], vectors[3 * m + n:]
+        e_c_seeks, vectors = embed(c_seeks, c_offers + c_sector + k_offers + k_seeks)
+        e_c_offers, e_c_sector = vectors[:m], vectors[m:2 * m]
+        e_k_offers, e_k_seeks = vectors[2 * m:2 * m + n], vectors[2 * m + n:]
         e_trade = _normalise(e_c_offers + e_c_sector)
         dense_c = _normalise(e_c_seeks + alpha * e_trade)
         dense_k = np.ascontiguousarray(e_k_offers)

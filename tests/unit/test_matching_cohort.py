@@ -38,7 +38,7 @@ def cohort_text(*people, relevance=None) -> str:
 
 @pytest.fixture(autouse=True)
 def fake_model(monkeypatch):
-    monkeypatch.setattr(cli, "_matcher", lambda: Matcher(encoder=FakeEncoder()))
+    monkeypatch.setattr(cli, "_matcher", lambda model=None: Matcher(encoder=FakeEncoder()))
 
 
 def test_fixture_cohorts_load():
