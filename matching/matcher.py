@@ -5,7 +5,7 @@ import gc
 import os
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Collection, Iterable, Mapping, Sequence
 
 import numpy as np
@@ -15,6 +15,7 @@ from matching.domain import LazyReasons, Participant, Suggestion
 from matching.encoder import CachedEncoder
 from matching.encoders import Encoder, encoder_for
 from matching.explain import explain_pair
+from matching.fusion import DEFAULT_RANKING, RANKINGS, FusedScorer, FusionWeights
 from matching.scoring import (
     ColumnTopK,
     CohortFeatures,
@@ -44,7 +45,7 @@ class PreparedCohort:
     """Features and scorer of one cohort, plus id ranks for tie-breaking."""
 
     features: CohortFeatures
-    scorer: PairScorer
+    scorer: "PairScorer | FusedScorer"
     company_rank: np.ndarray = field(init=False)
     creative_rank: np.ndarray = field(init=False)
 
@@ -141,6 +142,12 @@ class Matcher:
     keeps embeddings of unchanged texts; `weights` (a `ScoringWeights` or a
     partial dict) sets the per-signal weights; with `weights.dense == 0` no
     model is needed.  Prompts are for sentence-transformers models only.
+
+    `ranking` is "fused" (per-company z-scores of dense, bridge, stems and
+    lexical, weighted by `fusion`, see matching.fusion) or "classic" (the
+    hand-weighted scorer of matching.scoring with reciprocity); None = the
+    default (`matching.fusion.DEFAULT_RANKING`).  `weights` configure the
+    classic scorer (and, in fused mode, only which features are built).
     """
 
     def __init__(
@@ -154,7 +161,13 @@ class Matcher:
         chunk_size: int | None = None,
         query_prompt: str | None = None,
         document_prompt: str | None = None,
+        ranking: str | None = None,
+        fusion: FusionWeights | Mapping[str, float] | None = None,
     ) -> None:
+        self.ranking = ranking or DEFAULT_RANKING
+        if self.ranking not in RANKINGS:
+            raise ValueError(f"ranking must be one of {', '.join(RANKINGS)}, not {ranking!r}")
+        self.fusion = FusionWeights.from_mapping(fusion)
         self.weights = ScoringWeights.from_mapping(weights)
         if encoder is None or isinstance(encoder, str):
             spec = encoder if isinstance(encoder, str) else model_name
@@ -191,9 +204,29 @@ class Matcher:
                 active.append(p)
         companies = _ordered([p for p in active if p.side == "production"], lambda p: bool(p.trade.strip()))
         creatives = _ordered([p for p in active if p.side == "creative"], lambda p: bool(p.seeks.strip()))
+        if self.ranking == "fused":
+            return self._prepare_fused(companies, creatives, progress)
         embed = self._embed(progress) if self.weights.dense > 0 else None
         features = build_features(companies, creatives, self.weights, embed)
         return PreparedCohort(features, PairScorer(features, self.weights))
+
+    def feature_weights(self) -> ScoringWeights:
+        """The feature switches of the fused ranking: dense always (the bridge
+        needs the embeddings), the challenge alone as the query (no trade
+        context), lexical only when it has a weight."""
+        return replace(self.weights, dense=1.0, trade_context=0.0,
+                       lexical=1.0 if self.fusion.lexical > 0 else 0.0)
+
+    def _prepare_fused(self, companies: list[Participant], creatives: list[Participant], progress: bool) -> "PreparedCohort":
+        from matching.bridge import build_bridge, exemplar_vectors
+
+        features = build_features(companies, creatives, self.feature_weights(), self._embed(progress))
+        if self.fusion.bridge > 0:
+            # the bank goes through an uncached CachedEncoder: its vectors are
+            # memoised per process, never written to the people's cache
+            vectors = exemplar_vectors(CachedEncoder(self.encoder, None))
+            features.bridge = build_bridge(features.dense_c, features.dense_k, creatives, vectors)
+        return PreparedCohort(features, FusedScorer(features, self.fusion))
 
     # -- suggestions --------------------------------------------------------
 

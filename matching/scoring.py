@@ -178,6 +178,8 @@ class CohortFeatures:
     lang_stated_k: np.ndarray
     # for explanations
     hits: dict[str, dict[str, ConceptHits]]
+    # the exemplar bridge (matching.bridge.Bridge), fused ranking only
+    bridge: "object | None" = None
 
     def forward_blocks(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         return {
