@@ -2,7 +2,7 @@
 
 A reason names what connects the two — the shared challenge type with the
 words from both texts that triggered it, else the discipline the challenge
-calls for, else the words both texts share, else a snippet of the
+calls for (the exemplar bridge's, then the stems'), else the words both texts share, else a snippet of the
 counterpart's text — plus, when the creative described a wish, what of it
 fits, and a note when no common working language is known.  Never a score.
 """
@@ -53,6 +53,9 @@ _TEMPLATES = {
     },
 }
 LANGUAGES = tuple(_TEMPLATES)
+# a bridge discipline is named when need(c, d) · membership(k, d) reaches this:
+# ≈ 3 × the uniform share of the need (1/14) on a discipline the creative is in
+BRIDGE_REASON_MIN = 0.2
 
 
 def _quote(lang: str, words: Sequence[str], limit: int = 2) -> str:
@@ -135,7 +138,19 @@ def explain_pair(features: CohortFeatures, i: int, j: int, viewer_side: str) -> 
                 reasons[lang].append(t["challenge_one"].format(label=label[lang], words=_quote(lang, left or right)))
         primary_done = True
 
-    # 2. the discipline the challenge calls for
+    # 2a. the discipline the exemplar bridge sees (fused ranking): a good part
+    # of the problem's need falls on a discipline the creative is in
+    bridge = getattr(features, "bridge", None)
+    if not primary_done and bridge is not None:
+        contrib = bridge.need[i] * bridge.member[j]
+        best = int(np.argmax(contrib))
+        if contrib[best] >= BRIDGE_REASON_MIN:
+            label = taxonomy.DISCIPLINES[disc_codes[best]]
+            for lang in LANGUAGES:
+                reasons[lang].append(_TEMPLATES[lang]["discipline"].format(label=label[lang]))
+            primary_done = True
+
+    # 2b. the discipline the challenge calls for (stems)
     if not primary_done and features.disc_c.size:
         contrib = features.disc_c[i] * features.disc_k[j]
         best = int(np.argmax(contrib))
