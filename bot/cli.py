@@ -39,9 +39,15 @@ def _build_parser() -> argparse.ArgumentParser:
     match.set_defaults(func=_cmd_match)
 
     ev = sub.add_parser("match-eval", help="nDCG@3, hit@3, MRR against the cohort's relevance labels")
-    ev.add_argument("--cohort", required=True)
+    ev.add_argument("--cohort", action="append", default=None,
+                    help="cohort file (with --loco: repeat to choose the cohorts; default: every labelled cohort)")
     ev.add_argument("--k", type=int, default=3)
     ev.add_argument("--model", default=None, help=MODEL_HELP)
+    ev.add_argument("--ranking", default=None, choices=["fused", "classic"],
+                    help="ranking to evaluate (default: the shipped one); the other is printed for comparison")
+    ev.add_argument("--no-ablations", action="store_true", help="skip the per-signal ablations")
+    ev.add_argument("--loco", action="store_true",
+                    help="leave-one-cohort-out over the labelled cohorts: fitted fusion weights per fold")
     ev.set_defaults(func=_cmd_match_eval)
 
     mig = sub.add_parser("migrate", help="apply database migrations and exit")
@@ -76,7 +82,15 @@ def _cmd_match(args: argparse.Namespace) -> int:
 def _cmd_match_eval(args: argparse.Namespace) -> int:
     from matching.cli import run_match_eval
 
-    return run_match_eval(args.cohort, k=args.k, model=args.model)
+    if args.loco:
+        from matching.cli import run_match_loco
+
+        return run_match_loco(args.cohort, k=args.k, model=args.model)
+    if args.cohort and len(args.cohort) > 1:
+        print("crosslab: match-eval takes one --cohort (several only with --loco)", file=sys.stderr)
+        return 2
+    return run_match_eval(args.cohort[0] if args.cohort else None, k=args.k, model=args.model,
+                          ranking=args.ranking, ablations=not args.no_ablations)
 
 
 def _cmd_migrate(args: argparse.Namespace) -> int:

@@ -19,11 +19,22 @@ EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 PROGRESS_FROM = 200  # participants
 
 
-def _matcher(model: str | None = None):
+def _matcher(model: str | None = None, **options):
+    """The matcher of the commands (tests replace it); `options` go to
+    `Matcher` (ranking=, fusion=, cache=)."""
     from matching.matcher import Matcher
 
     spec = model if model is not None else os.environ.get("EMBEDDING_MODEL")
-    return Matcher(model_name=spec or None)
+    return Matcher(model_name=spec or None, **options)
+
+
+def _check_ranking(ranking: str | None) -> bool:
+    from matching.fusion import RANKINGS
+
+    if ranking is not None and ranking not in RANKINGS:
+        print(f"crosslab: --ranking must be one of {', '.join(RANKINGS)}, not {ranking!r}", file=sys.stderr)
+        return False
+    return True
 
 
 def _check_model(model: str | None) -> bool:
@@ -97,14 +108,34 @@ def run_match(cohort_path: str, top: int = 3, as_json: bool = False, out: TextIO
     return EXIT_OK
 
 
-def run_match_eval(cohort_path: str, k: int = 3, out: TextIO | None = None, model: str | None = None) -> int:
+def _row(out: TextIO, name: str, scores: dict, k: int, width: int = 34) -> None:
+    out.write(f"{name:<{width}}{scores[f'ndcg@{k}']:>9.3f}{scores[f'hit@{k}']:>9.3f}{scores['mrr']:>9.3f}\n")
+
+
+def _rankings(matcher, cohort: Cohort) -> dict[str, list[str]]:
+    sides = {p.id: p.side for p in cohort.participants}
+    largest = max(sum(1 for p in cohort.participants if p.side != sides[q]) for q in cohort.relevance)
+    suggestions = matcher.suggest(cohort.participants, top=largest, for_ids=set(cohort.relevance))
+    return {q: [s.counterpart_id for s in items] for q, items in suggestions.items()}
+
+
+def run_match_eval(cohort_path: str | None, k: int = 3, out: TextIO | None = None, model: str | None = None,
+                   ranking: str | None = None, ablations: bool = True) -> int:
+    """The matcher (`ranking`, default the shipped one) and the other ranking
+    next to baselines; with the fused ranking available, per-signal
+    ablations (each signal alone, all minus each, equal weights)."""
+    from matching.cache import InMemoryEmbeddingCache
     from matching.evaluation import embedding_baseline, evaluate, random_baseline, tfidf_baseline
+    from matching.fusion import DEFAULT_RANKING, RANKINGS
 
     out = out or sys.stdout
     if k < 1:
         print("crosslab: --k must be at least 1", file=sys.stderr)
         return EXIT_USAGE
-    if not _check_model(model):
+    if not _check_model(model) or not _check_ranking(ranking):
+        return EXIT_USAGE
+    if not cohort_path:
+        print("crosslab: match-eval needs --cohort FILE (or --loco)", file=sys.stderr)
         return EXIT_USAGE
     cohort = _load(cohort_path)
     if cohort is None:
@@ -112,20 +143,26 @@ def run_match_eval(cohort_path: str, k: int = 3, out: TextIO | None = None, mode
     if not cohort.relevance:
         print(f"crosslab: {cohort_path}: no \"relevance\" labels to evaluate against", file=sys.stderr)
         return EXIT_USAGE
+    ranking = ranking or DEFAULT_RANKING
+    other = next(r for r in RANKINGS if r != ranking)
+    ablation_rows = []
     try:
         with contextlib.redirect_stdout(sys.stderr):
-            matcher = _matcher(model)
-            sides = {p.id: p.side for p in cohort.participants}
-            largest = max(sum(1 for p in cohort.participants if p.side != sides[q]) for q in cohort.relevance)
-            suggestions = matcher.suggest(cohort.participants, top=largest, for_ids=set(cohort.relevance))
-            rankings = {q: [s.counterpart_id for s in items] for q, items in suggestions.items()}
+            cache = InMemoryEmbeddingCache()
+            matcher = _matcher(model, ranking=ranking, cache=cache)
+            second = _matcher(model, ranking=other, cache=cache)
             rows = [
-                ("crosslab matcher", evaluate(rankings, cohort.relevance, k)),
+                (f"crosslab matcher ({ranking})", evaluate(_rankings(matcher, cohort), cohort.relevance, k)),
+                (f"other ranking ({other})", evaluate(_rankings(second, cohort), cohort.relevance, k)),
                 ("baseline: TF-IDF char 2-5", tfidf_baseline(cohort.participants, cohort.relevance, k)),
                 ("baseline: random", random_baseline(cohort.participants, cohort.relevance, k)),
             ]
-            if matcher.weights.dense > 0:
-                rows.append(("(model alone, profiles)", embedding_baseline(cohort.participants, cohort.relevance, matcher.embedder, k)))
+            rows.append(("(model alone, profiles)", embedding_baseline(cohort.participants, cohort.relevance, matcher.embedder, k)))
+            fused = matcher if ranking == "fused" else second
+            if ablations and all(q in {p.id for p in cohort.participants if p.side == "production"} for q in cohort.relevance):
+                from matching.loco import ablations as ablation_table, cohort_signals
+
+                ablation_rows = ablation_table(cohort_signals(fused, cohort, cohort_path), k)
     except Exception as exc:
         print(f"crosslab: evaluation failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return EXIT_ERROR
@@ -133,8 +170,95 @@ def run_match_eval(cohort_path: str, k: int = 3, out: TextIO | None = None, mode
     queries = rows[0][1]["queries"]
     out.write(f"{cohort_path}: {queries} labelled queries, {len(cohort.participants)} participants, "
               f"encoder {matcher.model_id}\n")
-    out.write(f"{'method':<28}{'nDCG@' + str(k):>9}{'hit@' + str(k):>9}{'MRR':>9}\n")
+    out.write(f"{'method':<34}{'nDCG@' + str(k):>9}{'hit@' + str(k):>9}{'MRR':>9}\n")
     for name, scores in rows:
-        out.write(f"{name:<28}{scores[f'ndcg@{k}']:>9.3f}{scores[f'hit@{k}']:>9.3f}{scores['mrr']:>9.3f}\n")
+        _row(out, name, scores, k)
+    if ablation_rows:
+        out.write("ablations of the fused ranking (equal weights over the signals named):\n")
+        for name, scores in ablation_rows:
+            _row(out, f"  {name}", scores, k)
     out.flush()
     return EXIT_OK
+
+
+def default_cohorts() -> list[tuple[str, str]]:
+    """(name, path) of every labelled cohort the repository knows: the shared
+    development cohort (when present) and tests/fixtures/cohort_*.json."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    found = []
+    dev = root.parent / "shared/data/cohort_dev.json"
+    if not dev.exists():
+        dev = Path("/work/shared/data/cohort_dev.json")
+    if dev.exists():
+        found.append(("dev", str(dev)))
+    for path in sorted((root / "tests/fixtures").glob("cohort_*.json")):
+        found.append((path.stem.removeprefix("cohort_"), str(path)))
+    return found
+
+
+def run_match_loco(cohort_paths: list[str] | None = None, k: int = 3, out: TextIO | None = None,
+                   model: str | None = None) -> int:
+    """Leave-one-cohort-out over the labelled cohorts: per fold the weights
+    fitted on the others and the held-out figures, next to equal weights and
+    the classic ranking; then the fit on all cohorts."""
+    from matching.cache import InMemoryEmbeddingCache
+    from matching.evaluation import evaluate
+    from matching.loco import cohort_signals, equal_weights, fit, loco
+
+    out = out or sys.stdout
+    if not _check_model(model):
+        return EXIT_USAGE
+    named = [(_name(p), p) for p in cohort_paths] if cohort_paths else default_cohorts()
+    cohorts = []
+    for name, path in named:
+        cohort = _load(path)
+        if cohort is None:
+            return EXIT_USAGE
+        if cohort.relevance:
+            cohorts.append((name, cohort))
+    if len(cohorts) < 2:
+        print("crosslab: --loco needs at least two labelled cohorts", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            cache = InMemoryEmbeddingCache()
+            fused = _matcher(model, ranking="fused", cache=cache)
+            classic = _matcher(model, ranking="classic", cache=cache)
+            signals = [cohort_signals(fused, cohort, name) for name, cohort in cohorts]
+            folds = loco(signals, k)
+            classic_scores = [evaluate(_rankings(classic, cohort), cohort.relevance, k) for _, cohort in cohorts]
+            overall = fit(signals, k)
+    except Exception as exc:
+        print(f"crosslab: evaluation failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+
+    names = signals[0].signals
+    out.write(f"leave-one-cohort-out over {len(cohorts)} cohorts, encoder {fused.model_id}; "
+              f"nDCG@{k} / hit@{k} / MRR on the held-out cohort\n")
+    head = f"{'held out':<12}{'fitted weights (' + ' '.join(names) + ')':<36}{'LOCO fitted':>20}{'equal weights':>20}{'classic':>20}\n"
+    out.write(head)
+
+    def fmt(s):
+        return f"{s[f'ndcg@{k}']:.3f} / {s[f'hit@{k}']:.2f} / {s['mrr']:.2f}"
+
+    for fold, cl in zip(folds, classic_scores):
+        weights = " ".join(f"{fold.weights.get(n, 0):.1f}" for n in names)
+        out.write(f"{fold.held_out:<12}{weights:<36}{fmt(fold.fitted):>20}{fmt(fold.equal):>20}{fmt(cl):>20}\n")
+
+    def mean(rows):
+        return {key: sum(r[key] for r in rows) / len(rows) for key in (f"ndcg@{k}", f"hit@{k}", "mrr")}
+
+    out.write(f"{'mean':<12}{'':<36}{fmt(mean([f.fitted for f in folds])):>20}{fmt(mean([f.equal for f in folds])):>20}"
+              f"{fmt(mean(classic_scores)):>20}\n")
+    out.write("fit on all cohorts: " + " ".join(f"{n}={overall.get(n, 0):.1f}" for n in names)
+              + "; equal weights: " + " ".join(f"{n}={w:.2f}" for n, w in equal_weights(names).items()) + "\n")
+    out.flush()
+    return EXIT_OK
+
+
+def _name(path: str) -> str:
+    from pathlib import Path
+
+    return Path(path).stem.removeprefix("cohort_")

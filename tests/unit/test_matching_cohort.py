@@ -11,7 +11,10 @@ import matching.cli as cli
 from matching import Matcher
 from matching.cohort import CohortError, load_cohort, parse_cohort
 from matching.evaluation import evaluate, hit_at_k, ndcg_at_k, reciprocal_rank
+from matching.fusion import DEFAULT_RANKING, RANKINGS
 from matching.testing import FakeEncoder
+
+OTHER = next(r for r in RANKINGS if r != DEFAULT_RANKING)
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 HOLDOUT = FIXTURES / "cohort_holdout.json"
@@ -38,7 +41,7 @@ def cohort_text(*people, relevance=None) -> str:
 
 @pytest.fixture(autouse=True)
 def fake_model(monkeypatch):
-    monkeypatch.setattr(cli, "_matcher", lambda model=None: Matcher(encoder=FakeEncoder()))
+    monkeypatch.setattr(cli, "_matcher", lambda model=None, **kw: Matcher(encoder=FakeEncoder(), **kw))
 
 
 def test_fixture_cohorts_load():
@@ -135,7 +138,8 @@ def test_match_eval_prints_metrics_and_baselines():
     assert code == 0
     lines = out.splitlines()
     assert "nDCG@3" in lines[1] and "hit@3" in lines[1] and "MRR" in lines[1]
-    assert [line.split("  ")[0] for line in lines[2:5]] == ["crosslab matcher", "baseline: TF-IDF char 2-5", "baseline: random"]
+    assert [line.split("  ")[0] for line in lines[2:6]] == [
+        f"crosslab matcher ({DEFAULT_RANKING})", f"other ranking ({OTHER})", "baseline: TF-IDF char 2-5", "baseline: random"]
 
 
 def test_match_eval_needs_labels(tmp_path, capsys):
@@ -154,3 +158,40 @@ def test_metrics():
     assert reciprocal_rank(["x", "b"], grades) == 0.5
     scores = evaluate({"q": ["a", "x"]}, {"q": grades, "empty": {}}, k=3)
     assert scores["queries"] == 1 and scores["hit@3"] == 1.0 and scores["mrr"] == 1.0
+
+
+def test_match_eval_prints_both_rankings_and_the_ablations():
+    code, out = run(cli.run_match_eval, str(HOLDOUT), k=3, ranking="fused")
+    assert code == 0
+    names = [line[:34].strip() for line in out.splitlines()]
+    assert names[2:4] == ["crosslab matcher (fused)", "other ranking (classic)"]
+    assert "ablations of the fused ranking (equal weights over the signals named):" in out
+    for signal in ("dense", "bridge", "stems", "lexical"):
+        assert f"{signal} alone" in names and f"all minus {signal}" in names
+    code, out = run(cli.run_match_eval, str(HOLDOUT), k=3, ranking="classic", ablations=False)
+    assert code == 0 and "ablations" not in out and "crosslab matcher (classic)" in out
+    assert run(cli.run_match_eval, str(HOLDOUT), ranking="best")[0] == 2
+
+
+def test_match_eval_loco_prints_a_fold_per_cohort(capsys):
+    paths = [str(HOLDOUT), str(FIXTURES / "cohort_hard1.json"), str(FIXTURES / "cohort_holdout2.json")]
+    code, out = run(cli.run_match_loco, paths, k=3)
+    assert code == 0, capsys.readouterr().err
+    lines = out.splitlines()
+    assert lines[0].startswith("leave-one-cohort-out over 3 cohorts")
+    assert [line.split()[0] for line in lines[2:6]] == ["holdout", "hard1", "holdout2", "mean"]
+    assert lines[6].startswith("fit on all cohorts: dense=")
+    assert run(cli.run_match_loco, [str(HOLDOUT)])[0] == 2
+
+
+def test_match_eval_command_line_options(monkeypatch):
+    from bot import cli as bot_cli
+
+    seen = {}
+    monkeypatch.setattr(cli, "run_match_loco", lambda paths, k=3, model=None: seen.setdefault("loco", (paths, k)) and 0)
+    monkeypatch.setattr(cli, "run_match_eval", lambda path, k=3, model=None, ranking=None, ablations=True:
+                        seen.setdefault("eval", (path, ranking, ablations)) and 0)
+    assert bot_cli.main(["match-eval", "--loco"]) == 0 and seen["loco"] == (None, 3)
+    assert bot_cli.main(["match-eval", "--cohort", "a.json", "--ranking", "classic", "--no-ablations"]) == 0
+    assert seen["eval"] == ("a.json", "classic", False)
+    assert bot_cli.main(["match-eval", "--cohort", "a.json", "--cohort", "b.json"]) == 2
