@@ -77,7 +77,8 @@ def test_model_ids_and_prompt_namespaces():
     enc = CachedEncoder("sentence-transformers:e5", query_prompt="query: ")
     assert enc.namespace("query") == "e5#query" and enc.namespace("passage") == "e5#passage"
     assert enc.namespace("document") == "e5#passage"  # the old name of a passage
-    assert CachedEncoder().namespaces() == [BUNDLED_MODEL_ID]  # symmetric: one namespace, as before the port
+    assert CachedEncoder("minilm").namespaces() == [BUNDLED_MODEL_ID]  # symmetric: one namespace, as before the port
+    assert CachedEncoder().namespaces() == ["use-multilingual-v3"]  # the default since issue 11
     model = CountingModel()
     enc = encoder_with(model, InMemoryEmbeddingCache(), query_prompt="query: ")
     enc.encode(["t"], kind="query")

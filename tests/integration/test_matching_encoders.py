@@ -20,7 +20,8 @@ from matching.encoders import E5_NAME, E5Encoder, SentenceTransformerEncoder, Us
 pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[2]
-PINS = Path(__file__).resolve().parent / "data" / "default_encoder_top3.json"
+PINS = Path(__file__).resolve().parent / "data" / "default_encoder_top3.json"  # MiniLM + classic
+FUSED_PINS = Path(__file__).resolve().parent / "data" / "default_fused_top3.json"  # the default since issue 11
 COHORTS = {
     "dev": REPO.parent / "shared" / "data" / "cohort_dev.json",
     "holdout": REPO / "tests" / "fixtures" / "cohort_holdout.json",
@@ -64,7 +65,7 @@ def assert_paraphrase_beats_unrelated(encoder, pairs) -> None:
 
 
 def test_bundled_minilm(offline):
-    enc = encoder_for("")
+    enc = encoder_for("minilm")  # no longer the default (issue 11), still bundled
     assert isinstance(enc, SentenceTransformerEncoder) and enc.dim == 384
     # English pairs and a German pair that shares words; the English model
     # ranks the unrelated sentence first for the German pair DE (0.38 vs 0.44),
@@ -110,15 +111,33 @@ def test_the_matcher_runs_with_each_multilingual_encoder(spec):
 
 
 @pytest.mark.parametrize("cohort", sorted(COHORTS))
-def test_default_encoder_rankings_are_unchanged_by_the_port(cohort):
-    """Top-3 and scores of the bundled model, recorded before the Encoder port."""
+def test_minilm_classic_rankings_are_unchanged_by_the_port(cohort):
+    """Top-3 and scores of the bundled MiniLM with the classic ranking — the
+    default until issue 11's fusion — recorded before the Encoder port."""
     path = COHORTS[cohort]
     if not path.exists():
         pytest.skip(f"{path} not present")
     pinned = json.loads(PINS.read_text(encoding="utf-8"))[cohort]
     loaded = load_cohort(path)
-    result = Matcher().suggest(loaded.participants, top=3, for_ids=set(pinned))
+    result = Matcher("minilm", ranking="classic").suggest(loaded.participants, top=3, for_ids=set(pinned))
     for query, expected in pinned.items():
         got = [[s.counterpart_id, s.score] for s in result[query]]
         assert [c for c, _ in got] == [c for c, _ in expected], query
         assert np.allclose([s for _, s in got], [s for _, s in expected], atol=2e-6), query
+
+
+@pytest.mark.parametrize("cohort", sorted(COHORTS))
+def test_default_rankings_are_pinned(cohort):
+    """Top-3 of today's default (USE multilingual, fused ranking, equal
+    weights), recorded when it became the default (issue 11); a deliberate
+    ranking change re-records tests/integration/data/default_fused_top3.json."""
+    path = COHORTS[cohort]
+    if not path.exists():
+        pytest.skip(f"{path} not present")
+    pinned = json.loads(FUSED_PINS.read_text(encoding="utf-8"))[cohort]
+    loaded = load_cohort(path)
+    result = Matcher().suggest(loaded.participants, top=3, for_ids=set(pinned))
+    for query, expected in pinned.items():
+        got = [[s.counterpart_id, s.score] for s in result[query]]
+        assert [c for c, _ in got] == [c for c, _ in expected], query
+        assert np.allclose([s for _, s in got], [s for _, s in expected], atol=2e-3), query

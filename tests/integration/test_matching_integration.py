@@ -37,7 +37,7 @@ def test_bundled_model_embeds_offline_and_the_cache_spares_work(bundled_model, m
     original = bundled_model.encode
     monkeypatch.setattr(bundled_model, "encode", lambda texts, **kw: calls.append(list(texts)) or original(texts, **kw))
     cache = InMemoryEmbeddingCache()
-    enc = CachedEncoder(None, cache)
+    enc = CachedEncoder("minilm", cache)
     vectors = enc.encode(["Wir suchen Nachwuchs.", "Recruiting-Videos", "", "Wir suchen Nachwuchs."])
     assert vectors.shape == (4, 384) and vectors.dtype == np.float32
     assert np.allclose(np.linalg.norm(vectors[[0, 1]], axis=1), 1.0, atol=1e-5) and not vectors[2].any()
