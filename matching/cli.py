@@ -237,7 +237,7 @@ def run_match_loco(cohort_paths: list[str] | None = None, k: int = 3, out: TextI
     names = signals[0].signals
     out.write(f"leave-one-cohort-out over {len(cohorts)} cohorts, encoder {fused.model_id}; "
               f"nDCG@{k} / hit@{k} / MRR on the held-out cohort\n")
-    head = f"{'held out':<12}{'fitted weights (' + ' '.join(names) + ')':<36}{'LOCO fitted':>20}{'equal weights':>20}{'classic':>20}\n"
+    head = f"{'held out':<12}{'fitted weights (' + ' '.join(names) + ')':<44}{'LOCO fitted':>20}{'equal weights':>20}{'classic':>20}\n"
     out.write(head)
 
     def fmt(s):
@@ -245,12 +245,12 @@ def run_match_loco(cohort_paths: list[str] | None = None, k: int = 3, out: TextI
 
     for fold, cl in zip(folds, classic_scores):
         weights = " ".join(f"{fold.weights.get(n, 0):.1f}" for n in names)
-        out.write(f"{fold.held_out:<12}{weights:<36}{fmt(fold.fitted):>20}{fmt(fold.equal):>20}{fmt(cl):>20}\n")
+        out.write(f"{fold.held_out:<12}{weights:<44}{fmt(fold.fitted):>20}{fmt(fold.equal):>20}{fmt(cl):>20}\n")
 
     def mean(rows):
         return {key: sum(r[key] for r in rows) / len(rows) for key in (f"ndcg@{k}", f"hit@{k}", "mrr")}
 
-    out.write(f"{'mean':<12}{'':<36}{fmt(mean([f.fitted for f in folds])):>20}{fmt(mean([f.equal for f in folds])):>20}"
+    out.write(f"{'mean':<12}{'':<44}{fmt(mean([f.fitted for f in folds])):>20}{fmt(mean([f.equal for f in folds])):>20}"
               f"{fmt(mean(classic_scores)):>20}\n")
     out.write("fit on all cohorts: " + " ".join(f"{n}={overall.get(n, 0):.1f}" for n in names)
               + "; equal weights: " + " ".join(f"{n}={w:.2f}" for n, w in equal_weights(names).items()) + "\n")
