@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Any, Sequence
+from typing import Any, Collection, Sequence
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -98,6 +98,18 @@ class ConversationRepository:
             self.session.add(state)
             await self.session.flush()
         return state
+
+    async def put_at_question(self, person_id: int, flow: str, step: str, data: dict[str, Any],
+                              replaceable: Collection[tuple[str, str]]) -> None:
+        """Move someone who is idle or at one of the `replaceable` (flow, step)
+        questions to a new question, in one conditional UPDATE: a person busy
+        with something else, even since this transaction began, is left there."""
+        at_question = [and_(ConversationState.flow == f, ConversationState.step == s) for f, s in replaceable]
+        await self.session.execute(
+            update(ConversationState)
+            .where(ConversationState.person_id == person_id, or_(ConversationState.flow == "idle", *at_question))
+            .values(flow=flow, step=step, data=data)
+            .execution_options(synchronize_session="fetch"))
 
 
 class EventRepository:

@@ -113,10 +113,12 @@ def _row(value: str, least: int, most: int) -> tuple[Any, ...] | None:
 
 
 @dataclass(frozen=True)
-class Choice(Payload, actions=("lang", "name", "side", "org", "dis", "lng", "av", "sum", "edit", "back", "del")):
-    """One answer to the current prompt of onboarding, the profile or /delete:
-    a code, "ok"/"done" for a multi-select or menu, or "back" (leave an edit
-    unchanged)."""
+class Choice(Payload, actions=("lang", "name", "side", "org", "dis", "lng", "av", "sum", "edit", "back", "del",
+                               "when")):
+    """One answer to the current prompt of onboarding, the profile, /delete or
+    a typed meeting time to confirm: a code, "ok"/"done" for a multi-select or
+    menu, "back" (leave an edit unchanged), or a time (minutes since the
+    epoch) for "when"."""
 
     kind: str
     value: str

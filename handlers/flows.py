@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from db.models import Profile
+    from db.models import Person, Profile
     from handlers.callbacks import Payload
     from handlers.turn import Turn
 
@@ -24,8 +24,8 @@ class Flow(StrEnum):
     ONBOARDING = "onboarding"
     PROFILE = "profile"
     DELETE = "delete"
-    MEETING = "meeting"  # typing a time of one's own
-    FEEDBACK = "feedback"  # the optional comment after a meeting
+    MEETING = "meeting"  # typing a time of one's own; answering a time the other side offered
+    FEEDBACK = "feedback"  # the questions after a meeting and the optional comment
     HANDOVER = "handover"  # collecting results for a company
 
 
@@ -67,6 +67,37 @@ class FlowHandler:
 
 class IdleFlow(FlowHandler):
     flow = Flow.IDLE
+
+
+# Questions the bot puts to someone with buttons that stay answerable
+# wherever the person is (feedback after a meeting, a time the other side
+# offered). While the person is at one, what they type goes to its flow: the
+# obvious answers are taken, anything else gets the buttons again.
+QUESTIONS: frozenset[tuple[str, str]] = frozenset({
+    (Flow.FEEDBACK, "met"), (Flow.FEEDBACK, "rating"), (Flow.FEEDBACK, "continue"), (Flow.FEEDBACK, "text"),
+    (Flow.MEETING, "offer"),
+})
+
+
+async def put_at_question(turn: Turn, person: Person, flow: Flow, step: str, **data: object) -> None:
+    """`person` was just sent the question (flow, step): from now on a typed
+    answer goes there. Only someone idle or at an earlier such question is
+    moved (the newest question is the one on the screen); someone in the middle
+    of something else stays there and answers with the buttons. The person is
+    this turn's or anyone else (the other side of a pair, or a sweep's)."""
+    assert (flow, step) in QUESTIONS
+    if turn.person is not None and turn.person.id == person.id:
+        if turn.flow == Flow.IDLE or (turn.flow, turn.step) in QUESTIONS:
+            turn.goto(flow, step, **data)
+    else:  # not this turn's person: one conditional update, whatever their row holds now
+        await turn.uow.conversations.put_at_question(person.id, flow, step, dict(data), QUESTIONS)
+
+
+def leave_question(turn: Turn, flow: Flow, **match: object) -> None:
+    """A button answered the question: leave it, if it is the one the person is at."""
+    if turn.flow == flow and (turn.flow, turn.step) in QUESTIONS and turn.state is not None and all(
+            turn.state.data.get(k) == v for k, v in match.items()):
+        turn.goto(Flow.IDLE, None)
 
 
 def current(turn: Turn) -> FlowHandler:

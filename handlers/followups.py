@@ -21,9 +21,9 @@ from db.models import Feedback, Meeting, Outcome, Pair, Person, Profile, Suggest
 from domain import model
 from domain.model import FeedbackStep, MeetingStatus, OutcomeStatus
 from domain.policy import Due
-from handlers import cards
+from handlers import answers, cards
 from handlers.callbacks import FeedbackButton, OutcomeButton
-from handlers.flows import Flow, FlowHandler
+from handlers.flows import Flow, FlowHandler, leave_question, put_at_question
 from handlers.introductions import ask_for_time, meeting_state
 from handlers.scheduling import format_slot
 from handlers.types import Button
@@ -173,35 +173,48 @@ async def _other(turn: Turn, person_id: int, meeting_id: int, *, lock: bool = Tr
     return meeting, pair, other, other_profile.name or ""
 
 
-def _fb_button(turn: Turn, person: Person, label: str, fb: Feedback, op: str, value: str = "") -> Button:
-    return turn.button_for(person, label, FeedbackButton(fb.id, op, value))
+def _fb_button(turn: Turn, person: Person, label: str, feedback_id: int, op: str, value: str = "") -> Button:
+    return turn.button_for(person, label, FeedbackButton(feedback_id, op, value))
+
+
+def _feedback_prompt(turn: Turn, person: Person, step: str, *, feedback_id: int, name: str = "",
+                     slot: str | None = None, arranged: bool = False) -> tuple[str, list[list[Button]]]:
+    """One feedback question to `person` with its buttons; the keywords are
+    what the flow keeps to ask it again (`FeedbackFlow.resume`)."""
+    lang = turn.locale_of(person)
+    if step == FeedbackStep.MET:
+        when = format_slot(datetime.fromisoformat(slot), lang, turn.services.settings.tz) if slot else ""
+        return t(lang, "fb.ask_arranged" if arranged else "fb.ask", name=name, slot=when), [
+            [_fb_button(turn, person, t(lang, f"fb.btn_met_{value}"), feedback_id, "met", value)]
+            for value in model.MET_ANSWERS]
+    if step == FeedbackStep.RATING:
+        return t(lang, "fb.rating", name=name), [
+            [_fb_button(turn, person, str(n), feedback_id, "r", str(n)) for n in range(1, 6)]]
+    if step == FeedbackStep.CONTINUE:
+        return t(lang, "fb.continue", name=name), [[
+            _fb_button(turn, person, t(lang, f"fb.btn_{value}"), feedback_id, "c", value)
+            for value in model.CONTINUE_ANSWERS]]
+    return t(lang, "fb.text"), [[_fb_button(turn, person, t(lang, "fb.btn_skip"), feedback_id, "skip")]]
 
 
 async def _send_feedback_question(turn: Turn, person: Person, fb: Feedback, *, nudge: bool = False,
                                   lock: bool = True) -> bool:
+    """The open question of a feedback row (did you meet, how useful, go on,
+    the comment), which a typed answer then reaches too."""
     found = await _other(turn, person.id, fb.meeting_id, lock=lock)
     if found is None:
         model.void_feedback(fb)
         return False
     meeting, _pair, _other_person, name = found
-    lang = turn.locale_of(person)
     question = model.feedback_question(fb)
-    prefix = t(lang, "nudge.feedback") + "\n\n" if nudge else ""
-    if question == FeedbackStep.MET:
-        slot = format_slot(fb.starts_at, lang, turn.services.settings.tz)
-        key = "fb.ask" if meeting.status != MeetingStatus.SELF_ARRANGED else "fb.ask_arranged"
-        turn.send(prefix + t(lang, key, name=name, slot=slot), [
-            [_fb_button(turn, person, t(lang, f"fb.btn_met_{value}"), fb, "met", value)]
-            for value in model.MET_ANSWERS], to=person)
-    elif question == FeedbackStep.RATING:
-        turn.send(prefix + t(lang, "fb.rating", name=name),
-                  [[_fb_button(turn, person, str(n), fb, "r", str(n)) for n in range(1, 6)]], to=person)
-    elif question == FeedbackStep.CONTINUE:
-        turn.send(prefix + t(lang, "fb.continue", name=name), [[
-            _fb_button(turn, person, t(lang, f"fb.btn_{value}"), fb, "c", value)
-            for value in model.CONTINUE_ANSWERS]], to=person)
-    else:
+    if question not in model.QUESTIONS:
         return False
+    data = {"feedback_id": fb.id, "name": name, "slot": fb.starts_at.isoformat(),
+            "arranged": meeting.status == MeetingStatus.SELF_ARRANGED}
+    text, rows = _feedback_prompt(turn, person, question, **data)
+    prefix = t(turn.locale_of(person), "nudge.feedback") + "\n\n" if nudge else ""
+    turn.send(prefix + text, rows, to=person)
+    await put_at_question(turn, person, Flow.FEEDBACK, question.value, **data)
     return True
 
 
@@ -224,6 +237,7 @@ async def on_feedback_button(turn: Turn, payload: FeedbackButton) -> None:
         turn.edit(turn.ev.message_id, turn.tr("card.gone"))
         return
     meeting, pair, other, name = found
+    leave_question(turn, Flow.FEEDBACK, feedback_id=fb.id)
     now = turn.services.now()
     lang = turn.locale_of(person)
     if op == "met" and value in model.MET_ANSWERS:
@@ -251,8 +265,7 @@ async def on_feedback_button(turn: Turn, payload: FeedbackButton) -> None:
             await _plan_outcomes(turn, pair, fb.starts_at)
         else:  # no follow-ups for someone who does not want to go on
             await _no_followups_for(turn, person, pair)
-        turn.goto(Flow.FEEDBACK, "text", feedback_id=fb.id)
-        turn.send(t(lang, "fb.text"), [[_fb_button(turn, person, t(lang, "fb.btn_skip"), fb, "skip")]], to=person)
+        await _send_feedback_question(turn, person, fb)
     elif op == "skip":
         turn.edit(turn.ev.message_id, t(lang, "fb.skipped"))
         _finish(turn, person, fb, name)
@@ -284,29 +297,69 @@ async def _stale_feedback(turn: Turn, person: Person, fb: Feedback, op: str) -> 
 
 
 class FeedbackFlow(FlowHandler):
-    """The optional comment after the feedback buttons (step text)."""
+    """The questions after a meeting (steps met, rating, continue: answered
+    with their buttons or typed, "ja", "4", "4 Sterne", "vielleicht") and the
+    optional comment (step text)."""
 
     flow = Flow.FEEDBACK
 
-    async def on_text(self, turn: Turn, profile: Profile) -> bool:
-        return turn.step == "text" and await feedback_text(turn, turn.ev.text)
+    def awaits_answer(self, turn: Turn) -> bool:
+        return turn.step is not None
 
-    def unsupported_hint(self, turn: Turn) -> None:
-        turn.say("fb.text")
+    async def on_text(self, turn: Turn, profile: Profile) -> bool:
+        if turn.step == FeedbackStep.TEXT:
+            return await feedback_text(turn, turn.ev.text)
+        return await typed_feedback_answer(turn, turn.ev.text)
+
+    def resume(self, turn: Turn, profile: Profile) -> None:
+        assert turn.state is not None and turn.person is not None and turn.step is not None
+        turn.send(*_feedback_prompt(turn, turn.person, turn.step, **turn.state.data))
 
     async def cancel(self, turn: Turn, profile: Profile) -> None:
         turn.goto(Flow.IDLE, None)
         turn.say("cancel.done")
 
 
+async def _open_feedback(turn: Turn) -> Feedback | None:
+    """The feedback row of the current step if that question is still open
+    (answerable as its buttons are); otherwise back to idle."""
+    person = turn.person
+    assert turn.state is not None and person is not None
+    fb = await turn.uow.followups.feedback(int(turn.state.data.get("feedback_id") or 0))
+    if fb is None or fb.person_id != person.id or fb.step == FeedbackStep.VOID \
+            or model.feedback_question(fb) != turn.step:
+        turn.goto(Flow.IDLE, None)
+        return None
+    return fb
+
+
+async def typed_feedback_answer(turn: Turn, text: str) -> bool:
+    """A typed answer to the question of the current step, taken as its button
+    would be; False if the question is closed (the text is then ordinary text)
+    or the text is no answer to it (the buttons are shown again)."""
+    fb = await _open_feedback(turn)
+    if fb is None:
+        return False
+    value: str | int | None
+    if turn.step == FeedbackStep.MET:
+        op, value = "met", answers.choice(text, model.MET_ANSWERS)
+    elif turn.step == FeedbackStep.RATING:
+        op, value = "r", answers.rating(text)
+    else:
+        op, value = "c", answers.choice(text, model.CONTINUE_ANSWERS)
+    if value is None:
+        return False
+    await on_feedback_button(turn, FeedbackButton(fb.id, op, str(value)))
+    return True
+
+
 async def feedback_text(turn: Turn, text: str) -> bool:
     """Free text in flow feedback/text; False if that question is closed (the
     text is then handled as ordinary text)."""
     person = turn.person
-    assert turn.state is not None and person is not None
-    fb = await turn.uow.followups.feedback(int(turn.state.data.get("feedback_id", 0)))
-    if fb is None or fb.person_id != person.id or fb.step != FeedbackStep.TEXT:
-        turn.goto(Flow.IDLE, None)
+    assert person is not None
+    fb = await _open_feedback(turn)
+    if fb is None:
         return False
     text = text.strip()
     if len(text) > TEXT_LIMIT:
@@ -314,6 +367,9 @@ async def feedback_text(turn: Turn, text: str) -> bool:
         return True
     if not text:
         turn.say("fb.text")
+        return True
+    if text.casefold() in (turn.tr("fb.btn_skip").casefold(), "skip", "überspringen"):
+        await on_feedback_button(turn, FeedbackButton(fb.id, "skip"))
         return True
     found = await _other(turn, person.id, fb.meeting_id)
     _finish(turn, person, fb, found[3] if found else "", text)

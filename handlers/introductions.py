@@ -20,9 +20,10 @@ from domain.durations import parse_offsets
 from domain.events import (MeetingCancelled, MeetingMoved, MeetingPlaceSet, MeetingScheduled, MeetingSelfArranged,
                            PairIntroduced, TimeOffered)
 from domain.model import MeetingChange, MeetingStatus, PlaceKind
-from handlers.callbacks import MeetingButton
-from handlers.flows import Flow, FlowHandler
-from handlers.scheduling import format_slot, meeting_ics, parse_proposal, propose_slots
+from handlers import answers
+from handlers.callbacks import Choice, MeetingButton, Payload
+from handlers.flows import Flow, FlowHandler, leave_question, put_at_question
+from handlers.scheduling import format_slot, meeting_ics, propose_slots, read_time
 from handlers.text import describe, first_sentence, reminder_sentence, short
 from handlers.types import Button, Document
 from i18n import t
@@ -133,16 +134,27 @@ async def on_time_offered(turn: Turn, event: TimeOffered) -> None:
     when = event.when
     turn.send(turn.tr_for(offerer, "sched.wait_other", name=other_profile.name or "",
                 slot=format_slot(when, offerer.language, tz)), to=offerer)
-    lang = other.language
-    m = _minute(when)
-    buttons = [[_mt(turn, other, t(lang, "btn.slot_ok"), meeting, "a", m),
-                _mt(turn, other, t(lang, "btn.slot_no"), meeting, "r", m)],
-               [_mt(turn, other, t(lang, "btn.other_time"), meeting, "other")],
-               [_mt(turn, other, t(lang, "btn.self_arrange"), meeting, "self")]]
-    turn.send(t(lang, "sched.offer", name=my_profile.name or "", slot=format_slot(when, lang, tz))
-              + place_line(turn.locale_of(other), meeting), buttons, to=other)
+    question = {"meeting_id": meeting.id, "at": _minute(when), "name": my_profile.name or ""}
+    text, buttons = _offer_prompt(turn, other, **question)
+    turn.send(text + place_line(turn.locale_of(other), meeting), buttons, to=other)
+    await put_at_question(turn, other, Flow.MEETING, "offer", **question)
     if meeting.place_kind is None:
         _ask_place(turn, offerer, meeting, other_profile.name or "")
+
+
+def _offer_prompt(turn: Turn, person: Person, *, meeting_id: int, at: str, name: str
+                  ) -> tuple[str, list[list[Button]]]:
+    """The question to `person` whether a time the other side offered suits them."""
+    lang, tz = turn.locale_of(person), turn.services.settings.tz
+
+    def button(key: str, op: str, arg: str = "") -> Button:
+        return turn.button_for(person, t(lang, key), MeetingButton(meeting_id, op, arg))
+
+    when = _from_minute(at)
+    assert when is not None
+    rows = [[button("btn.slot_ok", "a", at), button("btn.slot_no", "r", at)],
+            [button("btn.other_time", "other")], [button("btn.self_arrange", "self")]]
+    return t(lang, "sched.offer", name=name, slot=format_slot(when, lang, tz)), rows
 
 
 async def on_meeting_scheduled(turn: Turn, event: MeetingScheduled) -> None:
@@ -357,6 +369,7 @@ async def on_meeting_button(turn: Turn, payload: MeetingButton) -> None:
     if meeting is None or pair is None or person.id not in (pair.company_id, pair.creative_id):
         turn.toast("button.invalid", alert=True)
         return
+    leave_question(turn, Flow.MEETING, meeting_id=meeting.id)
     op, arg = payload.op, payload.arg
     company, cp, creative, kp = await people_of(turn, pair)
     other = creative if person.id == company.id else company
@@ -412,47 +425,159 @@ async def on_meeting_button(turn: Turn, payload: MeetingButton) -> None:
 
 
 class MeetingFlow(FlowHandler):
-    """Typing a time of one's own (step propose_time), or the address or link (step place)."""
+    """Typing a time of one's own (step propose_time, then confirm_time when it
+    needs a word from the person: in the past, ambiguous or a guess), answering
+    a time the other side offered (step offer: "ok", "passt", "ja", "nein" or a
+    time of one's own instead), or the address or link (step place)."""
 
     flow = Flow.MEETING
 
+    def awaits_answer(self, turn: Turn) -> bool:
+        return turn.step is not None
+
     async def on_text(self, turn: Turn, profile: Profile) -> bool:
+        assert turn.state is not None
+        text, data = turn.ev.text, turn.state.data
         if turn.step == "place":
-            await place_text(turn, turn.ev.text)
-            return True
-        if turn.step != "propose_time":
+            await place_text(turn, text)
+        elif turn.step == "propose_time":
+            await proposed_time_text(turn, text)
+        elif turn.step == "confirm_time":
+            answer, choices = answers.choice(text), data.get("choices") or []
+            if answer == answers.YES and len(choices) == 1:
+                await _take_choice(turn, choices[0])
+            elif answer == answers.NO:
+                turn.goto(Flow.MEETING, "propose_time", meeting_id=data.get("meeting_id"))
+                turn.say("sched.ask_time")
+            elif answer is not None:
+                return False  # "ja" to two readings: the buttons say which
+            else:
+                await proposed_time_text(turn, text)  # another time instead
+        elif turn.step == "offer":
+            return await offered_time_text(turn, text)
+        else:
             return False
-        await proposed_time_text(turn, turn.ev.text)
+        return True
+
+    async def on_button(self, turn: Turn, profile: Profile, payload: Payload) -> bool:
+        if not (isinstance(payload, Choice) and payload.kind == "when" and turn.step == "confirm_time"
+                and turn.state is not None and payload.value in (turn.state.data.get("choices") or [])):
+            return False
+        await _take_choice(turn, payload.value)
         return True
 
     def resume(self, turn: Turn, profile: Profile) -> None:
+        assert turn.state is not None and turn.person is not None
         if turn.step == "place":
-            turn.say("place.ask_link" if turn.state and turn.state.data.get("kind") == PlaceKind.ONLINE
-                     else "place.ask_address")
-            return
-        turn.say("sched.ask_time")
+            turn.say("place.ask_link" if turn.state.data.get("kind") == PlaceKind.ONLINE else "place.ask_address")
+        elif turn.step == "confirm_time":
+            _ask_to_confirm(turn)
+        elif turn.step == "offer":
+            turn.send(*_offer_prompt(turn, turn.person, **turn.state.data))
+        else:
+            turn.say("sched.ask_time")
 
     async def cancel(self, turn: Turn, profile: Profile) -> None:
         turn.goto(Flow.IDLE, None)
         turn.say("cancel.done")
 
 
-async def proposed_time_text(turn: Turn, text: str) -> None:
-    person = turn.person
-    assert person is not None and turn.state is not None
-    meeting = await turn.uow.intros.meeting(int(turn.state.data.get("meeting_id", 0)))
+async def _negotiating_meeting(turn: Turn) -> Meeting | None:
+    """The meeting of the current step, if its time is still being chosen;
+    otherwise the person is told where it stands and is back to idle."""
+    assert turn.state is not None
+    meeting = await turn.uow.intros.meeting(int(turn.state.data.get("meeting_id") or 0))
     pair = await turn.uow.intros.pair_by_id(meeting.pair_id) if meeting else None
     if meeting is None or pair is None or meeting.status != MeetingStatus.NEGOTIATING:
         turn.goto(Flow.IDLE, None)
         await _say_stale(turn, meeting, pair)
+        return None
+    return meeting
+
+
+async def proposed_time_text(turn: Turn, text: str) -> None:
+    """A time typed by someone choosing one (steps propose_time, confirm_time)."""
+    person = turn.person
+    assert person is not None
+    meeting = await _negotiating_meeting(turn)
+    if meeting is None:
         return
-    when = parse_proposal(text, person.language, turn.services.now(), turn.services.settings.tz)
-    if when is None:
+    tz = turn.services.settings.tz
+    reading = read_time(text, person.language, turn.services.now(), tz)
+    if reading is None:
         turn.say("sched.bad_time")
+    elif reading.when is not None:
+        await _offer_typed(turn, meeting, reading.when)
+    elif not reading.choices:
+        assert reading.past is not None
+        turn.goto(Flow.MEETING, "propose_time", meeting_id=meeting.id)
+        turn.say("sched.past", slot=format_slot(reading.past, turn.lang, tz))
+    else:
+        turn.goto(Flow.MEETING, "confirm_time", meeting_id=meeting.id, text=text[:80],
+                  choices=[_minute(c) for c in reading.choices],
+                  past=_minute(reading.past) if reading.past is not None else None)
+        turn.bump()
+        _ask_to_confirm(turn)
+
+
+def _ask_to_confirm(turn: Turn) -> None:
+    """Step confirm_time: the readings of a typed time, a button each."""
+    assert turn.state is not None
+    data, tz = turn.state.data, turn.services.settings.tz
+    choices = [c for c in map(_from_minute, data.get("choices") or []) if c is not None]
+
+    def slot(when: datetime) -> str:
+        return format_slot(when, turn.lang, tz)
+
+    rows = [[turn.button("📅 " + slot(c), Choice("when", _minute(c)))] for c in choices]
+    past = _from_minute(data.get("past") or "")
+    if past is not None:
+        turn.say("sched.past_choice", rows, slot=slot(past), choice=slot(choices[0]))
+    elif len(choices) > 1:
+        turn.say("sched.which", rows, text=data.get("text", ""))
+    else:
+        turn.say("sched.guess", rows, slot=slot(choices[0]))
+
+
+async def _take_choice(turn: Turn, value: str) -> None:
+    """One reading of a typed time confirmed (its button, or "ja")."""
+    meeting = await _negotiating_meeting(turn)
+    when = _from_minute(value)
+    if meeting is None or when is None:
         return
+    if turn.ev.kind == "button":  # "ja" needs no echo: the offer's confirmation follows
+        turn.edit(turn.ev.message_id, "✓ " + format_slot(when, turn.lang, turn.services.settings.tz))
+    await _offer_typed(turn, meeting, when)
+
+
+async def _offer_typed(turn: Turn, meeting: Meeting, when: datetime) -> None:
+    assert turn.person is not None
     turn.goto(Flow.IDLE, None)
     model.add_typed_time(meeting, when)
-    await turn.publish(model.offer_time(meeting, person.id, when))
+    await turn.publish(model.offer_time(meeting, turn.person.id, when))
+
+
+async def offered_time_text(turn: Turn, text: str) -> bool:
+    """Step offer: "ok"/"passt"/"ja" accept the offered time, "nein" declines it
+    (as its buttons do), a time of one's own is proposed instead. False if the
+    offer is gone (the text is then ordinary text) or the text says none of this."""
+    person = turn.person
+    assert person is not None and turn.state is not None
+    data = turn.state.data
+    meeting = await turn.uow.intros.meeting(int(data.get("meeting_id") or 0))
+    if (meeting is None or meeting.status != MeetingStatus.NEGOTIATING or meeting.offer_at is None
+            or _minute(meeting.offer_at) != data.get("at") or meeting.offer_by == person.id):
+        turn.goto(Flow.IDLE, None)
+        return False
+    answer = answers.choice(text)
+    if answer is not None:
+        await on_meeting_button(turn, MeetingButton(meeting.id, "a" if answer == answers.YES else "r", data["at"]))
+        return True
+    if read_time(text, person.language, turn.services.now(), turn.services.settings.tz) is not None:
+        turn.goto(Flow.MEETING, "propose_time", meeting_id=meeting.id)
+        await proposed_time_text(turn, text)
+        return True
+    return False
 
 
 # --- /meetings ------------------------------------------------------------------------

@@ -62,7 +62,12 @@ class Turn:
         self.reply.messages.append(OutMessage(chat_id, text, buttons or [], document, media=media or []))
 
     def edit(self, message_id: int | None, text: str, buttons: list[list[Button]] | None = None) -> None:
-        """Edit the message that carried the pressed button (or send anew)."""
+        """Edit the message that carried the pressed button (or send anew). A
+        question answered by typing (the same handler as its button) has no
+        such message — the bot cannot edit the person's own — so the text is
+        sent: a short confirmation of the answer."""
+        if self.ev.kind != "button":
+            message_id = None
         self.reply.messages.append(OutMessage(self.ev.chat_id, text, buttons or [], edit_message_id=message_id))
 
     def toast(self, key: str, alert: bool = False, **fields: object) -> None:

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from db.models import Feedback, Meeting, Outcome, Person, Suggestion
+from i18n import t
 from tests.support.config import ADMIN_ID
 from tests.scenarios.meetings import COMPANY_CHALLENGE, DESIGNER, introduced_pair, onboard, texts
 
@@ -430,8 +431,49 @@ async def fell_through_is_not_followed_up(h) -> None:
     assert count(company, "Was ist bisher daraus geworden") == 0
 
 
+async def typed_answers_to_the_feedback_questions(h) -> None:
+    """Issue 10.15: "ja", "4", "vielleicht" typed at the feedback questions count
+    like their buttons; anything else gets the question with its buttons again."""
+    company, creative, meeting = await scheduled_meeting(h)
+    h.set_time(_after_meeting(meeting))
+    await h.sweep()
+    await company.say("Ja")
+    assert "Wie hilfreich" in company.last.text
+    await company.say("blabla")
+    assert company.messages[-2].text == t("de", "input.use_buttons")
+    assert "Wie hilfreich" in company.last.text and company.last.labels == ["1", "2", "3", "4", "5"]
+    await company.say("4")
+    assert "weiter zusammenarbeiten" in company.last.text
+    await company.say("vielleicht")
+    assert company.last.text == t("de", "fb.text")
+    await company.say("Gute Ideen für die Fotos.")
+    assert "in ein paar Wochen" in company.last.text
+    await creative.say("yes")
+    await creative.say("5 stars")
+    await creative.say("no")
+    await creative.say("skip")
+    assert creative.messages[-2].text == t("en", "fb.skipped") and "not suggest Uta Seifert" in creative.last.text
+    rows = await _feedback(h)
+    assert sorted((f.met, f.rating, f.wants_to_continue, f.text, f.step) for f in rows) == [
+        ("yes", 4, "maybe", "Gute Ideen für die Fotos.", "done"), ("yes", 5, "no", None, "done")]
+    await company.say("4")  # every question answered: ordinary text again
+    assert company.last.text == t("de", "idle.text")
+
+
+async def typed_no_at_did_you_meet(h) -> None:
+    company, creative, meeting = await scheduled_meeting(h)
+    h.set_time(_after_meeting(meeting))
+    await h.sweep()
+    await creative.send_kind("sticker")  # not text: the question with its buttons again
+    assert ASK_EN in creative.last.text and any("Yes, we met" in label for label in creative.last.labels)
+    await creative.say("nein")
+    assert (await _meeting(h)).status == "fell_through"
+    assert [f.met for f in await _feedback(h) if f.met] == ["no"]
+
+
 ALL = [feedback_yes_then_outcomes_and_figures, fell_through_is_not_followed_up, feedback_no_offers_a_new_suggestion,
        feedback_moved_goes_back_to_scheduling, nudges_stop_after_two_and_respect_quiet_hours,
        paused_people_get_no_feedback_questions, three_ignored_cards_pause_the_person,
        feedback_survives_restarts_and_bad_input, results_hand_over_reaches_the_company,
-       organiser_hands_over_without_a_profile, organiser_record_is_deleted_on_request]
+       organiser_hands_over_without_a_profile, organiser_record_is_deleted_on_request,
+       typed_answers_to_the_feedback_questions, typed_no_at_did_you_meet]

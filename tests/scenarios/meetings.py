@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 
 from icalendar import Calendar
 from sqlalchemy import select
 
 from db.models import Meeting, Pair
+from i18n import t
 from tests.support.config import ADMIN_ID
 
 COMPANY_CHALLENGE = ("Unsere Möbel verkaufen wir nur im eigenen Laden. Wir wollen online verkaufen, "
@@ -543,9 +545,77 @@ async def event_participants_wait_for_their_release(h) -> None:
     assert "Uta Seifert" not in texts(outsider)
 
 
+# --- issue 10.7 (typed times) and 10.15 (typed answers to a time offered) ---------------------
+
+BERLIN = ZoneInfo("Europe/Berlin")
+LATE_EVENING = datetime(2026, 12, 1, 23, 5, tzinfo=BERLIN)  # Tuesday 1 December 2026, 23:05
+
+
+async def _the_meeting(h) -> Meeting:
+    async with h.sessions() as s:
+        return (await s.execute(select(Meeting))).scalar_one()
+
+
+async def a_past_time_is_a_question_and_do_14_is_thursday(h) -> None:
+    """On 01.12. at 23:05, "01.12. 18:00" is in the past: the company is asked
+    (a button for next year's date, or another time) and nothing is offered; "Do
+    14" is Thursday 14:00; the creative's typed "ok" accepts it."""
+    h.set_time(LATE_EVENING)
+    company, creative = await introduced_pair(h)
+    await company.press("Andere Zeit")
+    await company.say("01.12. 18:00")
+    assert "in der Vergangenheit" in company.last.text and "Di, 01.12.2026, 18:00 Uhr" in company.last.text
+    assert company.last.labels == ["📅 Mi, 01.12.2027, 18:00 Uhr"]
+    meeting = await _the_meeting(h)
+    assert meeting.offer_at is None and meeting.status == "negotiating"  # nothing set a year ahead
+    assert not any("proposes to meet" in m.text for m in creative.messages)
+    await company.say("Do 14")
+    assert any("Do, 03.12.2026, 14:00 Uhr" in m.text for m in company.messages[-2:])  # then: where will you meet?
+    assert "Uta Seifert proposes to meet on Thu 3 Dec 2026, 14:00" in creative.last.text
+    await creative.say("ok")
+    meeting = await _the_meeting(h)
+    assert meeting.status == "scheduled" and meeting.starts_at == datetime(2026, 12, 3, 13, 0, tzinfo=timezone.utc)
+    assert any("It's set" in m.text for m in creative.messages)
+    assert any("Termin steht" in m.text and "Do, 03.12.2026, 14:00 Uhr" in m.text for m in company.messages)
+
+
+async def typed_answers_to_an_offered_time(h) -> None:
+    """Text where the offer's buttons are expected: nonsense gets the buttons
+    again; a guess ("Thursday at 2") is confirmed with a button; "nein" declines
+    and "passt" accepts, as the buttons do."""
+    h.set_time(LATE_EVENING)
+    company, creative = await introduced_pair(h)
+    await company.press("📅")
+    offer = creative.last
+    assert "proposes to meet" in offer.text
+    await creative.say("blabla")
+    assert creative.messages[-2].text == t("en", "input.use_buttons")
+    assert creative.last.text == offer.text and "✅ Works" in creative.last.labels  # the question again
+    await creative.say("Thursday at 2")
+    assert "Do you mean Thu 3 Dec 2026, 14:00?" in creative.last.text
+    assert not any("schlägt als Termin vor" in m.text for m in company.messages)  # not offered before it is confirmed
+    await creative.press("📅 Thu 3 Dec 2026, 14:00")
+    assert "Ben Okafor schlägt als Termin vor: Do, 03.12.2026, 14:00 Uhr" in company.last.text
+    await company.say("vielleicht morgen")
+    assert company.messages[-2].text == t("de", "input.use_buttons") and "✅ Passt" in company.last.labels
+    await company.say("Nein")
+    assert "Uta Seifert can't make Thu 3 Dec 2026, 14:00" in texts(creative)
+    assert "Wann treffen Sie sich" in company.last.text
+    assert (await _the_meeting(h)).status == "negotiating"
+    await company.press("Andere Zeit")
+    await company.say("Fr 16.30")
+    assert "Uta Seifert proposes to meet on Fri 4 Dec 2026, 16:30" in creative.last.text
+    await creative.say("passt")
+    meeting = await _the_meeting(h)
+    assert meeting.status == "scheduled" and meeting.starts_at == datetime(2026, 12, 4, 15, 30, tzinfo=timezone.utc)
+    await creative.say("ok")  # the question is answered: ordinary text again
+    assert creative.last.text == t("en", "idle.text")
+
+
 FAST = [each_side_gets_its_own_briefing, late_buttons_say_what_the_other_side_did, place_on_site_goes_into_the_calendar,
         place_online_after_the_time_is_agreed, export_and_delete_with_a_meeting, mutual_interest_and_a_card_of_someone_gone, accept_accept_introduction, accept_decline_shares_nothing, forged_and_foreign_buttons_change_nothing,
         negotiate_with_rejection_and_own_time, no_common_slot_then_arrange_ourselves, reschedule_and_cancel,
         organiser_releases_event_matches, organiser_chooses_and_confirms_a_release,
-        event_participants_wait_for_their_release]
+        event_participants_wait_for_their_release, a_past_time_is_a_question_and_do_14_is_thursday,
+        typed_answers_to_an_offered_time]
 TIMED = [reminders_fire_in_order, restart_before_reminder_sends_exactly_once]

@@ -12,8 +12,10 @@ from handlers.scheduling import (
     WINDOW_START,
     format_slot,
     meeting_ics,
+    Reading,
     parse_proposal,
     propose_slots,
+    read_time,
 )
 
 UTC = timezone.utc
@@ -173,7 +175,7 @@ def test_parse_german(text: str, expected: datetime) -> None:
         ("Dec 3 2pm", berlin(2026, 12, 3, 14)),
         ("December 3rd at 3 pm", berlin(2026, 12, 3, 15)),
         ("the 3rd of December 15:00", berlin(2026, 12, 3, 15)),
-        ("12/03 2pm", berlin(2027, 3, 12, 14)),  # day/month, as written in Germany
+        ("12/03 2pm", berlin(2026, 12, 3, 14)),  # 3 December is soon, 12 March far: the soon one
         ("12/23 10:00", berlin(2026, 12, 23, 10)),  # 23 cannot be a month: month/day
         ("03/12/2026 14:00", berlin(2026, 12, 3, 14)),
         ("Thu 3 Dec 2026, 14:00", berlin(2026, 12, 3, 14)),  # format_slot("en") itself
@@ -206,8 +208,10 @@ def test_parse_rejects(text: str) -> None:
     assert parse_proposal(text, "de", NOW, BERLIN) is None
 
 
-def test_date_without_year_is_the_next_future_one() -> None:
-    assert parse_proposal("30.11. 8:00", "de", NOW, BERLIN) == berlin(2027, 11, 30, 8)  # today's has passed
+def test_date_without_year_is_the_nearest_one() -> None:
+    assert parse_proposal("30.11. 8:00", "de", NOW, BERLIN) is None  # today's has passed: a question, no jump
+    assert read_time("30.11. 8:00", "de", NOW, BERLIN) == Reading(
+        choices=(berlin(2027, 11, 30, 8),), past=berlin(2026, 11, 30, 8))
     assert parse_proposal("30.11. 18:00", "de", NOW, BERLIN) == berlin(2026, 11, 30, 18)
     assert parse_proposal("5.1. 10:00", "de", NOW, BERLIN) == berlin(2027, 1, 5, 10)  # across the new year
     assert parse_proposal("29.02. 10:00", "de", NOW, BERLIN) == berlin(2028, 2, 29, 10)
@@ -241,6 +245,165 @@ def test_parse_returns_utc_and_needs_aware_now() -> None:
     assert result is not None and result.tzinfo == UTC
     with pytest.raises(ValueError):
         parse_proposal("morgen 10 Uhr", "de", datetime(2026, 11, 30, 9), BERLIN)
+
+
+# --- read_time: issue 10.7 ------------------------------------------------------------------------
+
+# Tuesday 1 December 2026, 23:05 in Berlin: late in the evening, when "01.12. 18:00" has just passed.
+LATE = berlin(2026, 12, 1, 23, 5)
+
+
+def read(text: str, lang: str = "de", now: datetime = LATE) -> Reading | None:
+    return read_time(text, lang, now, BERLIN)
+
+
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_a_date_just_gone_is_a_question_not_next_year(lang: str) -> None:
+    reading = read("01.12. 18:00", lang)
+    assert reading is not None and reading.when is None
+    assert reading.past == berlin(2026, 12, 1, 18)
+    assert reading.choices == (berlin(2027, 12, 1, 18),)  # offered as a button, never taken silently
+    assert parse_proposal("01.12. 18:00", lang, LATE, BERLIN) is None
+    # The English way of writing it: "12/1" is 1 December (today, gone) or 12 January.
+    assert read("12/1 6pm", lang).choices == (berlin(2027, 1, 12, 18), berlin(2027, 12, 1, 18))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Fr 16.30", berlin(2026, 12, 4, 16, 30)),
+        ("Do 14", berlin(2026, 12, 3, 14)),
+        ("Do. 14", berlin(2026, 12, 3, 14)),
+        ("Donnerstag um 14", berlin(2026, 12, 3, 14)),
+        ("do 14 uhr", berlin(2026, 12, 3, 14)),
+        ("Do nachmittags 3", berlin(2026, 12, 3, 15)),  # with a part of the day the hour is clear
+        ("morgen abend 7", berlin(2026, 12, 2, 19)),
+        ("morgen früh um 8", berlin(2026, 12, 2, 8)),
+        ("Mo mittags 1", berlin(2026, 12, 7, 13)),
+        ("16.30 morgen", berlin(2026, 12, 2, 16, 30)),
+        ("12/3 14 Uhr", berlin(2026, 12, 3, 14)),  # on 1 December: the 3rd, not next March
+        ("in 3 Tagen 10:00", berlin(2026, 12, 4, 10)),  # dateparser
+        ("in einer Woche um 10:00", berlin(2026, 12, 8, 10)),  # dateparser
+    ],
+)
+def test_german_forms_issue_10_7(text: str, expected: datetime) -> None:
+    assert read(text) == Reading(when=expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("12/3 2pm", berlin(2026, 12, 3, 14)),  # on 1 December: the 3rd, not next March
+        ("4/12 10:00", berlin(2026, 12, 4, 10)),  # as a German would write it, also soon
+        ("Thursday 2pm", berlin(2026, 12, 3, 14)),
+        ("Thursday at 2 pm", berlin(2026, 12, 3, 14)),
+        ("Thursday afternoon at 3", berlin(2026, 12, 3, 15)),
+        ("Thu 14", berlin(2026, 12, 3, 14)),
+        ("Friday 16.30", berlin(2026, 12, 4, 16, 30)),
+        ("in 3 days at 10am", berlin(2026, 12, 4, 10)),  # dateparser
+    ],
+)
+def test_english_forms_issue_10_7(text: str, expected: datetime) -> None:
+    assert read(text, "en") == Reading(when=expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "choice"),  # one reading, offered with a button to confirm
+    [
+        ("Do nachmittag", "de", berlin(2026, 12, 3, 14)),  # a part of the day: its usual start, confirmed
+        ("Donnerstagnachmittag", "de", berlin(2026, 12, 3, 14)),
+        ("Freitagmorgen", "de", berlin(2026, 12, 4, 10)),
+        ("morgen Nachmittag", "de", berlin(2026, 12, 2, 14)),
+        ("morgen vormittag", "de", berlin(2026, 12, 2, 10)),
+        ("Fr abends", "de", berlin(2026, 12, 4, 18)),
+        ("Do um 2", "de", berlin(2026, 12, 3, 14)),  # nobody meets at 2 in the night
+        ("Thursday at 2", "en", berlin(2026, 12, 3, 14)),
+        ("Thursday afternoon", "en", berlin(2026, 12, 3, 14)),
+        ("tomorrow morning", "en", berlin(2026, 12, 2, 10)),
+        ("Fr 3.12", "de", berlin(2026, 12, 4, 3, 12)),  # 03:12, or 3 December without its dot?
+    ],
+)
+def test_guesses_are_confirmed(text: str, lang: str, choice: datetime) -> None:
+    assert read(text, lang) == Reading(choices=(choice,))
+    assert parse_proposal(text, lang, LATE, BERLIN) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "choices"),
+    [
+        ("2/1 10:00", (berlin(2027, 1, 2, 10), berlin(2027, 2, 1, 10))),  # neither is soon: ask
+        ("5/7 10:00", (berlin(2027, 5, 7, 10), berlin(2027, 7, 5, 10))),
+    ],
+)
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_ambiguous_dates_offer_both_readings(text: str, choices: tuple[datetime, ...], lang: str) -> None:
+    assert read(text, lang) == Reading(choices=choices)
+
+
+@pytest.mark.parametrize(
+    ("text", "past", "choices"),
+    [
+        ("heute 18:00", berlin(2026, 12, 1, 18), ()),  # today is today: ask again
+        ("today 6pm", berlin(2026, 12, 1, 18), ()),
+        ("heute abend", berlin(2026, 12, 1, 18), ()),
+        ("tonight 8", berlin(2026, 12, 1, 20), ()),
+        ("01.12.2026 18:00", berlin(2026, 12, 1, 18), ()),  # the year was given
+        ("Di 01.12. 18:00", berlin(2026, 12, 1, 18), ()),  # next year's 1 December is no Tuesday
+        ("30.11. 10:00", berlin(2026, 11, 30, 10), (berlin(2027, 11, 30, 10),)),
+        ("1st December 6pm", berlin(2026, 12, 1, 18), (berlin(2027, 12, 1, 18),)),
+        ("15.06. 10:00", berlin(2026, 6, 15, 10), (berlin(2027, 6, 15, 10),)),  # nearer gone than ahead
+    ],
+)
+def test_past_times_are_a_question(text: str, past: datetime, choices: tuple[datetime, ...]) -> None:
+    assert read(text) == Reading(choices=choices, past=past)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Do", "nachmittag", "14", "Do 24", "Do 14 15", "Do nachmittag abends", "Do 14.", "in 3 Tagen",
+     "in 3 Tagen 10 oder 11 Uhr", "in two weeks", "Thursday at 2 or 3", "ok", "4", "passt", "nein"],
+)
+def test_still_rejected(text: str) -> None:
+    assert read(text) is None
+
+
+# Robustness: every weekday, name and hour of a working day, in several spellings.
+_DAY_NAMES = [("Mo", "Montag", "Monday"), ("Di", "Dienstag", "Tue"), ("Mi", "Mittwoch", "Wednesday"),
+              ("Do", "Donnerstag", "Thursday"), ("Fr", "Freitag", "Fri"), ("Sa", "Samstag", "Saturday"),
+              ("So", "Sonntag", "Sun")]
+
+
+@pytest.mark.parametrize("weekday", range(7))
+@pytest.mark.parametrize("hour", range(8, 21))
+@pytest.mark.parametrize("form", ["{day} {hour}", "{day}, {hour} Uhr", "am {day} um {hour}:00", "{day} {hour}.15",
+                                  "{DAY} {hour}h", "{Day} at {hour}:30", "  {DAY}   {hour}  "])
+def test_every_weekday_and_hour(weekday: int, hour: int, form: str) -> None:
+    short, german, english = _DAY_NAMES[weekday]
+    text = form.format(day=short, DAY=german.upper(), Day=english, hour=hour)
+    reading = read(text, "en" if "at" in form else "de")
+    assert reading is not None and reading.when is not None, text
+    local = reading.when.astimezone(BERLIN)
+    minute = 15 if ".15" in form else 30 if ":30" in form else 0
+    assert (local.weekday(), local.hour, local.minute) == (weekday, hour, minute), text
+    assert LATE < reading.when <= LATE + timedelta(days=7)
+
+
+@pytest.mark.parametrize("ahead", range(0, 120, 3))
+@pytest.mark.parametrize("form", ["{d}.{m}. {h}:00", "{d:02}.{m:02}. um {h} Uhr", "{d}. {month} {h}:00",
+                                  "{month} {d} {h12}pm"])
+def test_every_date_in_the_next_months(ahead: int, form: str) -> None:
+    day = date(2026, 12, 2) + timedelta(days=ahead)
+    months = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+    text = form.format(d=day.day, m=day.month, month=months[day.month - 1], h=15, h12=3)
+    assert read(text) == Reading(when=berlin(day.year, day.month, day.day, 15)), text
+
+
+@pytest.mark.parametrize("back", range(1, 150, 7))
+def test_every_date_just_gone_asks(back: int) -> None:
+    day = date(2026, 12, 1) - timedelta(days=back)
+    reading = read(f"{day.day}.{day.month}. 15:00")
+    assert reading is not None and reading.when is None and reading.past == berlin(day.year, day.month, day.day, 15)
+    assert reading.choices == (berlin(day.year + 1, day.month, day.day, 15),)
 
 
 # --- format_slot -------------------------------------------------------------------------------
