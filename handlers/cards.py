@@ -133,6 +133,18 @@ async def show_next_card(turn: Turn, person: Person, *, announce_empty: bool = F
     return True
 
 
+async def resend_open_card(turn: Turn, person: Person) -> bool:
+    """The card waiting for this person's answer, sent again (typed text
+    where its buttons are expected); False if none is open."""
+    for card in await turn.uow.intros.suggestions_of(person.id):
+        if card.status == CardStatus.SHOWN:
+            other = await turn.uow.intros.profile(card.counterpart_id)
+            if other is not None:
+                send_card(turn, person, card, other, await counterpart_interested(turn, person.id, card.counterpart_id))
+                return True
+    return False
+
+
 def send_card(turn: Turn, person: Person, card: Suggestion, other: Profile, interested: bool, prefix: str = "") -> None:
     lang = turn.locale_of(person)
     buttons = [[turn.button_for(person, t(lang, "btn.interested"), CardButton(card.id, CardAnswer.YES))],

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.exc import IntegrityError
 
 from db.uow import DuplicateUpdate, SqlAlchemyUnitOfWork
-from handlers import account, commands, followups, introductions
+from handlers import account, cards, commands, followups, introductions
 from handlers.callbacks import Choice, Consent, unpack
 from handlers.flows import Flow, current
 from handlers.turn import Turn
@@ -189,8 +189,21 @@ class CrosslabCore:
             flow.resume(turn, profile)
         elif profile.completed_at is None:
             turn.say("onboarding.paused_hint")
-        else:
+        elif not await self._point_to_open_question(turn):
             turn.say("idle.text")
+
+    @staticmethod
+    async def _point_to_open_question(turn: Turn) -> bool:
+        """Typed text while a suggestion card or a "what came of it" question
+        waits for a button: say so and send that question again."""
+        person = turn.person
+        assert person is not None
+        before = len(turn.reply.messages)
+        if await cards.resend_open_card(turn, person) or await followups.resend_open_outcome(turn, person):
+            hint = OutMessage(turn.ev.chat_id, turn.tr("input.answer_open_question"), [])
+            turn.reply.messages.insert(before, hint)
+            return True
+        return False
 
     async def on_other(self, turn: Turn, profile: Profile) -> None:
         """Stickers, photos, voice, ...: only a flow that collects files takes them."""

@@ -443,6 +443,15 @@ async def _send_outcome_question(turn: Turn, person: Person, oc: Outcome, *, nud
     return True
 
 
+async def resend_open_outcome(turn: Turn, person: Person) -> bool:
+    """The "what came of it" question waiting for this person, sent again;
+    False if none is open."""
+    for oc in await turn.uow.followups.outcomes_of_person(person.id):
+        if oc.status == OutcomeStatus.ASKED and await _send_outcome_question(turn, person, oc):
+            return True
+    return False
+
+
 async def on_outcome_button(turn: Turn, payload: OutcomeButton) -> None:
     person = turn.person
     assert person is not None

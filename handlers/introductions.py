@@ -123,6 +123,7 @@ async def ask_for_time(turn: Turn, meeting: Meeting, pair: Pair, asker: Person, 
     rows.append([_mt(turn, asker, t(lang, "btn.other_time"), meeting, "other")])
     rows.append([_mt(turn, asker, t(lang, "btn.self_arrange"), meeting, "self")])
     turn.send(t(lang, "sched.ask" if slots else "sched.none_common", name=name), rows, to=asker)
+    await put_at_question(turn, asker, Flow.MEETING, "slots", meeting_id=meeting.id)
 
 
 async def on_time_offered(turn: Turn, event: TimeOffered) -> None:
@@ -455,6 +456,8 @@ class MeetingFlow(FlowHandler):
                 await proposed_time_text(turn, text)  # another time instead
         elif turn.step == "offer":
             return await offered_time_text(turn, text)
+        elif turn.step == "slots":
+            return await slots_text(turn, text)
         else:
             return False
         return True
@@ -474,6 +477,8 @@ class MeetingFlow(FlowHandler):
             _ask_to_confirm(turn)
         elif turn.step == "offer":
             turn.send(*_offer_prompt(turn, turn.person, **turn.state.data))
+        elif turn.step == "slots":
+            turn.say("sched.slots_above")
         else:
             turn.say("sched.ask_time")
 
@@ -578,6 +583,29 @@ async def offered_time_text(turn: Turn, text: str) -> bool:
         await proposed_time_text(turn, text)
         return True
     return False
+
+
+async def slots_text(turn: Turn, text: str) -> bool:
+    """Step slots (the proposed times, "other time", "we arrange it"): a typed
+    time is proposed as one's own; anything else gets the list again. False if
+    the meeting is no longer waiting for this person's choice."""
+    person = turn.person
+    assert person is not None and turn.state is not None
+    meeting = await turn.uow.intros.meeting(int(turn.state.data.get("meeting_id") or 0))
+    pair = await turn.uow.intros.pair_by_id(meeting.pair_id) if meeting else None
+    if meeting is None or pair is None or meeting.status != MeetingStatus.NEGOTIATING or meeting.offer_by is not None:
+        turn.goto(Flow.IDLE, None)
+        return False
+    if read_time(text, person.language, turn.services.now(), turn.services.settings.tz) is not None:
+        turn.goto(Flow.MEETING, "propose_time", meeting_id=meeting.id)
+        await proposed_time_text(turn, text)
+        return True
+    other = await turn.uow.intros.person(model.other_id(pair, person.id))
+    if other is None:
+        return False
+    turn.say("input.answer_open_question")
+    await ask_for_time(turn, meeting, pair, asker=person, other=other)
+    return True
 
 
 # --- /meetings ------------------------------------------------------------------------

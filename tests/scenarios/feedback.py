@@ -110,6 +110,9 @@ async def feedback_yes_then_outcomes_and_figures(h) -> None:
     h.set_time(meeting.starts_at + timedelta(days=90, hours=1))
     await h.sweep()
     assert "Was ist bisher daraus geworden" in company.last.text
+    new = await company.say("Wir haben einen Auftrag bekommen!")  # typed: the question again, with its buttons
+    assert "Bitte antworten Sie über die Schaltflächen" in new[0].text and "Was ist bisher daraus geworden" in new[-1].text
+    assert any("Ein Auftrag" in label for label in new[-1].labels)
     await company.press("Ein Auftrag")
     async with h.sessions() as s:
         outcomes = list((await s.execute(select(Outcome).order_by(Outcome.due_at, Outcome.id))).scalars())

@@ -450,6 +450,40 @@ async def export_and_delete_with_a_meeting(h) -> None:
     assert "keine geplanten Termine" in company.last.text
 
 
+async def typed_text_at_an_open_card_points_to_it(h) -> None:
+    """Issue 10.15: text typed while a suggestion card waits for a button gets
+    the card again with its buttons (not "not understood"); nothing changes."""
+    company = await onboard(h, 1401, lang="de", side="production", name="Uta Seifert", text=COMPANY_CHALLENGE,
+                            days=("Di",), window="vormittags")
+    creative = await onboard(h, 2401, lang="en", side="creative", name="Ben Okafor", text=PHOTOGRAPHER,
+                             days=("Tue",), window="mornings")
+    assert "A suggestion for you" in creative.last.text
+    new = await creative.say("yes please, sounds great")
+    assert "Please answer with the buttons" in new[0].text
+    assert "Uta Seifert" in new[-1].text and any("Interested" in label for label in new[-1].labels)
+    assert not any("don't understand" in m.text for m in new)
+    async with h.sessions() as s:
+        assert (await s.execute(select(Pair))).first() is None  # nobody said yes by typing
+    await creative.press("Interested")
+    assert "As soon as Uta Seifert agrees too" in texts(creative)
+    assert company.last.text
+
+
+async def typed_text_at_the_slot_list(h) -> None:
+    """Issue 10.15: at the list of proposed times, a typed time is proposed as
+    one's own, anything else gets the list again with its buttons."""
+    company, creative = await introduced_pair(h)
+    assert "Wann treffen Sie sich" in company.last.text
+    new = await company.say("weiß ich noch nicht")
+    assert "Bitte antworten Sie über die Schaltflächen" in new[0].text
+    assert "Wann treffen Sie sich" in new[-1].text and any(label.startswith("📅") for label in new[-1].labels)
+    await company.say("Do 14")
+    assert "14:00" in creative.last.text and any("Accept" in l or "✅" in l for l in creative.last.labels)
+    async with h.sessions() as s:
+        meeting = (await s.execute(select(Meeting))).scalar_one()
+        assert meeting.offer_at is not None and meeting.offer_at.astimezone(BERLIN).weekday() == 3
+
+
 async def mutual_interest_and_a_card_of_someone_gone(h) -> None:
     """Issue 10.9: the second "interested" no longer reads "as soon as X agrees
     too" right before "you both want to meet". Issue 10.16: a card of someone
@@ -612,7 +646,7 @@ async def typed_answers_to_an_offered_time(h) -> None:
     assert creative.last.text == t("en", "idle.text")
 
 
-FAST = [each_side_gets_its_own_briefing, late_buttons_say_what_the_other_side_did, place_on_site_goes_into_the_calendar,
+FAST = [typed_text_at_the_slot_list, typed_text_at_an_open_card_points_to_it, each_side_gets_its_own_briefing, late_buttons_say_what_the_other_side_did, place_on_site_goes_into_the_calendar,
         place_online_after_the_time_is_agreed, export_and_delete_with_a_meeting, mutual_interest_and_a_card_of_someone_gone, accept_accept_introduction, accept_decline_shares_nothing, forged_and_foreign_buttons_change_nothing,
         negotiate_with_rejection_and_own_time, no_common_slot_then_arrange_ourselves, reschedule_and_cancel,
         organiser_releases_event_matches, organiser_chooses_and_confirms_a_release,
