@@ -205,6 +205,8 @@ class SimulatedParticipant:
                      "collaboration", "languages", "availability"):
             if self._is(msg, f"ask.{step}"):
                 return step
+        if self._is(msg, "ask.wanted") or self._is(msg, "ask.wanted_open"):  # the help the bridge suggests
+            return "wanted"
         if self._is(msg, "ask.role_freelance"):  # the role question to a freelancer
             return "role"
         return "unknown"
@@ -251,6 +253,8 @@ class SimulatedParticipant:
         elif step == "availability":
             for label in (t(self.lang, "day.1"), t(self.lang, "day.3"), t(self.lang, "window.morning")):
                 await self._toggle(msg, label)
+            await self._tap(msg, t(self.lang, "btn.done"))
+        elif step == "wanted":  # the bridge's suggestion, as it is
             await self._tap(msg, t(self.lang, "btn.done"))
         elif step == "summary":
             await self._tap(msg, t(self.lang, "btn.confirm"))

@@ -95,6 +95,9 @@ class Profile(Base):
     role: Mapped[str | None] = mapped_column(String(300))
     sector: Mapped[str | None] = mapped_column(String(600))  # companies: trade/sector and what they make
     disciplines: Mapped[list[str] | None] = mapped_column(JSON)  # creatives: taxonomy codes
+    # companies: the kinds of creative help confirmed after the challenge
+    # (taxonomy codes; [] = "no answer", None = not asked yet)
+    wanted_disciplines: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True))
     offers: Mapped[str | None] = mapped_column(Text)  # creative: skills and references; company: trade/capacities
     seeks: Mapped[str | None] = mapped_column(Text)  # company: current challenge; creative: wished collaboration
     languages: Mapped[list[str] | None] = mapped_column(JSON)

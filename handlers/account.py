@@ -223,6 +223,7 @@ async def collect_data(turn: Turn, profile: Profile) -> dict[str, object]:
             "role": profile.role,
             "sector": profile.sector,
             "disciplines": profile.disciplines,
+            "wanted_disciplines": profile.wanted_disciplines,
             "offers": profile.offers,
             "seeks": profile.seeks,
             "languages": profile.languages,

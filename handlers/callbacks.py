@@ -113,8 +113,8 @@ def _row(value: str, least: int, most: int) -> tuple[Any, ...] | None:
 
 
 @dataclass(frozen=True)
-class Choice(Payload, actions=("lang", "name", "side", "org", "dis", "lng", "av", "sum", "edit", "back", "del",
-                               "when")):
+class Choice(Payload, actions=("lang", "name", "side", "org", "dis", "wnt", "lng", "av", "sum", "edit", "back",
+                               "del", "when")):
     """One answer to the current prompt of onboarding, the profile, /delete or
     a typed meeting time to confirm: a code, "ok"/"done" for a multi-select or
     menu, "back" (leave an edit unchanged), or a time (minutes since the

@@ -7,8 +7,10 @@ then returns to the summary.  See docs/conversations.md.
 State data of a step: `sel` (the ticks of a multi-select), `edit` (the step
 was opened from the profile or the summary: it has a "back" button and a
 plea to go back is not taken as an answer), `to` (the side asked to switch
-to) and `draft` (a side switch in progress: the new side's answers, applied
-to the profile only when the last one is given).
+to), `draft` (a side switch in progress: the new side's answers, applied
+to the profile only when the last one is given), and at the step `wanted`
+`hint` (the disciplines the bridge sees in the challenge, computed before
+the step is asked) and `more` (all 14 disciplines are shown).
 """
 from __future__ import annotations
 
@@ -52,16 +54,18 @@ TEXT_STEPS: dict[str, TextRule] = {
     "skills": TextRule(40, 1500, "example.skills"),
     "collaboration": TextRule(15, 800, "example.collaboration"),
 }
-CHOICE_STEPS = ("side", "disciplines", "languages", "availability")
-MULTI_STEPS = ("disciplines", "languages", "availability")
+CHOICE_STEPS = ("side", "disciplines", "wanted", "languages", "availability")
+MULTI_STEPS = ("disciplines", "wanted", "languages", "availability")
+# The button kind of each multi-select step.
+MULTI_KINDS = {"disciplines": "dis", "wanted": "wnt", "languages": "lng", "availability": "av"}
 # The fields whose answers mean something only on one side.
-SIDE_FIELDS = ("sector", "disciplines", "offers", "seeks")
+SIDE_FIELDS = ("sector", "disciplines", "offers", "seeks", "wanted_disciplines")
 # Multi-select steps whose answer is a list of codes stored in the profile field of the same name.
 CODE_LISTS: dict[str, tuple[str, ...]] = {"disciplines": tuple(DISCIPLINES), "languages": WORK_LANGUAGES}
 
 
 # The steps that ask only one side.
-SIDE_STEPS: dict[str, tuple[str, ...]] = {"production": ("sector", "challenge"),
+SIDE_STEPS: dict[str, tuple[str, ...]] = {"production": ("sector", "challenge", "wanted"),
                                          "creative": ("disciplines", "skills", "collaboration")}
 
 
@@ -70,6 +74,8 @@ def steps_for(side: str | None) -> list[str]:
 
 
 def is_filled(profile: Profile, step: str) -> bool:
+    if step == "wanted":  # no tick at all is an answer too ("keine Angabe")
+        return profile.wanted_disciplines is not None
     value = {
         "name": profile.name,
         "side": profile.side,
@@ -157,8 +163,19 @@ def _progress(turn: Turn, profile: Profile, step: str) -> str:
     return f"({steps.index(step) + 1}/{len(steps)}) "
 
 
+def _hint(turn: Turn) -> list[str]:
+    hint = turn.state.data.get("hint") if turn.state is not None else None
+    return [code for code in hint or [] if code in DISCIPLINES]
+
+
 def prompt_text(turn: Turn, profile: Profile, step: str) -> str:
     key = f"ask.{step}"
+    if step == "wanted":
+        hint = _hint(turn)
+        if not hint:
+            return _progress(turn, profile, step) + turn.tr("ask.wanted_open")
+        labels = " · ".join(DISCIPLINES[code][turn.lang] for code in hint)
+        return _progress(turn, profile, step) + turn.tr("ask.wanted", labels=labels)
     if step == "role" and profile.organisation in {t(loc, "org.freelance") for loc in LOCALES}:
         key = "ask.role_freelance"  # no organisation: "your role there" makes no sense
     text = _progress(turn, profile, step) + turn.tr(key)
@@ -198,6 +215,16 @@ def _answer_buttons(turn: Turn, profile: Profile, step: str) -> list[list[Button
     if step == "disciplines":
         options = [(code, labels[turn.lang]) for code, labels in DISCIPLINES.items()]
         return _toggle_rows(turn, "dis", options, sel, 1) + [[turn.button(done, Choice("dis", "ok"))]]
+    if step == "wanted":
+        # the suggested ones first; the others behind "more" (all when nothing is suggested)
+        hint = _hint(turn)
+        more = not hint or bool(turn.state is not None and turn.state.data.get("more"))
+        order = hint + [code for code in DISCIPLINES if code not in hint]
+        shown = order if more else [code for code in order if code in hint or code in sel]
+        rows = _toggle_rows(turn, "wnt", [(code, DISCIPLINES[code][turn.lang]) for code in shown], sel, 1)
+        if not more:
+            rows.append([turn.button(turn.tr("btn.wanted_more"), Choice("wnt", "more"))])
+        return rows + [[turn.button(done, Choice("wnt", "ok"))]]
     if step == "languages":
         options = [(code, turn.tr(f"lang.{code}")) for code in WORK_LANGUAGES]
         return _toggle_rows(turn, "lng", options, sel, 3) + [[turn.button(done, Choice("lng", "ok"))]]
@@ -212,6 +239,8 @@ def _answer_buttons(turn: Turn, profile: Profile, step: str) -> list[list[Button
 def _initial_selection(turn: Turn, profile: Profile, step: str) -> list[str]:
     if step == "disciplines":
         return list(profile.disciplines or [])
+    if step == "wanted":  # the stored choice, else the bridge's suggestion
+        return list(profile.wanted_disciplines if profile.wanted_disciplines is not None else _hint(turn))
     if step == "languages":
         return list(profile.languages or [turn.lang])
     if step == "availability":
@@ -227,6 +256,10 @@ def ask(turn: Turn, profile: Profile, step: str, *, edit: bool | None = None, ag
     assert turn.state is not None
     data = turn.state.data
     carry = {key: data[key] for key in ("edit", "draft") if data.get(key)}
+    if step == "wanted":  # the hint was computed for this step; "more" stays when asked again
+        carry.update({key: data[key] for key in ("hint",) if key in data})
+        if again and turn.state.step == step and data.get("more"):
+            carry["more"] = True
     if edit is not None:
         carry.pop("draft", None)
         if edit:
@@ -276,7 +309,8 @@ def render_profile(turn: Turn, profile: Profile, *, with_status: bool) -> str:
     ]
     if profile.side == "production":
         lines += [f"{turn.tr('field.sector')}: {profile.sector or none}",
-                  f"{turn.tr('field.challenge')}: {profile.seeks or none}"]
+                  f"{turn.tr('field.challenge')}: {profile.seeks or none}",
+                  f"{turn.tr('field.wanted')}: {render_wanted(turn, profile)}"]
     elif profile.side == "creative":
         disc = ", ".join(DISCIPLINES[c][turn.lang] for c in profile.disciplines or [] if c in DISCIPLINES)
         lines += [f"{turn.tr('field.disciplines')}: {disc or none}",
@@ -294,6 +328,13 @@ def render_profile(turn: Turn, profile: Profile, *, with_status: bool) -> str:
     if with_status and turn.person is not None:
         lines.append(f"{turn.tr('field.status')}: {turn.tr('status.paused' if turn.person.paused else 'status.active')}")
     return "\n".join(lines)
+
+
+def render_wanted(turn: Turn, profile: Profile) -> str:
+    if profile.wanted_disciplines is None:
+        return turn.tr("profile.empty")
+    labels = ", ".join(DISCIPLINES[c][turn.lang] for c in profile.wanted_disciplines if c in DISCIPLINES)
+    return labels or turn.tr("wanted.none")
 
 
 def show_summary(turn: Turn, profile: Profile) -> None:
@@ -440,7 +481,9 @@ def finish_selection(turn: Turn, profile: Profile, step: str) -> bool:
     """Store a multi-select answer; False (with an alert) if it is incomplete."""
     assert turn.state is not None
     sel = list(turn.state.data.get("sel", []))
-    if step in CODE_LISTS:
+    if step == "wanted":  # none at all is allowed: "keine Angabe"
+        profile.wanted_disciplines = [c for c in DISCIPLINES if c in sel]
+    elif step in CODE_LISTS:
         codes = [c for c in CODE_LISTS[step] if c in sel]  # in the list's order
         if not codes:
             turn.toast("select.at_least_one", alert=True)
@@ -460,6 +503,8 @@ def finish_selection(turn: Turn, profile: Profile, step: str) -> bool:
 def allowed_codes(step: str) -> set[str]:
     if step in CODE_LISTS:
         return set(CODE_LISTS[step])
+    if step == "wanted":
+        return set(DISCIPLINES)
     if step == "availability":
         return {f"d{d}" for d in DAYS} | {f"w{w}" for w in WINDOWS}
     return set()
@@ -470,6 +515,22 @@ def confirm(turn: Turn, profile: Profile) -> None:
     _touch(profile)
     turn.goto(Flow.IDLE, None)
     turn.say("onboarding.done")
+
+
+def show_more(turn: Turn, profile: Profile, message_id: int | None) -> None:
+    """"More" at the question about the help wanted: every discipline."""
+    assert turn.state is not None
+    turn.state.data = {**turn.state.data, "more": True}
+    turn.bump()
+    turn.edit(message_id, prompt_text(turn, profile, "wanted"), prompt_buttons(turn, profile, "wanted"))
+
+
+async def prepare_hint(turn: Turn, challenge: str) -> None:
+    """Before the question about the help wanted: what the bridge sees in the
+    challenge (model work, off the event loop), kept in the state for `ask`."""
+    assert turn.state is not None
+    hint = await turn.services.matching.discipline_hint(challenge)
+    turn.state.data = {**turn.state.data, "hint": list(hint or [])}
 
 
 async def after_onboarding(turn: Turn, profile: Profile) -> None:
@@ -507,6 +568,11 @@ class OnboardingFlow(FlowHandler):
             return True
         if step not in TEXT_STEPS:
             return False
+        target = working(turn, profile)
+        rule = TEXT_STEPS[step]
+        if (step == "challenge" and target.wanted_disciplines is None
+                and rule.min_len <= len(clean_text(text)) <= rule.max_len):
+            await prepare_hint(turn, clean_text(text))  # the next question: which help fits
         answer_text(turn, working(turn, profile), step, text)  # type: ignore[arg-type]
         return True
 
@@ -536,8 +602,10 @@ class OnboardingFlow(FlowHandler):
             start_side_switch(turn, profile, value, message_id)
         elif kind == "org" and step == "organisation":
             answer_text(turn, target, "organisation", turn.tr("org.freelance"))
-        elif kind in ("dis", "lng", "av") and step in MULTI_STEPS:
-            if value != "ok":
+        elif step in MULTI_STEPS and kind == MULTI_KINDS[step]:
+            if kind == "wnt" and value == "more":
+                show_more(turn, target, message_id)
+            elif value != "ok":
                 toggle(turn, target, step, value, allowed_codes(step), message_id)
             elif finish_selection(turn, target, step):
                 turn.edit(message_id, turn.tr("chosen.noted" if isinstance(target, ProfileDraft) else "chosen.saved"))
@@ -557,6 +625,8 @@ class OnboardingFlow(FlowHandler):
                 else:
                     turn.goto(Flow.IDLE, None)
             elif value in steps_for(profile.side):
+                if value == "wanted":
+                    await prepare_hint(turn, profile.seeks or "")
                 ask(turn, profile, value, edit=True)
             else:
                 turn.toast("button.invalid", alert=True)

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 TOP = 5
+HINT_SECONDS = 20.0  # longer than a first model load; then the question comes without suggestions
 
 
 @dataclass(frozen=True)
@@ -217,6 +218,26 @@ class MatchingService:
         }
 
 
+    async def discipline_hint(self, text: str) -> list[str] | None:
+        """The disciplines the exemplar bridge sees in a company's challenge
+        (`matching.bridge.suggested_disciplines`), computed in a worker thread;
+        None when the model or the bank is not available (or not within
+        HINT_SECONDS): the question then offers every discipline unticked."""
+        try:
+            await asyncio.wait_for(self._model_loaded(), HINT_SECONDS)
+            return await asyncio.wait_for(asyncio.to_thread(self._hint_now, text), HINT_SECONDS)
+        except asyncio.TimeoutError:
+            log.warning("no discipline hint within %.0f s", HINT_SECONDS)
+        except Exception:
+            log.exception("no discipline hint: the bridge is not available")
+        return None
+
+    def _hint_now(self, text: str) -> list[str]:
+        from matching.bridge import suggested_disciplines
+        from matching.encoder import CachedEncoder
+
+        return suggested_disciplines(CachedEncoder(self.encoder, None), text)
+
     async def learned(self, turn: Turn, rows: list[tuple[Person, Profile]] | None = None) -> tuple[FeedbackModel, set[tuple[str, str]]]:
         """What meetings taught: a bounded score prior per challenge type ×
         discipline, and the pairs never to suggest again (rated ≤ 2 or "no").
@@ -253,6 +274,7 @@ def to_participant(person: Person, profile: Profile) -> Participant:
         seeks=profile.seeks or "",
         sector=profile.sector or "",
         disciplines=tuple(profile.disciplines or ()),
+        wanted=tuple(profile.wanted_disciplines or ()) if profile.side == "production" else (),
         paused=person.paused,
     )
 

@@ -24,7 +24,16 @@ have an encoder-specific scale (USE ≈ 0.1–0.6, e5 ≈ 0.7–0.9), so each te
     bridge(c, k) = Σ_d p_c(d) · m_k(d)      (a dot product of two 14-vectors)
 
 — the expected membership of the creative in the discipline the company's
-problem calls for.  Nothing is fitted here: k, the standardisation and the
+problem calls for.
+
+**The company's confirmation.**  In onboarding a company sees the
+disciplines its need puts highest (`suggested_disciplines`: the up to 3
+largest p_c(d) that reach twice the uniform share 1/14) and ticks what fits.
+A confirmed choice W (`Participant.wanted`, non-empty) *replaces* the
+estimate: p_c = uniform over W.  The company read the estimate and corrected
+it, so its answer is better evidence than the bank's guess; replacing needs
+no mixing weight (nothing to tune).  No choice ("keine Angabe") or no such
+field (cohorts) leaves p_c as estimated.  Nothing is fitted here: k, the standardisation and the
 unit softmax temperature are fixed by this reasoning, the same for every
 encoder.  An empty text has no evidence and gets a zero row.
 
@@ -46,6 +55,8 @@ from matching.taxonomy import DISCIPLINES
 
 TOP_K = 5
 CODES = tuple(DISCIPLINES)
+HINT_MAX = 3  # disciplines suggested to a company at most
+HINT_SHARE = 2.0  # … each with at least twice the uniform share of the need
 
 
 @dataclass(frozen=True)
@@ -152,6 +163,42 @@ def declared_matrix(creatives: list[Participant]) -> np.ndarray:
     return out
 
 
+def wanted_matrix(companies: list[Participant]) -> np.ndarray:
+    """companies × 14: 1 where a discipline was confirmed in onboarding."""
+    index = {code: i for i, code in enumerate(CODES)}
+    out = np.zeros((len(companies), len(CODES)), dtype=np.float32)
+    for row, p in enumerate(companies):
+        for code in p.wanted:
+            if code in index:
+                out[row, index[code]] = 1.0
+    return out
+
+
+def confirmed_need(need: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """The need with each confirmed choice in place of the estimate: uniform
+    over the confirmed disciplines (rows without a choice unchanged)."""
+    counts = wanted.sum(axis=1, keepdims=True)
+    chosen = counts[:, 0] > 0
+    if not chosen.any():
+        return need
+    out = need.copy()
+    out[chosen] = wanted[chosen] / counts[chosen]
+    return out
+
+
+def suggested_disciplines(embedder: CachedEncoder, text: str, top: int = HINT_MAX) -> list[str]:
+    """What the bridge sees in a company's challenge: the codes of the up to
+    `top` disciplines with the largest need, each at least HINT_SHARE times
+    the uniform share (best first; [] when nothing stands out)."""
+    if not text.strip():
+        return []
+    vectors = exemplar_vectors(embedder)
+    query = embedder.encode([text], kind="query")
+    need = need_distribution(topk_affinity(query, vectors.problems, vectors.problem_labels))[0]
+    order = np.argsort(-need, kind="stable")[:top]
+    return [CODES[i] for i in order if need[i] >= HINT_SHARE / len(CODES)]
+
+
 @dataclass(frozen=True)
 class Bridge:
     """Per-participant bridge vectors: bridge(c, k) = need[c] · member[k]."""
@@ -166,13 +213,17 @@ class Bridge:
 
 
 def build_bridge(challenges: np.ndarray, skills: np.ndarray, creatives: list[Participant],
-                 vectors: ExemplarVectors, k: int = TOP_K) -> Bridge:
+                 vectors: ExemplarVectors, k: int = TOP_K, companies: list[Participant] | None = None) -> Bridge:
     """Bridge vectors from the embedded challenges (as queries) and skills
-    (as passages) of a cohort and the embedded bank."""
+    (as passages) of a cohort and the embedded bank; `companies` (in the
+    order of `challenges`) bring their confirmed choices (`confirmed_need`)."""
     raw_need = topk_affinity(challenges, vectors.problems, vectors.problem_labels, k)
     raw_member = topk_affinity(skills, vectors.creatives, vectors.creative_labels, k)
+    need = need_distribution(raw_need)
+    if companies:
+        need = confirmed_need(need, wanted_matrix(companies))
     return Bridge(
-        need=need_distribution(raw_need),
+        need=need,
         member=membership(raw_member, declared_matrix(creatives)),
         raw_need=raw_need,
         raw_member=raw_member,

@@ -30,7 +30,10 @@ class Participant:
 
     `seeks` is a company's challenge or a creative's wished collaboration;
     `offers` a creative's skills or a company's trade and capacities; `sector`
-    a company's trade in its own words (onboarding).  `languages` are the
+    a company's trade in its own words (onboarding).  `wanted` are the
+    discipline codes a company confirmed after its challenge (onboarding:
+    "Dabei könnten helfen …"); empty when it gave none or was never asked
+    (cohorts).  `languages` are the
     working languages the person stated; when empty, only `language` (their
     chat language) is known — see `working_languages`.
     """
@@ -45,6 +48,7 @@ class Participant:
     seeks: str = ""
     sector: str = ""
     disciplines: tuple[str, ...] = ()
+    wanted: tuple[str, ...] = ()
     paused: bool = False
     deleted: bool = False
 
@@ -58,6 +62,7 @@ class Participant:
         set_(self, "language", (_text(self.language).strip().lower() or "de"))
         set_(self, "languages", _codes(self.languages))
         set_(self, "disciplines", _codes(self.disciplines))
+        set_(self, "wanted", _codes(self.wanted))
 
     @property
     def languages_stated(self) -> bool:

@@ -1,6 +1,7 @@
 """Short human reasons for a suggestion, in German and English.
 
-A reason names what connects the two — the shared challenge type with the
+A reason names what connects the two — the discipline the company confirmed
+in onboarding when the creative is in it, else the shared challenge type with the
 words from both texts that triggered it, else the discipline the challenge
 calls for (the exemplar bridge's, then the stems'), else the words both texts share, else a snippet of the
 counterpart's text — plus, when the creative described a wish, what of it
@@ -24,6 +25,7 @@ _TEMPLATES = {
     "de": {
         "challenge": "Die Herausforderung „{label}“ ({left}) passt zur Erfahrung mit {right}.",
         "challenge_one": "Beide Profile drehen sich um „{label}“ ({words}).",
+        "wanted": "Gewünscht ist {label} – genau das ist das Fach auf der kreativen Seite.",
         "discipline": "Die Aufgabe braucht {label} – genau das ist das Fach auf der kreativen Seite.",
         "discipline_words": "Die Aufgabe braucht {label} – genau das ist das Fach auf der kreativen Seite ({words}).",
         "shared": "Beide Profile sprechen von {words}.",
@@ -39,6 +41,7 @@ _TEMPLATES = {
     "en": {
         "challenge": "The challenge “{label}” ({left}) fits the experience with {right}.",
         "challenge_one": "Both profiles are about “{label}” ({words}).",
+        "wanted": "{label} is what is wanted – exactly the field on the creative side.",
         "discipline": "The task calls for {label} – exactly the field on the creative side.",
         "discipline_words": "The task calls for {label} – exactly the field on the creative side ({words}).",
         "shared": "Both profiles speak of {words}.",
@@ -56,6 +59,9 @@ LANGUAGES = tuple(_TEMPLATES)
 # a bridge discipline is named when need(c, d) · membership(k, d) reaches this:
 # ≈ 3 × the uniform share of the need (1/14) on a discipline the creative is in
 BRIDGE_REASON_MIN = 0.2
+# a confirmed discipline is named when the creative is in it: declared in
+# onboarding, or within ln 2 of its best-fitting discipline (membership ≥ ½)
+WANTED_REASON_MIN = 0.5
 
 
 def _quote(lang: str, words: Sequence[str], limit: int = 2) -> str:
@@ -120,11 +126,19 @@ def explain_pair(features: CohortFeatures, i: int, j: int, viewer_side: str) -> 
     sector_codes = list(taxonomy.SECTORS)
     reasons: dict[str, list[str]] = {lang: [] for lang in LANGUAGES}
 
+    # 0. the discipline the company confirmed, when the creative is in it
+    primary_done = False
+    code = _wanted_discipline(features, i, j)
+    if code is not None:
+        label = taxonomy.DISCIPLINES[code]
+        for lang in LANGUAGES:
+            reasons[lang].append(_TEMPLATES[lang]["wanted"].format(label=label[lang]))
+        primary_done = True
+
     # 1. the challenge type both texts point to
     contrib = features.tax_c[i] * features.tax_k[j]
     best = int(np.argmax(contrib)) if contrib.size else 0
-    primary_done = False
-    if contrib.size and contrib[best] > 0:
+    if not primary_done and contrib.size and contrib[best] > 0:
         code = type_codes[best]
         label = taxonomy.CHALLENGE_TYPES[code]["label"]
         left = type_words(hits["c_seeks"][c.id], best)
@@ -197,6 +211,27 @@ def explain_pair(features: CohortFeatures, i: int, j: int, viewer_side: str) -> 
             reasons[lang].append(_TEMPLATES[lang]["language"].format(left=left, right=right))
 
     return {lang: " ".join(p[:1].upper() + p[1:] for p in parts) for lang, parts in reasons.items()}
+
+
+def _wanted_discipline(features: CohortFeatures, i: int, j: int) -> str | None:
+    """The confirmed discipline of company i the creative j is most in
+    (membership of the exemplar bridge, or declared without one), if any."""
+    c, k = features.companies[i], features.creatives[j]
+    if not c.wanted:
+        return None
+    codes = list(taxonomy.DISCIPLINES)
+    bridge = getattr(features, "bridge", None)
+    best, best_value = None, 0.0
+    for code in c.wanted:
+        if code not in taxonomy.DISCIPLINES:
+            continue
+        if bridge is not None:
+            value = float(bridge.member[j][codes.index(code)])
+        else:
+            value = 1.0 if code in k.disciplines else 0.0
+        if value > best_value:
+            best, best_value = code, value
+    return best if best_value >= WANTED_REASON_MIN else None
 
 
 def _wish_reason(features: CohortFeatures, i: int, j: int, type_codes, sector_codes) -> dict[str, str] | None:

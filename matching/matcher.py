@@ -225,7 +225,8 @@ class Matcher:
             # the bank goes through an uncached CachedEncoder: its vectors are
             # memoised per process, never written to the people's cache
             vectors = exemplar_vectors(CachedEncoder(self.encoder, None))
-            features.bridge = build_bridge(features.dense_c, features.dense_k, creatives, vectors)
+            features.bridge = build_bridge(features.dense_c, features.dense_k, creatives, vectors,
+                                           companies=features.companies)
         return PreparedCohort(features, FusedScorer(features, self.fusion))
 
     # -- suggestions --------------------------------------------------------

@@ -35,6 +35,7 @@ async def onboard(h, user_id: int, *, lang: str, side: str, name: str, text: str
         await chat.say("Inhaberin" if lang == "de" else "Owner")
         await chat.say("Tischlerei, Massivholzmöbel" if lang == "de" else "Joinery, solid wood furniture")
         await chat.say(text)
+        await chat.press("Fertig" if lang == "de" else "Done")  # the help the bridge suggests, as it is
     else:
         await chat.press("Kreativ" if lang == "de" else "Creative")
         await chat.press("Freiberuflich" if lang == "de" else "Freelance")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from db.models import Person, Profile
+from matching.taxonomy import DISCIPLINES
 from tests.support.config import ADMIN_ID
 
 CHALLENGE_DE = ("Unsere Möbel verkaufen wir nur im eigenen Laden. Wir wollen sie online verkaufen, "
@@ -29,6 +30,12 @@ async def onboard_company_de(h, user_id: int = 1001) -> None:
     await chat.say("Fotos")  # too short: asked for more, with an example
     assert "mindestens 40" in chat.last.text and "Zum Beispiel" in chat.last.text
     await chat.say(CHALLENGE_DE)
+    # what the bridge sees in the challenge, pre-ticked; the rest behind "more"
+    assert "Dabei könnten helfen:" in chat.last.text and "passt das?" in chat.last.text
+    suggested = [label.removeprefix("✅ ") for label in chat.last.labels if label.startswith("✅ ")]
+    assert 1 <= len(suggested) <= 3 and all(s in chat.last.text for s in suggested)
+    assert "➕ Weitere" in chat.last.labels and len(chat.last.labels) == len(suggested) + 2
+    await chat.press("Fertig")
     assert "Sprachen" in chat.last.text
     assert "✅ Deutsch" in chat.last.labels  # preselected from the chat language
     await chat.press("Englisch")
@@ -54,6 +61,7 @@ async def onboard_company_de(h, user_id: int = 1001) -> None:
     assert profile.offers == "Tischlerei, Massivholzmöbel, 12 Mitarbeitende"
     assert profile.languages == ["de", "en"]
     assert profile.availability == {"days": [1, 3], "windows": ["morning"]}
+    assert profile.wanted_disciplines and len(profile.wanted_disciplines) == len(suggested)
     person = await h.person(user_id)
     assert person is not None and person.language == "de" and person.consent_at is not None
 
@@ -434,6 +442,62 @@ async def edit_steps_have_a_way_back(h, user_id: int = 1311) -> None:
     assert (await h.state(user_id + 1)).step == "organisation"
 
 
+async def company_confirms_help(h, user_id: int = 1331) -> None:
+    """Issue 11: after the challenge a company sees which kinds of creative
+    help the bridge thinks fit, pre-ticked; it unticks, ticks more behind
+    "Weitere" and confirms; the choice is stored, shown in the summary and
+    editable in /profile (no tick at all = "keine Angabe")."""
+    chat = h.chat(user_id, "Mira", "de")
+    await chat.say("/start")
+    await chat.press("Einverstanden")
+    await chat.say("Mira Vogt")
+    await chat.press("Produktion")
+    await chat.say("Vogt Möbel")
+    await chat.say("Inhaberin")
+    await chat.say("Tischlerei, Massivholzmöbel, 12 Mitarbeitende")
+    await chat.say(CHALLENGE_DE)
+    question = chat.last
+    assert "Dabei könnten helfen:" in question.text
+    suggested = [label.removeprefix("✅ ") for label in question.labels if label.startswith("✅ ")]
+    assert suggested and "➕ Weitere" in question.labels
+    await chat.press(suggested[0])  # untick the first suggestion
+    assert suggested[0] in chat.last.labels and f"✅ {suggested[0]}" not in chat.last.labels
+    await chat.press("Weitere")  # all 14 disciplines
+    assert len(chat.last.labels) == 14 + 1 and "➕ Weitere" not in chat.last.labels
+    keep = suggested[1:]
+    if "Marke & Strategie" not in keep:
+        await chat.press("Marke & Strategie")
+        keep.append("Marke & Strategie")
+    new = await chat.say("Marke")  # typed during the multi-select: the ticks and the full list stay
+    assert any("Auswahl ist noch da" in m.text for m in new)
+    assert "✅ Marke & Strategie" in chat.last.labels and len(chat.last.labels) == 15
+    await chat.press("Fertig")
+    assert "Sprachen" in chat.last.text
+    by_label = {labels["de"]: code for code, labels in DISCIPLINES.items()}
+    expected = [code for code in DISCIPLINES if DISCIPLINES[code]["de"] in keep]
+    profile = await h.profile(user_id)
+    assert profile.wanted_disciplines == expected and by_label[suggested[0]] not in expected
+    await chat.press("Fertig")
+    await chat.press("Mi")
+    await chat.press("nachmittags")
+    await chat.press("Fertig")
+    assert "Gesuchte Unterstützung: " in chat.last.text and "Marke & Strategie" in chat.last.text
+    await chat.press("Passt so")
+
+    # /profile: the field can be edited; the stored choice is ticked
+    await chat.say("/profile")
+    assert "Gesuchte Unterstützung: " in chat.last.text
+    await chat.press("Gesuchte Unterstützung")
+    assert "Dabei könnten helfen:" in chat.last.text
+    assert "✅ Marke & Strategie" in chat.last.labels
+    assert any("Zurück, nichts ändern" in label for label in chat.last.labels)
+    for label in [label for label in chat.last.labels if label.startswith("✅ ")]:
+        await chat.press(label)
+    await chat.press("Fertig")  # nothing ticked: allowed
+    assert (await h.profile(user_id)).wanted_disciplines == []
+    assert "Gesuchte Unterstützung: keine Angabe" in chat.last.text
+
+
 async def typing_during_multiselect_keeps_ticks(h, user_id: int = 1321) -> None:
     """Issue 10.4: text typed during a multi-select cleared the ticks; the
     old keyboard still showed them and "Fertig" then said "pick at least one"."""
@@ -519,7 +583,7 @@ async def declined_invitation_survives_start(h) -> None:
 ALL = [onboard_company_de, organiser_help_without_profile, onboard_creative_en, refuse_consent, bad_input_during_onboarding,
        restart_mid_onboarding, cancel_and_resume, language_switch, privacy_commands, event_deep_link,
        open_profile_stays_put, form_of_address, side_switch_keeps_answers, edit_steps_have_a_way_back,
-       typing_during_multiselect_keeps_ticks, declined_invitation_survives_start]
+       typing_during_multiselect_keeps_ticks, declined_invitation_survives_start, company_confirms_help]
 
 
 async def matches_with_reasons(h) -> None:

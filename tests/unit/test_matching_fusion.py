@@ -233,3 +233,68 @@ def test_loco_fits_on_the_other_cohorts_and_prefers_equal_weights_on_ties(fake):
     flat = [cohort_signals(matcher, Cohort(_cohort(), {"c1": {"k4": 0, "k1": 0}, "c2": {"k2": 0}}), "x")]
     flat[0].relevance = {"c1": {"k1": 1, "k2": 1, "k3": 1, "k4": 1}}
     assert fit(flat, step=0.25) == equal_weights(flat[0].signals)
+
+
+# -- the company's confirmation (issue 11) -------------------------------------------
+
+
+def _confirmation_cohort(wanted: tuple[str, ...]) -> list[Participant]:
+    vague = "Wir brauchen frischen Wind für unseren Betrieb und wissen nicht genau, wo wir anfangen sollen."
+    return [
+        Participant(id="c", side="production", seeks=vague, offers="Bäckerei", wanted=wanted),
+        Participant(id="photo", side="creative", offers="Kamerafrau mit eigenem Schnittplatz, Reportagen.",
+                    disciplines=("photo_film",)),
+        Participant(id="ux", side="creative", offers="Ich gestalte Bedienoberflächen und teste sie mit Nutzern.",
+                    disciplines=("ux",)),
+        Participant(id="text", side="creative", offers="Redakteurin, schreibe Reportagen und Magazinbeiträge.",
+                    disciplines=("text",)),
+    ]
+
+
+@pytest.mark.parametrize("wanted, first", [(("photo_film",), "photo"), (("ux",), "ux"), (("text",), "text")])
+def test_a_confirmed_discipline_ranks_its_creative_first_and_is_named(fake, wanted, first):
+    result = Matcher(encoder=fake).suggest(_confirmation_cohort(wanted), top=3, for_ids={"c"})["c"]
+    assert result[0].counterpart_id == first
+    label = {"photo_film": "Foto, Film & Video", "ux": "UX & Interaction Design", "text": "Text, Redaktion"}[wanted[0]]
+    assert result[0].reason("de").startswith(f"Gewünscht ist {label}")
+    assert "genau das ist das Fach auf der kreativen Seite" in result[0].reason("de")
+    assert "is what is wanted" in result[0].reason("en")
+
+
+def test_the_confirmation_replaces_the_estimated_need_and_no_choice_keeps_it(fake, vectors):
+    from matching.bridge import confirmed_need, wanted_matrix
+
+    people = [Participant(id="a", side="production", wanted=("ux", "text")), Participant(id="b", side="production")]
+    need = np.full((2, len(CODES)), 1 / len(CODES), np.float32)
+    out = confirmed_need(need, wanted_matrix(people))
+    assert out[0, CODES.index("ux")] == out[0, CODES.index("text")] == pytest.approx(0.5)
+    assert out[0].sum() == pytest.approx(1.0) and np.array_equal(out[1], need[1])
+    # a cohort without the field ranks exactly as before
+    cohort = _confirmation_cohort(())
+    assert not any("Gewünscht" in s.reason("de") for s in Matcher(encoder=fake).suggest(cohort, top=3)["c"])
+
+
+def test_suggested_disciplines_are_the_few_that_stand_out(fake, vectors):
+    from matching.bridge import HINT_MAX, suggested_disciplines
+
+    bank = load_exemplars()
+    problem = bank["music_sound"].problems[0].text
+    hint = suggested_disciplines(CachedEncoder(fake, None), problem)
+    assert hint and hint[0] == "music_sound" and len(hint) <= HINT_MAX
+    assert suggested_disciplines(CachedEncoder(fake, None), "  ") == []
+
+
+async def test_no_hint_when_the_model_is_not_available():
+    from handlers.suggestions import MatchingService
+
+    class Broken:
+        name, symmetric = "broken", True
+
+        def encode_queries(self, texts, **_):
+            raise RuntimeError("no model here")
+
+        encode_passages = encode_queries
+
+    service = MatchingService(None)
+    service._encoder = Broken()
+    assert await service.discipline_hint("Unsere Website ist von 2009 und niemand findet uns.") is None
