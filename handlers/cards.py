@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 NOT_NOW_DAYS = 14
 # Someone chose this person while browsing (/browse) or answered their card
-# "interested": that card goes first (scores are ~0..1, so +1 is ahead of all).
+# "interested": that card goes first (this much above the person's best other card).
 MARK_BONUS = 1.0
 
 
@@ -148,8 +148,13 @@ async def _marked_first(turn: Turn, person: Person, scoped, scores: dict[int, fl
     """People who chose `person` get a card (or it moves up): a one-sided
     mark is a strong signal, so those cards come first."""
     intros = turn.uow.intros
-    for mark in await _marked_by(turn, person, scoped, turn.services.now()):
-        score = scores.get(mark.person_id, mark.score) + MARK_BONUS
+    marks = await _marked_by(turn, person, scoped, turn.services.now())
+    marked = {m.person_id for m in marks}
+    # Matcher scores are normalised per person (they may be negative or above 1): ahead of every other card.
+    top = max([r.score for r in await intros.suggestions_of(person.id) if r.counterpart_id not in marked]
+              + [v for k, v in scores.items() if k not in marked], default=0.0)
+    for mark in marks:
+        score = max(scores.get(mark.person_id, mark.score), top) + MARK_BONUS
         row = await intros.suggestion_between(person.id, mark.person_id)
         if row is None:
             await intros.add_suggestion(Suggestion(

@@ -633,6 +633,12 @@ async def participants_browse_and_choose(h) -> None:
     await company.press("Möchte ich treffen")
     assert "Gemerkt" in (company.last_toast or "") and "Sie möchten Lea Licht treffen" in page.text
     assert any("zurücknehmen" in label for label in page.labels) and len(company.messages) == count
+    await company.press("zurücknehmen")  # the toggle: taken back, and marked again
+    assert "zurückgenommen" in (company.last_toast or "") and "Sie möchten Lea Licht" not in page.text
+    async with h.sessions() as s:
+        assert (await s.execute(select(Pair))).scalar_one().company_answer is None
+    await company.press("Möchte ich treffen")
+    assert "Sie möchten Lea Licht treffen" in page.text
     assert "@user2702" not in texts(company) and "@user1701" not in texts(designer)
     # A forged browse button, and the company's button pressed by someone else: nothing changes.
     mark = page.data_for("zurücknehmen")
@@ -661,14 +667,12 @@ async def participants_browse_and_choose(h) -> None:
     await company.press("▶")
     assert "Lea Licht" in company.last.text and "schon vorgestellt" in company.last.text
     assert not any("treffen" in label for label in company.last.labels)
-    # The photographer declines the company: it is never shown to them again.
+    # The photographer turns the company's card down: neither is shown to the other any more.
+    await photographer.press("Not a fit")
     await photographer.say("/browse")
-    assert "Uta Seifert" in photographer.last.text
-    await photographer.say("/matches")
-    if "Uta Seifert" in photographer.last.text and photographer.last.buttons:
-        await photographer.press("Not a fit")
-        await photographer.say("/browse")
-        assert "Uta Seifert" not in photographer.last.text
+    assert "no profiles of the other side" in photographer.last.text and not photographer.last.buttons
+    await company.say("/browse")
+    assert "1 / 1" in company.last.text and "Lea Licht" in company.last.text and "Ben Okafor" not in company.last.text
 
 
 # --- issue 10.7 (typed times) and 10.15 (typed answers to a time offered) ---------------------
