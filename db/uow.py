@@ -224,6 +224,16 @@ class IntroductionRepository:
             total += int((await self.session.execute(q)).scalar_one())
         return total
 
+    async def marked_by_others(self, person_id: int) -> Sequence[Suggestion]:
+        """Others' cards about this person that they answered "interested"
+        (or marked while browsing): a strong signal for this person's cards."""
+        q = select(Suggestion).where(Suggestion.counterpart_id == person_id, Suggestion.status == "interested")
+        return (await self.session.execute(q)).scalars().all()
+
+    async def pairs_of(self, person_id: int) -> Sequence[Pair]:
+        q = select(Pair).where((Pair.company_id == person_id) | (Pair.creative_id == person_id))
+        return (await self.session.execute(q)).scalars().all()
+
     async def suggestion_between(self, person_id: int, counterpart_id: int) -> Suggestion | None:
         q = select(Suggestion).where(Suggestion.person_id == person_id, Suggestion.counterpart_id == counterpart_id)
         return (await self.session.execute(q)).scalar_one_or_none()

@@ -81,6 +81,27 @@ def reoffer_card(card: Any, score: float) -> None:
     card.status, card.score = CardStatus.PENDING, score
 
 
+# A card its owner can still mark "möchte ich treffen" while browsing (/browse).
+CARD_MARKABLE = frozenset({CardStatus.PENDING, CardStatus.SHOWN, CardStatus.NOT_NOW, CardStatus.IGNORED})
+
+
+def mark_card(card: Any, now: datetime) -> None:
+    """Chosen while browsing: the same as answering the card "interested"."""
+    _require(card, CARD_MARKABLE, "mark a card")
+    card.status, card.answered_at = CardStatus.INTERESTED, now
+
+
+def unmark_card(card: Any, pair: Any | None, person_id: int, now: datetime) -> None:
+    """A mark taken back before the introduction: the card counts as "not
+    now", the pair forgets this side's yes."""
+    _require(card, (CardStatus.INTERESTED,), "take back a mark")
+    if pair is not None:
+        if pair.status != PairStatus.OPEN:
+            raise InvalidTransition(f"take back a mark: pair is {pair.status}")
+        setattr(pair, f"{side_of(pair, person_id).value}_answer", None)
+    card.status, card.answered_at = CardStatus.NOT_NOW, now
+
+
 def invite_back(card: Any, score: float) -> bool:
     """Someone is interested in this card's owner: their card about that person
     moves to the front. False if they already answered it."""

@@ -268,6 +268,36 @@ class ReleaseButton(Payload, actions=("rl",), versioned=False):
         return cls(head[0], int(head[1:]), stamp)
 
 
+@dataclass(frozen=True)
+class BrowseButton(Payload, actions=("bw",), versioned=False):
+    """/browse, one message edited in place: p(age) to `index`, f(ilter menu),
+    d(iscipline filter chosen: `filter`, "" = all), m(ark or unmark `target`).
+    Checked on press against the person's current list (scope, pauses,
+    declined pairs, deletions)."""
+
+    op: str  # "p" | "f" | "d" | "m"
+    index: int = 0
+    filter: str = ""  # a discipline code, "" = all
+    target: int = 0  # a person id, for "m"
+
+    def pack(self) -> str:
+        return f"{self.op}:{self.index}:{self.filter}:{self.target}"
+
+    @classmethod
+    def unpack(cls, action: str, value: str) -> BrowseButton | None:
+        from matching.taxonomy import DISCIPLINES
+
+        parts = value.split(":")
+        if len(parts) != 4:
+            return None
+        op, index, code, target = parts
+        if op not in ("p", "f", "d", "m") or not index.isdigit() or not target.isdigit():
+            return None
+        if code and code not in DISCIPLINES:
+            return None
+        return cls(op, int(index), code, int(target))
+
+
 def unpack(signed: Signed) -> Payload | None:
     """The typed payload of a verified button; None for an unknown action or a
     value that does not fit its type."""

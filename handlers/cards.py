@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     from handlers.turn import Turn
 
 NOT_NOW_DAYS = 14
+# Someone chose this person while browsing (/browse) or answered their card
+# "interested": that card goes first (this much above the person's best other card).
+MARK_BONUS = 1.0
 
 
 @dataclass(frozen=True)
@@ -60,18 +63,44 @@ def _is_new(row: Suggestion | None, only_new: bool) -> bool:
     return row is None or (row.status in model.CARD_REOFFERABLE and not (only_new and row.status == CardStatus.SHOWN))
 
 
+async def _marked_by(turn: Turn, person: Person, scoped, now) -> list[Suggestion]:
+    """Others' "interested" cards about `person` that may become (or move up)
+    a card of theirs: within the scope, the marker not paused, and `person`
+    has not answered that one already (nor put it off recently)."""
+    out = []
+    scope = scoped.scope(person.id)
+    for mark in await turn.uow.intros.marked_by_others(person.id):
+        if scoped.waiting(mark.person_id) or not scoped.fits(scope, mark.person_id):
+            continue
+        marker = await turn.uow.intros.person(mark.person_id)
+        if marker is None or marker.paused:
+            continue
+        row = await turn.uow.intros.suggestion_between(person.id, mark.person_id)
+        if row is not None and (row.status not in (CardStatus.PENDING, CardStatus.NOT_NOW, CardStatus.IGNORED)
+                                or (row.status == CardStatus.NOT_NOW and row.answered_at
+                                    and now - row.answered_at < timedelta(days=NOT_NOW_DAYS))):
+            continue
+        out.append(mark)
+    return out
+
+
 async def preview_suggestions(turn: Turn, people: list[Person], pool: list[int] | None = None, *,
                               release: int | None = None) -> dict[int, int]:
     """What `offer_suggestions(..., only_new=True)` would queue, without
     storing or sending anything (`release`: as if that event were released):
     person id -> number of new cards."""
     results, _ = await _suggest(turn, people, pool, release)
+    scoped = await scopes(turn, release)
     out: dict[int, int] = {}
     for person in people:
         if person.paused:
             continue
         existing = {s.counterpart_id: s for s in await turn.uow.intros.suggestions_of(person.id)}
-        n = sum(_is_new(existing.get(int(s.counterpart_id)), True) for _profile, s in results.get(person.id, []))
+        suggested = {int(s.counterpart_id) for _profile, s in results.get(person.id, [])}
+        n = sum(_is_new(existing.get(i), True) for i in suggested)
+        if not scoped.waiting(person.id):
+            n += sum(m.person_id not in suggested and _is_new(existing.get(m.person_id), True)
+                     for m in await _marked_by(turn, person, scoped, turn.services.now()))
         if n:
             out[person.id] = n
     return out
@@ -108,9 +137,33 @@ async def offer_suggestions(turn: Turn, people: list[Person], pool: list[int] | 
                     reason_de=suggestion.reason("de"), reason_en=suggestion.reason("en"), status=CardStatus.PENDING))
             elif _is_new(row, only_new):
                 model.reoffer_card(row, float(suggestion.score))  # ignored: offered again when asked for
+        await _marked_first(turn, person, scoped, {int(s.counterpart_id): float(s.score)
+                                                   for _p, s in results.get(person.id, [])})
         if await show_next_card(turn, person, announce_empty=not (only_new and person.id in had)):
             served += 1
     return Offered(served, len(had))
+
+
+async def _marked_first(turn: Turn, person: Person, scoped, scores: dict[int, float]) -> None:
+    """People who chose `person` get a card (or it moves up): a one-sided
+    mark is a strong signal, so those cards come first."""
+    intros = turn.uow.intros
+    marks = await _marked_by(turn, person, scoped, turn.services.now())
+    marked = {m.person_id for m in marks}
+    # Matcher scores are normalised per person (they may be negative or above 1): ahead of every other card.
+    top = max([r.score for r in await intros.suggestions_of(person.id) if r.counterpart_id not in marked]
+              + [v for k, v in scores.items() if k not in marked], default=0.0)
+    for mark in marks:
+        score = max(scores.get(mark.person_id, mark.score), top) + MARK_BONUS
+        row = await intros.suggestion_between(person.id, mark.person_id)
+        if row is None:
+            await intros.add_suggestion(Suggestion(
+                person_id=person.id, counterpart_id=mark.person_id, score=score, reason_de=mark.reason_de,
+                reason_en=mark.reason_en, status=CardStatus.PENDING))
+        elif row.status == CardStatus.PENDING:
+            row.score = max(row.score, score)
+        else:
+            model.reoffer_card(row, max(row.score, score))
 
 
 async def show_next_card(turn: Turn, person: Person, *, announce_empty: bool = False) -> bool:

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 from domain.events import (MeetingCancelled, MeetingMoved, MeetingPlaceSet, MeetingScheduled, MeetingSelfArranged,
                            PairIntroduced, TimeOffered)
-from handlers import admin, cards, commands, figures, followups, handover, introductions
+from handlers import admin, browse, cards, commands, figures, followups, handover, introductions
 from handlers.account import DeleteFlow
 from handlers.bus import MessageBus
-from handlers.callbacks import CardButton, FeedbackButton, HandoverButton, MeetingButton, OutcomeButton, ReleaseButton
+from handlers.callbacks import BrowseButton, CardButton, FeedbackButton, HandoverButton, MeetingButton, OutcomeButton, ReleaseButton
 from handlers.flows import Flow, FlowHandler, IdleFlow
 from handlers.onboarding import OnboardingFlow, ProfileFlow
 
@@ -63,6 +63,7 @@ def build_registry() -> Registry:
             # In the order of Telegram's command menu.
             "start": menu(commands.cmd_start),
             "matches": menu(commands.cmd_matches),
+            "browse": menu(browse.cmd_browse),
             "meetings": menu(introductions.cmd_meetings),
             "results": Command(handover.cmd_results, menu=True, organisers_too=True),
             "profile": menu(commands.cmd_profile),
@@ -80,6 +81,7 @@ def build_registry() -> Registry:
         },
         row_buttons={
             CardButton: cards.on_card_button,
+            BrowseButton: browse.on_browse_button,
             MeetingButton: introductions.on_meeting_button,
             FeedbackButton: followups.on_feedback_button,
             OutcomeButton: followups.on_outcome_button,

@@ -22,7 +22,8 @@ DESIGNER = ("Interaction Designerin: Bedienkonzepte für Maschinen, Prototypen v
 
 
 async def onboard(h, user_id: int, *, lang: str, side: str, name: str, text: str, days: tuple[str, ...],
-                  window: str, org: str = "Testbetrieb", slug: str = "", confirm: bool = True):
+                  window: str, org: str = "Testbetrieb", slug: str = "", confirm: bool = True,
+                  discipline: str | None = None):
     """Complete onboarding quickly; `days`/`window` are button labels in `lang`;
     without `confirm` it stops at the summary."""
     chat = h.chat(user_id, name.split()[0], lang)
@@ -40,7 +41,7 @@ async def onboard(h, user_id: int, *, lang: str, side: str, name: str, text: str
         await chat.press("Kreativ" if lang == "de" else "Creative")
         await chat.press("Freiberuflich" if lang == "de" else "Freelance")
         await chat.say("Designerin" if lang == "de" else "Photographer")
-        await chat.press("Foto, Film" if lang == "de" else "Photo, film")
+        await chat.press(discipline or ("Foto, Film" if lang == "de" else "Photo, film"))
         await chat.press("Fertig" if lang == "de" else "Done")
         await chat.say(text)
         await chat.say("Projekte mit Handwerksbetrieben, gern längerfristig." if lang == "de"
@@ -580,6 +581,101 @@ async def event_participants_wait_for_their_release(h) -> None:
     assert "Uta Seifert" not in texts(outsider)
 
 
+class _Page:
+    """The /browse message, as it is now (edits may replace the object)."""
+
+    def __init__(self, chat, message_id: int) -> None:
+        self.chat, self.message_id = chat, message_id
+
+    def __getattr__(self, name: str):
+        return getattr(_message(self.chat, self.message_id), name)
+
+
+async def participants_browse_and_choose(h) -> None:
+    """Issue 11, "Participants choose too": /browse shows the other side's
+    profiles of one's released event (paged in one message, a discipline
+    filter for companies, no contact details); "möchte ich treffen" is the
+    card's "interested", so two marks are an introduction. Before the release
+    it says when browsing opens; forged or foreign buttons change nothing."""
+    admin = h.chat(ADMIN_ID, "Orga", "de")
+    await admin.say("/newevent Stöberrunde")
+    slug = admin.last.text.split()[-1].rsplit("=", 1)[1]
+    company = await onboard(h, 1701, lang="de", side="production", name="Uta Seifert", text=COMPANY_CHALLENGE,
+                            days=("Di",), window="vormittags", slug=slug, org="Seifert Möbelwerkstatt")
+    await company.say("/browse")
+    assert "sobald das Organisationsteam die Veranstaltung freigibt" in company.last.text
+    assert not company.last.buttons
+    photographer = await onboard(h, 2701, lang="en", side="creative", name="Ben Okafor", text=PHOTOGRAPHER,
+                                 days=("Tue",), window="mornings", slug=slug)
+    designer = await onboard(h, 2702, lang="de", side="creative", name="Lea Licht", text=DESIGNER,
+                             days=("Di",), window="vormittags", slug=slug, discipline="UX")
+    outsider = await onboard(h, 2703, lang="de", side="creative", name="Ida Außen", text=DESIGNER,
+                             days=("Di",), window="vormittags")
+    await designer.say("/browse")
+    assert "sobald das Organisationsteam" in designer.last.text
+    await admin.say(f"/release {slug}")
+    await admin.press("Freigeben")
+    # The company browses: the event's creatives only, by name, one message edited in place.
+    await company.say("/browse")
+    mid = company.last.message_id
+    page = _Page(company, mid)
+    assert "1 / 2" in page.text and "Ben Okafor" in page.text and "Stärken" in page.text
+    assert "Ida Außen" not in page.text and "@user2701" not in page.text
+    count = len(company.messages)
+    await company.press("▶")
+    assert len(company.messages) == count and "2 / 2" in page.text and "Lea Licht" in page.text
+    await company.press("▶")
+    assert "1 / 2" in page.text and "Ben Okafor" in page.text
+    await company.press("Filter")
+    assert any("UX" in label for label in page.labels) and any("Foto" in label for label in page.labels)
+    await company.press("UX")
+    assert "1 / 1" in page.text and "Lea Licht" in page.text and "UX" in page.text
+    before = len(designer.messages)
+    await company.press("Möchte ich treffen")
+    assert "Gemerkt" in (company.last_toast or "") and "Sie möchten Lea Licht treffen" in page.text
+    assert any("zurücknehmen" in label for label in page.labels) and len(company.messages) == count
+    await company.press("zurücknehmen")  # the toggle: taken back, and marked again
+    assert "zurückgenommen" in (company.last_toast or "") and "Sie möchten Lea Licht" not in page.text
+    async with h.sessions() as s:
+        assert (await s.execute(select(Pair))).scalar_one().company_answer is None
+    await company.press("Möchte ich treffen")
+    assert "Sie möchten Lea Licht treffen" in page.text
+    assert "@user2702" not in texts(company) and "@user1701" not in texts(designer)
+    # A forged browse button, and the company's button pressed by someone else: nothing changes.
+    mark = page.data_for("zurücknehmen")
+    await company.press_data("bw|m:0::2701|0|AAAAAAAA", page.message_id)
+    assert "ungültig" in (company.last_toast or "")
+    await photographer.press_data(mark, photographer.last.message_id)
+    assert "not valid" in (photographer.last_toast or "")
+    await company.press_data("bw|m:0:nonsense:2701|0|AAAAAAAA", page.message_id)
+    assert "ungültig" in (company.last_toast or "")
+    async with h.sessions() as s:
+        pair = (await s.execute(select(Pair))).scalar_one()
+        assert pair.status == "open" and pair.company_answer == "interested" and pair.creative_answer is None
+    # The designer browses the company and marks it: both get the introduction.
+    await designer.say("/browse")
+    assert "1 / 1" in designer.last.text and "Uta Seifert" in designer.last.text
+    assert "Herausforderung" in designer.last.text and "Filter" not in " ".join(designer.last.labels)
+    await designer.press("Möchte ich treffen")
+    assert len(designer.messages) > before
+    assert any("möchten sich kennenlernen" in m.text and "@user2702" in m.text for m in company.messages)
+    assert any("möchtest" in m.text or "möchten" in m.text for m in designer.messages if "@user1701" in m.text)
+    async with h.sessions() as s:
+        pair = (await s.execute(select(Pair))).scalar_one()
+        assert pair.status == "introduced"
+    # Introduced: the page says so, and offers no mark any more.
+    await company.say("/browse")
+    await company.press("▶")
+    assert "Lea Licht" in company.last.text and "schon vorgestellt" in company.last.text
+    assert not any("treffen" in label for label in company.last.labels)
+    # The photographer turns the company's card down: neither is shown to the other any more.
+    await photographer.press("Not a fit")
+    await photographer.say("/browse")
+    assert "no profiles of the other side" in photographer.last.text and not photographer.last.buttons
+    await company.say("/browse")
+    assert "1 / 1" in company.last.text and "Lea Licht" in company.last.text and "Ben Okafor" not in company.last.text
+
+
 # --- issue 10.7 (typed times) and 10.15 (typed answers to a time offered) ---------------------
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -652,5 +748,5 @@ FAST = [typed_text_at_the_slot_list, typed_text_at_an_open_card_points_to_it, ea
         negotiate_with_rejection_and_own_time, no_common_slot_then_arrange_ourselves, reschedule_and_cancel,
         organiser_releases_event_matches, organiser_chooses_and_confirms_a_release,
         event_participants_wait_for_their_release, a_past_time_is_a_question_and_do_14_is_thursday,
-        typed_answers_to_an_offered_time]
+        typed_answers_to_an_offered_time, participants_browse_and_choose]
 TIMED = [reminders_fire_in_order, restart_before_reminder_sends_exactly_once]

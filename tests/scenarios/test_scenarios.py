@@ -129,3 +129,43 @@ async def test_reminders_say_where(core_harness: CoreHarness) -> None:
     reply = await core_harness.core.reminder_reply(meeting.id, "1h", meeting.starts_at)
     sent = {m.chat_id: m.text for m in reply.messages}
     assert "Ort: Werkstraße 5, 04109 Leipzig" in sent[1101] and "Place: Werkstraße 5, 04109 Leipzig" in sent[2101]
+
+
+@pytest.mark.settings(**MEETING_SETTINGS)
+async def test_a_one_sided_mark_comes_first_at_release(core_harness: CoreHarness) -> None:
+    """Issue 11: someone marked while browsing gets their card first at the
+    next release (the mark is a strong signal), even where the matcher had
+    not suggested them."""
+    from sqlalchemy import delete, select
+
+    from db.models import Suggestion
+    from tests.support.config import ADMIN_ID
+
+    h = core_harness
+    admin = h.chat(ADMIN_ID, "Orga", "de")
+    await admin.say("/newevent Markierrunde")
+    slug = admin.last.text.split()[-1].rsplit("=", 1)[1]
+    company = await meetings.onboard(h, 1801, lang="de", side="production", name="Uta Seifert",
+                                     text=meetings.COMPANY_CHALLENGE, days=("Di",), window="vormittags", slug=slug)
+    await meetings.onboard(h, 2801, lang="en", side="creative", name="Ben Okafor", text=meetings.PHOTOGRAPHER,
+                           days=("Tue",), window="mornings", slug=slug)
+    designer = await meetings.onboard(h, 2802, lang="de", side="creative", name="Lea Licht",
+                                      text=meetings.DESIGNER, days=("Di",), window="vormittags", slug=slug,
+                                      discipline="UX")
+    await admin.say(f"/release {slug}")
+    await admin.press("Freigeben")
+    await designer.say("/browse")
+    await designer.press("Möchte ich treffen")
+    uta, ben, lea = [(await h.person(i)).id for i in (1801, 2801, 2802)]
+    async with h.sessions() as s:  # as if the company's card about Lea had never been computed
+        await s.execute(delete(Suggestion).where(Suggestion.person_id == uta, Suggestion.counterpart_id == lea))
+        await s.commit()
+    await admin.say(f"/release {slug}")
+    assert "1 Karte" in admin.last.text  # the preview counts it
+    await admin.press("Freigeben")
+    async with h.sessions() as s:
+        cards = {c.counterpart_id: c for c in (await s.execute(
+            select(Suggestion).where(Suggestion.person_id == uta))).scalars()}
+    assert cards[lea].score > cards[ben].score and cards[lea].status == "pending"
+    await company.press("Nicht jetzt")  # the open card (Ben): the marked one is next
+    assert "Jemand möchte Sie kennenlernen" in company.last.text and "Lea Licht" in company.last.text
