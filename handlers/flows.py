@@ -75,7 +75,7 @@ class IdleFlow(FlowHandler):
 # obvious answers are taken, anything else gets the buttons again.
 QUESTIONS: frozenset[tuple[str, str]] = frozenset({
     (Flow.FEEDBACK, "met"), (Flow.FEEDBACK, "rating"), (Flow.FEEDBACK, "continue"), (Flow.FEEDBACK, "text"),
-    (Flow.MEETING, "offer"), (Flow.MEETING, "slots"),
+    (Flow.MEETING, "offer"), (Flow.MEETING, "slots"), (Flow.MEETING, "where"),
 })
 
 

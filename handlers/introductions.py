@@ -140,7 +140,7 @@ async def on_time_offered(turn: Turn, event: TimeOffered) -> None:
     turn.send(text + place_line(turn.locale_of(other), meeting), buttons, to=other)
     await put_at_question(turn, other, Flow.MEETING, "offer", **question)
     if meeting.place_kind is None:
-        _ask_place(turn, offerer, meeting, other_profile.name or "")
+        await _ask_place(turn, offerer, meeting, other_profile.name or "")
 
 
 def _offer_prompt(turn: Turn, person: Person, *, meeting_id: int, at: str, name: str
@@ -168,7 +168,7 @@ async def on_meeting_scheduled(turn: Turn, event: MeetingScheduled) -> None:
                   + place_line(lang, meeting), to=me)
         turn.send(t(lang, "sched.ics_caption"), document=_ics(turn, meeting, me, other, cp, kp), to=me)
         if meeting.place_kind is None and meeting.changed_by == me.id:  # agreed, and nobody said where yet
-            _ask_place(turn, me, meeting, other_profile.name or "")
+            await _ask_place(turn, me, meeting, other_profile.name or "")
 
 
 async def on_self_arranged(turn: Turn, event: MeetingSelfArranged) -> None:
@@ -231,12 +231,64 @@ def place_line(lang: str, meeting: Meeting) -> str:
     return "\n" + t(lang, f"place.line_{meeting.place_kind}", place=meeting.place)
 
 
-def _ask_place(turn: Turn, me: Person, meeting: Meeting, other_name: str) -> None:
+async def _ask_place(turn: Turn, me: Person, meeting: Meeting, other_name: str) -> None:
+    _send_place_question(turn, me, meeting.id, other_name)
+    await put_at_question(turn, me, Flow.MEETING, "where", meeting_id=meeting.id, name=other_name)
+
+
+def _send_place_question(turn: Turn, me: Person, meeting_id: int, other_name: str) -> None:
     lang = turn.locale_of(me)
+
+    def button(label: str, arg: str) -> Button:
+        return turn.button_for(me, t(lang, label), MeetingButton(meeting_id, "where", arg))
+
     turn.send(t(lang, "place.ask", name=other_name), [
-        [_mt(turn, me, t(lang, "btn.place_onsite"), meeting, "where", "site"),
-         _mt(turn, me, t(lang, "btn.place_online"), meeting, "where", "online")],
-        [_mt(turn, me, t(lang, "btn.place_open"), meeting, "where", "open")]], to=me)
+        [button("btn.place_onsite", "site"), button("btn.place_online", "online")],
+        [button("btn.place_open", "open")]], to=me)
+
+
+_ONSITE_WORDS = re.compile(r"^(vor ort|on ?site|in person|persönlich|bei uns|bei ihnen|bei dir)\W*$", re.IGNORECASE)
+_ONLINE_WORDS = re.compile(r"^(online|video|videocall|video call|zoom|teams|jitsi|google meet)\W*$", re.IGNORECASE)
+_OPEN_WORDS = re.compile(r"^(offen|offen lassen|weiß (ich )?(noch )?nicht|egal|später|open|later|skip|don't know)\W*$",
+                         re.IGNORECASE)
+
+
+async def where_text(turn: Turn, text: str) -> bool:
+    """Step where (on site / online / leave open, asked with buttons): "vor
+    Ort", "online", "offen" work like the buttons; a link is the online place,
+    an address (words and a number) the on-site place; anything else gets the
+    question again. False if the meeting is over or gone."""
+    person = turn.person
+    assert person is not None and turn.state is not None
+    meeting = await turn.uow.intros.meeting(int(turn.state.data.get("meeting_id") or 0))
+    if meeting is None or meeting.status not in model.OPEN_MEETING:
+        turn.goto(Flow.IDLE, None)
+        return False
+    text = " ".join(text.split())
+    if _ONSITE_WORDS.match(text) or _ONLINE_WORDS.match(text):
+        arg = "site" if _ONSITE_WORDS.match(text) else "online"
+        turn.goto(Flow.MEETING, "place", meeting_id=meeting.id, kind=str(PLACE_CHOICES[arg]))
+        turn.say(f"place.chosen_{arg}")
+        turn.say("place.ask_address" if arg == "site" else "place.ask_link")
+        return True
+    if _OPEN_WORDS.match(text):
+        turn.goto(Flow.IDLE, None)
+        if not place_line(turn.locale, meeting):
+            model.leave_place_open(meeting)
+        turn.say("place.left_open")
+        return True
+    link = _link(text) if " " not in text else None
+    address = (text if 5 <= len(text) <= 300 and re.search(r"\d", text) and re.search(r"[^\W\d_]{3}", text)
+               and read_time(text, person.language, turn.services.now(), turn.services.settings.tz) is None
+               else None)
+    if link is None and address is None:
+        turn.say("input.answer_open_question")
+        _send_place_question(turn, person, meeting.id, str(turn.state.data.get("name") or ""))
+        return True
+    kind = PlaceKind.ONLINE if link is not None else PlaceKind.ONSITE
+    turn.goto(Flow.IDLE, None)
+    await turn.publish(model.set_place(meeting, person.id, kind, link or address or ""))
+    return True
 
 
 async def _place_button(turn: Turn, meeting: Meeting, pair: Pair, arg: str) -> None:
@@ -458,6 +510,8 @@ class MeetingFlow(FlowHandler):
             return await offered_time_text(turn, text)
         elif turn.step == "slots":
             return await slots_text(turn, text)
+        elif turn.step == "where":
+            return await where_text(turn, text)
         else:
             return False
         return True
@@ -479,6 +533,9 @@ class MeetingFlow(FlowHandler):
             turn.send(*_offer_prompt(turn, turn.person, **turn.state.data))
         elif turn.step == "slots":
             turn.say("sched.slots_above")
+        elif turn.step == "where":
+            _send_place_question(turn, turn.person, int(turn.state.data.get("meeting_id") or 0),
+                                 str(turn.state.data.get("name") or ""))
         else:
             turn.say("sched.ask_time")
 

@@ -486,6 +486,25 @@ async def typed_text_at_the_slot_list(h) -> None:
         assert meeting.offer_at is not None and meeting.offer_at.astimezone(BERLIN).weekday() == 3
 
 
+async def typed_answers_at_the_place_question(h) -> None:
+    """Issue 10.15 at "where will you meet?": an address typed instead of
+    pressing "Vor Ort" is the place; "online" works like its button; other
+    text gets the question again with its buttons."""
+    address = "Werkstraße 5, 04109 Leipzig"
+    company, creative = await introduced_pair(h)
+    await company.press("📅")
+    assert "Wo treffen Sie sich mit Ben Okafor" in company.last.text
+    new = await company.say("hmm")
+    assert "Bitte antworten Sie über die Schaltflächen" in new[0].text
+    assert "Wo treffen Sie sich" in new[-1].text and any("Vor Ort" in label for label in new[-1].labels)
+    await company.say(address)
+    assert f"Ort: {address}" in company.last.text
+    assert f"Place: {address}" in creative.last.text
+    async with h.sessions() as s:
+        meeting = (await s.execute(select(Meeting))).scalar_one()
+        assert (meeting.place_kind, meeting.place) == ("onsite", address)
+
+
 async def mutual_interest_and_a_card_of_someone_gone(h) -> None:
     """Issue 10.9: the second "interested" no longer reads "as soon as X agrees
     too" right before "you both want to meet". Issue 10.16: a card of someone
@@ -739,11 +758,15 @@ async def typed_answers_to_an_offered_time(h) -> None:
     await creative.say("passt")
     meeting = await _the_meeting(h)
     assert meeting.status == "scheduled" and meeting.starts_at == datetime(2026, 12, 4, 15, 30, tzinfo=timezone.utc)
-    await creative.say("ok")  # the question is answered: ordinary text again
+    assert "Where will you meet" in creative.last.text  # no place yet: the one who accepted is asked
+    await creative.say("ok")  # not an answer to "where": the question again
+    assert "Please answer with the buttons" in creative.messages[-2].text and "Where will you meet" in creative.last.text
+    await creative.say("later")  # like "leave it open"
+    await creative.say("ok")  # every question is answered: ordinary text again
     assert creative.last.text == t("en", "idle.text")
 
 
-FAST = [typed_text_at_the_slot_list, typed_text_at_an_open_card_points_to_it, each_side_gets_its_own_briefing, late_buttons_say_what_the_other_side_did, place_on_site_goes_into_the_calendar,
+FAST = [typed_answers_at_the_place_question, typed_text_at_the_slot_list, typed_text_at_an_open_card_points_to_it, each_side_gets_its_own_briefing, late_buttons_say_what_the_other_side_did, place_on_site_goes_into_the_calendar,
         place_online_after_the_time_is_agreed, export_and_delete_with_a_meeting, mutual_interest_and_a_card_of_someone_gone, accept_accept_introduction, accept_decline_shares_nothing, forged_and_foreign_buttons_change_nothing,
         negotiate_with_rejection_and_own_time, no_common_slot_then_arrange_ourselves, reschedule_and_cancel,
         organiser_releases_event_matches, organiser_chooses_and_confirms_a_release,
