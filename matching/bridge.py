@@ -152,26 +152,25 @@ def membership(raw_membership: np.ndarray, declared: np.ndarray | None = None) -
     return m.astype(np.float32)
 
 
-def declared_matrix(creatives: list[Participant]) -> np.ndarray:
-    """creatives × 14: 1 where a discipline was declared in onboarding."""
+def _code_matrix(rows: list[tuple[str, ...]]) -> np.ndarray:
+    """rows × 14: 1 where a row names a discipline code."""
     index = {code: i for i, code in enumerate(CODES)}
-    out = np.zeros((len(creatives), len(CODES)), dtype=np.float32)
-    for row, p in enumerate(creatives):
-        for code in p.disciplines:
+    out = np.zeros((len(rows), len(CODES)), dtype=np.float32)
+    for row, codes in enumerate(rows):
+        for code in codes:
             if code in index:
                 out[row, index[code]] = 1.0
     return out
+
+
+def declared_matrix(creatives: list[Participant]) -> np.ndarray:
+    """creatives × 14: 1 where a discipline was declared in onboarding."""
+    return _code_matrix([tuple(p.disciplines) for p in creatives])
 
 
 def wanted_matrix(companies: list[Participant]) -> np.ndarray:
     """companies × 14: 1 where a discipline was confirmed in onboarding."""
-    index = {code: i for i, code in enumerate(CODES)}
-    out = np.zeros((len(companies), len(CODES)), dtype=np.float32)
-    for row, p in enumerate(companies):
-        for code in p.wanted:
-            if code in index:
-                out[row, index[code]] = 1.0
-    return out
+    return _code_matrix([tuple(p.wanted) for p in companies])
 
 
 def confirmed_need(need: np.ndarray, wanted: np.ndarray) -> np.ndarray:
