@@ -32,7 +32,7 @@ import os
 import re
 import threading
 from dataclasses import dataclass
-from typing import Any, Protocol, Sequence
+from typing import Any, Callable, Protocol, Sequence
 
 import numpy as np
 
@@ -185,6 +185,21 @@ def _shared(key: Any, build) -> Any:
     return model
 
 
+
+def _encode_in_batches(texts: Sequence[str], dim: int, batch_size: int, progress: bool, label: str,
+                       lock: threading.Lock, encode_batch: Callable[[list[str]], object]) -> np.ndarray:
+    """Unit rows for `texts`, encoded batch by batch under `lock` (the numpy
+    engines are not thread-safe)."""
+    texts = list(texts)
+    out = np.zeros((len(texts), dim), dtype=np.float32)
+    position = 0
+    for batch in _batches(texts, batch_size, progress, label):
+        with lock:
+            rows = encode_batch(list(batch))
+        out[position:position + len(batch)] = np.asarray(rows, dtype=np.float32).reshape(len(batch), dim)
+        position += len(batch)
+    return _unit_rows(out) if texts else out
+
 def _unit_rows(vectors: np.ndarray) -> np.ndarray:
     out = np.ascontiguousarray(vectors, dtype=np.float32)
     norms = np.linalg.norm(out, axis=1, keepdims=True)
@@ -331,17 +346,9 @@ class UseMultilingualEncoder:
         return _shared(("use-multilingual", self.threads), build)
 
     def _encode(self, texts: Sequence[str], progress: bool) -> np.ndarray:
-        texts = list(texts)
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        if not texts:
-            return out
-        model = self.load()
-        position = 0
-        for batch in _batches(texts, self.batch_size, progress, "embedding (USE)"):
-            with self._lock:
-                out[position:position + len(batch)] = model.encode(list(batch))
-            position += len(batch)
-        return _unit_rows(out)
+        model = self.load() if texts else None
+        return _encode_in_batches(texts, self.dim, self.batch_size, progress, "embedding (USE)", self._lock,
+                                  lambda batch: model.encode(batch))
 
     def encode_queries(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
         return self._encode(texts, progress)
@@ -381,18 +388,9 @@ class E5Encoder:
         return _shared(("e5-small", "original"), build)
 
     def _encode(self, texts: Sequence[str], is_query: bool, progress: bool) -> np.ndarray:
-        texts = list(texts)
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        if not texts:
-            return out
-        model = self.load()
-        position = 0
-        for batch in _batches(texts, self.batch_size, progress, "embedding (e5)"):
-            with self._engine_lock:
-                rows = model.encode(list(batch), is_query)  # the engine adds the prefix
-            out[position:position + len(batch)] = np.asarray(rows, dtype=np.float32).reshape(len(batch), self.dim)
-            position += len(batch)
-        return _unit_rows(out)
+        model = self.load() if texts else None
+        return _encode_in_batches(texts, self.dim, self.batch_size, progress, "embedding (e5)", self._engine_lock,
+                                  lambda batch: model.encode(batch, is_query))  # the engine adds the prefix
 
     def encode_queries(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
         return self._encode(texts, True, progress)

@@ -41,7 +41,7 @@ from typing import Iterable, Mapping
 
 import numpy as np
 
-from matching.scoring import EXCLUDED, CohortFeatures, _runs, side_group_keys
+from matching.scoring import EXCLUDED, CohortFeatures, _runs, side_groups, thread_buffer
 
 FUSION_SIGNALS = ("dense", "bridge", "stems", "lexical")
 RANKINGS = ("fused", "classic")
@@ -162,14 +162,8 @@ class FusedScorer:
         self._local = threading.local()
 
     def _groups(self, features: CohortFeatures) -> None:
-        def groups(participants, backward):
-            keys = side_group_keys(participants, backward)
-            distinct = list(dict.fromkeys(keys))
-            index = {k: i for i, k in enumerate(distinct)}
-            return np.array([index[k] for k in keys], dtype=np.int64), distinct
-
-        self.group_c, keys_c = groups(features.companies, features.has_backward_c)
-        self.group_k, keys_k = groups(features.creatives, features.has_backward_k)
+        self.group_c, keys_c = side_groups(features.companies, features.has_backward_c)
+        self.group_k, keys_k = side_groups(features.creatives, features.has_backward_k)
         forbidden = np.zeros((len(keys_c), len(keys_k)), dtype=bool)
         for a, (_, langs_a, stated_a) in enumerate(keys_c):
             for b, (_, langs_b, stated_b) in enumerate(keys_k):
@@ -177,12 +171,7 @@ class FusedScorer:
         self.forbidden = forbidden
 
     def _buffer(self, name: str, shape: tuple[int, int]) -> np.ndarray:
-        size = shape[0] * shape[1]
-        buf = getattr(self._local, name, None)
-        if buf is None or buf.size < size:
-            buf = np.empty(size, dtype=np.float32)
-            setattr(self._local, name, buf)
-        return buf[:size].reshape(shape)
+        return thread_buffer(self._local, name, shape)
 
     def z_block(self, name: str, rows, cols, out: np.ndarray | None = None) -> np.ndarray:
         """Clipped z-scores of one signal for companies[rows] × creatives[cols]."""

@@ -393,6 +393,25 @@ def side_group_keys(participants: Sequence[Participant], backward: Sequence[bool
     return [(not b, _language_key(p.working_languages), p.languages_stated) for p, b in zip(participants, backward)]
 
 
+def side_groups(participants: Sequence[Participant], backward: Sequence[bool]) -> tuple[np.ndarray, list[tuple]]:
+    """Each participant's group index, and the distinct group keys in order
+    (`side_group_keys`): the scorers decide language rules per pair of groups."""
+    keys = side_group_keys(participants, backward)
+    distinct = list(dict.fromkeys(keys))
+    index = {k: i for i, k in enumerate(distinct)}
+    return np.array([index[k] for k in keys], dtype=np.int64), distinct
+
+
+def thread_buffer(local: threading.local, name: str, shape: tuple[int, int]) -> np.ndarray:
+    """A per-thread float32 scratch array of `shape`, grown when needed and reused."""
+    size = shape[0] * shape[1]
+    buf = getattr(local, name, None)
+    if buf is None or buf.size < size:
+        buf = np.empty(size, dtype=np.float32)
+        setattr(local, name, buf)
+    return buf[:size].reshape(shape)
+
+
 class PairScorer:
     """Scores blocks of (companies × creatives) from prepared features.
 
@@ -426,14 +445,8 @@ class PairScorer:
         self._local = threading.local()
 
     def _groups(self, features: CohortFeatures) -> None:
-        def groups(participants, backward):
-            keys = side_group_keys(participants, backward)
-            distinct = list(dict.fromkeys(keys))
-            index = {k: i for i, k in enumerate(distinct)}
-            return np.array([index[k] for k in keys], dtype=np.int64), distinct
-
-        self.group_c, keys_c = groups(features.companies, features.has_backward_c)
-        self.group_k, keys_k = groups(features.creatives, features.has_backward_k)
+        self.group_c, keys_c = side_groups(features.companies, features.has_backward_c)
+        self.group_k, keys_k = side_groups(features.creatives, features.has_backward_k)
         self.backward_c = np.array([not k[0] for k in keys_c], dtype=bool)
         self.backward_k = np.array([not k[0] for k in keys_k], dtype=bool)
         penalty = np.zeros((len(keys_c), len(keys_k)), dtype=np.float32)
@@ -444,12 +457,7 @@ class PairScorer:
         self.penalty = penalty
 
     def _buffer(self, name: str, shape: tuple[int, int]) -> np.ndarray:
-        size = shape[0] * shape[1]
-        buf = getattr(self._local, name, None)
-        if buf is None or buf.size < size:
-            buf = np.empty(size, dtype=np.float32)
-            setattr(self._local, name, buf)
-        return buf[:size].reshape(shape)
+        return thread_buffer(self._local, name, shape)
 
     def block(
         self,
