@@ -14,7 +14,7 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.bootstrap import build_core
-from bot.delivery import deliver
+from bot.outbox import Outbox
 from bot.reminders import ReminderService
 from bot.settings import Settings, SettingsError, load_settings
 from db.engine import create_engine, create_session_factory
@@ -32,7 +32,8 @@ class Transport(Protocol):
     name: str
     core: CrosslabCore | None
 
-    def bind(self, core: CrosslabCore, on_delivered: Callable[[Incoming, Reply], None] | None = None) -> None: ...
+    def bind(self, core: CrosslabCore, on_delivered: Callable[[Incoming, Reply], None] | None = None,
+             outbox: Outbox | None = None) -> None: ...
     async def get_username(self) -> str: ...
     async def start(self, *, polling_timeout: int = 10) -> None: ...
     async def run_forever(self) -> None: ...
@@ -82,6 +83,7 @@ class Crosslab:
     core: CrosslabCore
     transport: Transport
     reminders: ReminderService
+    outbox: Outbox
     warming: asyncio.Future[None] | None = field(default=None, repr=False)  # the model's warm-up (`warm_up`)
 
     async def start_reminders(self) -> None:
@@ -95,10 +97,10 @@ class Crosslab:
         self.reminders.every(self.settings.sweep_seconds, self.sweep, "followup-sweep")
 
     async def sweep(self) -> dict[str, int]:
-        """Send the follow-ups due now (see handlers/followups.py)."""
+        """Decide the follow-ups due now (see handlers/followups.py); the outbox sends them."""
         try:
-            reply, counts = await self.core.tick()
-            await deliver(self.transport, reply)  # type: ignore[arg-type]
+            _, counts = await self.core.tick()
+            self.outbox.notify()
         except Exception:
             log.exception("follow-up sweep failed; the next sweep tries again")
             return {}
@@ -107,15 +109,12 @@ class Crosslab:
         return counts
 
     async def send_reminder(self, meeting_id: int, kind: str, starts_at: datetime) -> None:
-        """Marked as sent before delivery (never twice); if delivery fails the
-        mark is taken back and the scheduler tries again."""
-        reply = await self.core.reminder_reply(meeting_id, kind, starts_at)
-        try:
-            await deliver(self.transport, reply)  # type: ignore[arg-type]
-        except Exception:
-            if reply.messages:
-                await self.core.unmark_reminder(meeting_id, kind, starts_at)
-            raise
+        """The reminder's messages are written to the outbox in the transaction
+        that marks it sent: once that commits, the job is done (the outbox
+        delivers, retrying as needed); if the process dies before, the job runs
+        again and finds nothing sent."""
+        await self.core.reminder_reply(meeting_id, kind, starts_at)
+        self.outbox.notify()
 
     def warm_up(self) -> asyncio.Future[None]:
         """Load the embedding model in the background (a worker thread) while
@@ -127,6 +126,7 @@ class Crosslab:
 
     async def start(self, *, polling_timeout: int = 10) -> None:
         self.warm_up()
+        self.outbox.start()
         await self.start_reminders()
         await self.transport.start(polling_timeout=polling_timeout)
 
@@ -134,8 +134,15 @@ class Crosslab:
         if self.warming is not None and not self.warming.done():
             self.warming.cancel()  # its worker thread finishes on its own
         await self.transport.stop()
+        await self.outbox.stop()
         await self.reminders.shutdown()
         await self.engine.dispose()
+
+
+def make_outbox(settings: Settings, sessions: async_sessionmaker[AsyncSession], channel: Transport) -> Outbox:
+    return Outbox(sessions, channel, rate=settings.send_rate, chat_rate=settings.send_chat_rate,  # type: ignore[arg-type]
+                  chat_burst=settings.send_chat_burst, lease_seconds=settings.outbox_lease_seconds,
+                  max_attempts=settings.outbox_max_attempts)
 
 
 async def create_app(settings: Settings, *, framework: str | None = None, clock: Callable[[], datetime] = utcnow,
@@ -155,7 +162,8 @@ async def create_app(settings: Settings, *, framework: str | None = None, clock:
                                     time_factor=settings.time_factor)
         core = build_core(settings, sessions, clock=clock, reminders=reminders,
                           bot_username=await transport.get_username(), matching=matching)
-        transport.bind(core, on_delivered)
+        outbox = make_outbox(settings, sessions, transport)
+        transport.bind(core, on_delivered, outbox)
         await register_commands(transport, core.registry.menu, settings.default_language)
     except BaseException:
         if transport is not None:
@@ -163,7 +171,7 @@ async def create_app(settings: Settings, *, framework: str | None = None, clock:
                 await transport.stop()
         await engine.dispose()
         raise
-    return Crosslab(settings, engine, sessions, core, transport, reminders)
+    return Crosslab(settings, engine, sessions, core, transport, reminders, outbox)
 
 
 async def _serve(settings: Settings) -> None:
@@ -177,6 +185,7 @@ async def _serve(settings: Settings) -> None:
         ) from None
     log.info("Crosslab is running as @%s with %s", app.core.services.bot_username, app.transport.name)
     app.warm_up()
+    app.outbox.start()
     await app.start_reminders()
     # Everything allocated so far (framework models, ORM mappers) lives for the
     # whole run: keep it out of the cyclic GC's full collections (halves GC time).
@@ -184,6 +193,7 @@ async def _serve(settings: Settings) -> None:
     try:
         await app.transport.run_forever()
     finally:
+        await app.outbox.stop()
         await app.reminders.shutdown()
         await app.engine.dispose()
 

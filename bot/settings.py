@@ -90,6 +90,13 @@ class Settings(BaseSettings):
         ("90d", timedelta(days=90)), ("14d", timedelta(days=14)))
     ignored_limit: int = 3
     sweep_seconds: float = 60.0
+    # The outbox (bot/outbox.py): one global rate for everything the bot sends,
+    # and per chat a steady rate with short bursts.
+    send_rate: float = 25.0
+    send_chat_rate: float = 1.0
+    send_chat_burst: int = 3
+    outbox_lease_seconds: float = 30.0
+    outbox_max_attempts: int = 8
 
     @field_validator("telegram_bot_token")
     @classmethod
@@ -197,6 +204,20 @@ class Settings(BaseSettings):
     def _sweep_seconds(cls, value: float) -> float:
         if value <= 0:
             raise ValueError("SWEEP_SECONDS must be positive")
+        return value
+
+    @field_validator("send_rate", "send_chat_rate", "outbox_lease_seconds")
+    @classmethod
+    def _positive_rate(cls, value: float, info: object) -> float:
+        if not value > 0:
+            raise ValueError(f"{getattr(info, 'field_name', 'value').upper()} must be positive")
+        return value
+
+    @field_validator("send_chat_burst", "outbox_max_attempts")
+    @classmethod
+    def _at_least_one(cls, value: int, info: object) -> int:
+        if value < 1:
+            raise ValueError(f"{getattr(info, 'field_name', 'value').upper()} must be 1 or more")
         return value
 
     @property

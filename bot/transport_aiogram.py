@@ -9,7 +9,8 @@ import logging
 from aiogram import Bot, Dispatcher, Router
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramRetryAfter
+from aiogram.exceptions import (TelegramBadRequest, TelegramForbiddenError, TelegramNetworkError, TelegramRetryAfter,
+                                TelegramServerError)
 from aiogram.methods import (
     AnswerCallbackQuery,
     DeleteWebhook,
@@ -45,7 +46,8 @@ _RESPONSE_TYPES = [
 
 AIOGRAM = Framework(keyboard=InlineKeyboardMarkup, button=InlineKeyboardButton, command=BotCommand,
                     input_photo=InputMediaPhoto, input_document=InputMediaDocument,
-                    retry_after=TelegramRetryAfter, forbidden=TelegramForbiddenError, bad_request=TelegramBadRequest)
+                    retry_after=TelegramRetryAfter, forbidden=TelegramForbiddenError, bad_request=TelegramBadRequest,
+                    transient=(TelegramServerError, TelegramNetworkError))
 
 
 def message_kind(message: Message) -> str:

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, ClassVar, Literal
 
-from bot.delivery import MediaRejected, NotModified, RetryLater, Unreachable, deliver
+from bot.delivery import MediaRejected, NotModified, Rejected, RetryLater, Transient, Unreachable, deliver
 from handlers.types import Attachment, Button, Document, Incoming, Reply, UserRef
 
 if TYPE_CHECKING:
+    from bot.outbox import Outbox
     from handlers.core import CrosslabCore
 
 log = logging.getLogger(__name__)
@@ -143,6 +144,8 @@ class Framework:
     retry_after: type[Exception]  # 429, has .retry_after
     forbidden: type[Exception]  # 403
     bad_request: type[Exception]  # 400
+    # 5xx, timeouts, dropped connections: worth another try (checked after the three above)
+    transient: tuple[type[Exception], ...] = ()
 
 
 class BotApiChannel:
@@ -158,16 +161,20 @@ class BotApiChannel:
     bot: Any
     core: CrosslabCore | None = None
     on_delivered: Callable[[Incoming, Reply], None] | None = None
+    outbox: Outbox | None = None  # delivers replies and wakes the sender (bot/outbox.py)
     # A sign of life while an update takes long (e.g. the first matching):
     # "typing …" after this many seconds, repeated while still working.
     typing_after: ClassVar[float] = 1.0
     typing_every: ClassVar[float] = 4.0
 
-    def bind(self, core: CrosslabCore, on_delivered: Callable[[Incoming, Reply], None] | None = None) -> None:
+    def bind(self, core: CrosslabCore, on_delivered: Callable[[Incoming, Reply], None] | None = None,
+             outbox: Outbox | None = None) -> None:
         """Updates go to this core from now on (the app builds the core after
         asking the transport for the bot's username). `on_delivered` hears of
-        every handled update once its reply went out (tests wait on it)."""
-        self.core, self.on_delivered = core, on_delivered
+        every handled update once its reply went out (tests wait on it).
+        Replies go out through `outbox` (without one: directly, nothing stored
+        is marked sent)."""
+        self.core, self.on_delivered, self.outbox = core, on_delivered, outbox
 
     async def serve(self, ev: Incoming) -> None:
         """One update: the core's reply, delivered (with the button's toast).
@@ -181,7 +188,10 @@ class BotApiChannel:
         finally:
             typing.stop()
         try:
-            await deliver(self, reply, callback_id=ev.callback_id)
+            if self.outbox is not None:
+                await self.outbox.deliver_reply(reply, ev.chat_id, callback_id=ev.callback_id)
+            else:
+                await deliver(self, reply, callback_id=ev.callback_id)
         finally:
             if self.on_delivered is not None:
                 self.on_delivered(ev, reply)
@@ -200,7 +210,9 @@ class BotApiChannel:
                 raise NotModified(str(exc)) from exc
             if meaning == "unreachable":
                 raise Unreachable(str(exc)) from exc
-            raise
+            raise Rejected(str(exc)) from exc
+        except (*errors.transient, asyncio.TimeoutError, ConnectionError, OSError) as exc:
+            raise Transient(f"{exc.__class__.__name__}: {exc}") from exc
 
     def _markup(self, buttons: list[list[Button]]) -> Any:
         return markup(buttons, self.framework.keyboard, self.framework.button)
@@ -228,7 +240,7 @@ class BotApiChannel:
             media = [(fw.input_photo if a.kind == "photo" else fw.input_document)(media=a.file_id, caption=a.caption)
                      for a in items]
             await self._call(self.bot.send_media_group(chat_id, media))
-        except fw.bad_request as exc:
+        except Rejected as exc:
             raise MediaRejected(str(exc)) from exc
 
     async def send_chat_action(self, chat_id: int, action: str) -> None:

@@ -8,7 +8,7 @@ import logging
 
 from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaDocument, InputMediaPhoto
 from telegram import Message, Update
-from telegram.error import BadRequest, Forbidden, RetryAfter
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
 from bot.transport_common import BotApiChannel, Framework, incoming_from_callback, incoming_from_message
@@ -18,7 +18,8 @@ log = logging.getLogger(__name__)
 
 PTB = Framework(keyboard=InlineKeyboardMarkup, button=InlineKeyboardButton, command=BotCommand,
                 input_photo=InputMediaPhoto, input_document=InputMediaDocument,
-                retry_after=RetryAfter, forbidden=Forbidden, bad_request=BadRequest)
+                retry_after=RetryAfter, forbidden=Forbidden, bad_request=BadRequest,
+                transient=(NetworkError,))
 
 # Message attributes that carry content we do not read, checked in this order.
 _CONTENT_KINDS = ("sticker", "photo", "voice", "video", "video_note", "animation", "audio", "document",

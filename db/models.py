@@ -12,6 +12,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -81,6 +82,9 @@ class Person(Base):
     # Suggestion cards left unanswered one after another (reset by any answer);
     # at the limit the person is paused and told how to resume.
     ignored_in_row: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    # When Telegram last said the chat cannot be reached (blocked the bot, chat
+    # not found); cleared by their next message. Left out of broadcasts.
+    unreachable_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False)
 
@@ -336,3 +340,39 @@ class HandoverItem(Base):
     mime_type: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class OutboxMessage(Base):
+    """One message the bot decided to send, written in the transaction that
+    decided it and sent from here (bot/outbox.py): nothing decided is lost in a
+    crash between the commit and the send. See docs/outbox.md.
+
+    status: pending (waiting, from `not_before` on) -> sending (claimed by a
+    sender or by the reply being delivered right now) -> sent | unreachable
+    (403 blocked, chat not found) | failed (rejected for good, or gave up).
+    A row left in "sending" past the lease is sent again and counted as
+    `in_doubt` (it may have arrived)."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    # reply (to the person's own update) | message (the bot speaks first) | broadcast
+    kind: Mapped[str] = mapped_column(String(16), nullable=False, default="message")
+    priority: Mapped[int] = mapped_column(Integer, nullable=False, default=0)  # 0 first; broadcasts 2
+    broadcast_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    status: Mapped[str] = mapped_column(String(12), nullable=False, default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    parts_done: Mapped[int] = mapped_column(Integer, nullable=False, default=0)  # Bot API calls already made
+    in_doubt: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    not_before: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    error: Mapped[str | None] = mapped_column(String(200))
+
+    __table_args__ = (
+        Index("ix_outbox_status_priority_id", "status", "priority", "id"),
+        Index("ix_outbox_chat_id_id", "chat_id", "id"),
+    )

@@ -18,6 +18,7 @@ from db.models import (
     Feedback,
     HandoverItem,
     Outcome,
+    OutboxMessage,
     Meeting,
     Pair,
     ReminderSent,
@@ -297,10 +298,6 @@ class IntroductionRepository:
         return True
 
 
-    async def unmark_reminder_sent(self, meeting_id: int, kind: str, starts_at: datetime) -> None:
-        await self.session.execute(delete(ReminderSent).where(
-            ReminderSent.meeting_id == meeting_id, ReminderSent.kind == kind, ReminderSent.starts_at == starts_at))
-
 
 class FollowupRepository:
     """Feedback after meetings, outcome follow-ups, suggestion-card nudges and
@@ -476,6 +473,48 @@ class EmbeddingRepository:
             await self.session.execute(delete(Embedding).where(Embedding.key.in_(list(keys))))
 
 
+class OutboxRepository:
+    """Messages the bot decided to send, written with the decision (see
+    db/models.OutboxMessage; bot/outbox.py sends them)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def stage(self, messages: Sequence[Any], *, own_chat: int | None, now: datetime,
+                    priority: int = 0) -> int:
+        """Write `messages` (handlers.types.OutMessage) as rows and give each its
+        `outbox_id`. Those to `own_chat` (the reply to the person's own update)
+        are claimed already ("sending"): the transport delivers them right after
+        the commit. Every other row waits for the sender. Returns how many wait."""
+        rows = []
+        for msg in messages:
+            mine = own_chat is not None and msg.chat_id == own_chat
+            row = OutboxMessage(chat_id=msg.chat_id, kind="reply" if mine else "message", priority=priority,
+                                payload=msg.to_payload(), status="sending" if mine else "pending",
+                                claimed_at=now if mine else None, created_at=now, attempts=0, parts_done=0,
+                                in_doubt=False)
+            self.session.add(row)
+            rows.append((row, msg))
+        if rows:
+            await self.session.flush()
+            for row, msg in rows:
+                msg.outbox_id = row.id
+        return sum(1 for row, _ in rows if row.status == "pending")
+
+    def add(self, chat_id: int, payload: dict[str, Any], *, kind: str, priority: int, now: datetime,
+            broadcast_id: int | None = None, not_before: datetime | None = None) -> OutboxMessage:
+        """One row for the sender (e.g. a broadcast's message to one person)."""
+        row = OutboxMessage(chat_id=chat_id, kind=kind, priority=priority, payload=payload, status="pending",
+                            broadcast_id=broadcast_id, not_before=not_before, created_at=now, attempts=0,
+                            parts_done=0, in_doubt=False)
+        self.session.add(row)
+        return row
+
+    async def forget_chat(self, chat_id: int) -> None:
+        """Erase every message to this chat (a person deleted their data)."""
+        await self.session.execute(delete(OutboxMessage).where(OutboxMessage.chat_id == chat_id))
+
+
 class DuplicateUpdate(Exception):
     """The update being handled was already handled (seen at an early commit)."""
 
@@ -495,6 +534,7 @@ class SqlAlchemyUnitOfWork:
         self.embeddings = EmbeddingRepository(self.session)
         self.intros = IntroductionRepository(self.session)
         self.followups = FollowupRepository(self.session)
+        self.outbox = OutboxRepository(self.session)
         self._committed = False
         return self
 

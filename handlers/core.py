@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import IntegrityError
 
+from db.models import utcnow
 from db.uow import DuplicateUpdate, SqlAlchemyUnitOfWork
 from handlers import account, cards, commands, followups, introductions
 from handlers.callbacks import Choice, Consent, unpack
@@ -96,6 +97,9 @@ class CrosslabCore:
                     loaded[0].username = ev.user.username
             try:
                 await self.dispatch(turn)
+                if person is not None and person.unreachable_at is not None:
+                    person.unreachable_at = None  # they write again: they can be reached
+                await self.stage(turn, own_chat=ev.chat_id)
                 await uow.commit()
             except DuplicateUpdate:
                 return Reply(duplicate=True)
@@ -112,6 +116,14 @@ class CrosslabCore:
                 return Reply(messages=[OutMessage(ev.chat_id, t(turn.locale, "error.generic"))])
         self.services.bus.after_commit(self.services, turn.events)
         return turn.reply
+
+    async def stage(self, turn: Turn, *, own_chat: int | None, priority: int = 0) -> None:
+        """Write the turn's messages to the outbox in its transaction: what was
+        decided is sent even if the process dies right after the commit. The
+        reply to the person's own update is delivered at once by the transport;
+        the rest (to other people, and everything the bot starts) by the sender."""
+        turn.reply.queued = await turn.uow.outbox.stage(turn.reply.messages, own_chat=own_chat,
+                                                        now=utcnow(), priority=priority)
 
     async def _seen(self, update_id: int) -> bool:
         async with self.uow() as uow:
@@ -264,6 +276,7 @@ class CrosslabCore:
             async with self.uow() as uow:
                 turn = Turn.system(self.services, uow)
                 counts = await followups.sweep(turn, now)
+                await self.stage(turn, own_chat=None, priority=1)
                 await uow.commit()
         except IntegrityError:  # another sweep (a second process) got there first
             log.info("sweep at %s collided with another sweep; skipped", now)
@@ -276,6 +289,7 @@ class CrosslabCore:
         async with self.uow() as uow:
             turn = Turn.system(self.services, uow)
             await introductions.remind(turn, meeting_id, kind, starts_at)
+            await self.stage(turn, own_chat=None)
             await uow.commit()
         return turn.reply
 
@@ -283,8 +297,3 @@ class CrosslabCore:
         async with self.uow() as uow:
             return [(m.id, m.starts_at) for m in await uow.intros.scheduled_meetings() if m.starts_at is not None]
 
-    async def unmark_reminder(self, meeting_id: int, kind: str, starts_at: datetime) -> None:
-        """Delivery failed: let the scheduler's retry send this reminder."""
-        async with self.uow() as uow:
-            await uow.intros.unmark_reminder_sent(meeting_id, kind, starts_at)
-            await uow.commit()

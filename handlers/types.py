@@ -5,7 +5,10 @@ delivers the `Reply` it gets back; flows never see aiogram or PTB objects.
 """
 from __future__ import annotations
 
+import base64
+import dataclasses
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,37 @@ class OutMessage:
     edit_message_id: int | None = None  # edit this message instead of sending a new one
     # Photos/files sent by file_id after the text (photos and documents each as albums of ≤ 10).
     media: list[Attachment] = field(default_factory=list)
+    # Its row in the outbox once the turn committed (None: not stored, e.g. an error reply).
+    outbox_id: int | None = None
+
+    def to_payload(self) -> dict[str, Any]:
+        """JSON for the outbox (documents base64)."""
+        out: dict[str, Any] = {"text": self.text}
+        if self.buttons:
+            out["buttons"] = [[{k: v for k, v in (("text", b.text), ("data", b.data), ("url", b.url)) if v is not None}
+                               for b in row] for row in self.buttons]
+        if self.document is not None:
+            out["document"] = {"filename": self.document.filename, "mime_type": self.document.mime_type,
+                               "content": base64.b64encode(self.document.content).decode("ascii")}
+        if self.edit_message_id is not None:
+            out["edit_message_id"] = self.edit_message_id
+        if self.media:
+            out["media"] = [{k: v for k, v in dataclasses.asdict(a).items() if v is not None} for a in self.media]
+        return out
+
+    @classmethod
+    def from_payload(cls, chat_id: int, payload: dict[str, Any], outbox_id: int | None = None) -> OutMessage:
+        doc = payload.get("document")
+        return cls(
+            chat_id=chat_id,
+            text=payload.get("text", ""),
+            buttons=[[Button(**b) for b in row] for row in payload.get("buttons", [])],
+            document=Document(doc["filename"], base64.b64decode(doc["content"]), doc.get("mime_type") or
+                              "application/octet-stream") if doc else None,
+            edit_message_id=payload.get("edit_message_id"),
+            media=[Attachment(**a) for a in payload.get("media", [])],
+            outbox_id=outbox_id,
+        )
 
 
 @dataclass
@@ -90,6 +124,7 @@ class Reply:
     callback_text: str | None = None  # toast shown for a pressed button
     callback_alert: bool = False
     duplicate: bool = False  # the update was seen before; nothing was done
+    queued: int = 0  # messages to other chats written to the outbox (the sender sends them)
 
     def __bool__(self) -> bool:  # pragma: no cover - convenience
         return bool(self.messages) or self.callback_text is not None

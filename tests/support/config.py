@@ -38,6 +38,10 @@ async def database_for(kind: str, tmp_path: os.PathLike[str]) -> str:
 
 def make_settings(database_url: str, api_url: str = "http://127.0.0.1:9", **extra: object) -> Settings:
     extra.setdefault("sweep_seconds", 86400)  # tests sweep explicitly (harness.sweep)
+    # Scenarios send several messages to one chat at once; the per-chat pace
+    # (1/s with bursts of 3 by default) is tested on its own (test_outbox.py).
+    extra.setdefault("send_chat_rate", 1000.0)
+    extra.setdefault("send_rate", 1000.0)
     return load_settings(
         _env_file=None,
         telegram_bot_token=TOKEN,

@@ -198,6 +198,7 @@ class EmulatorChat(ChatBase):
         before = self.h.handled_count
         self.h.emu.redeliver(self.last_update_id)
         await self.h.emu.wait_until(lambda: self.h.handled_count > before, 10, "redelivered update handled")
+        await self.h.app.outbox.drain()
         await self.h.emu.wait_idle(quiet=0.03)
         changed = {m.message_id for m in self.h.emu.changed_since(self.user_id, mark)}
         return [m for m in self.messages if m.message_id in changed]
@@ -215,6 +216,7 @@ class EmulatorHarness(CoreHarness):
         super().__init__(settings, matching)
         self.framework = framework
         self.handled: set[int] = set()
+        self.queued: set[int] = set()  # updates whose reply wrote messages for the sender
         self.handled_count = 0
         self.emu: Any = None
 
@@ -241,6 +243,8 @@ class EmulatorHarness(CoreHarness):
         """Chats wait for exactly their update's answer."""
         self.handled.add(ev.update_id)
         self.handled_count += 1
+        if reply.queued:
+            self.queued.add(ev.update_id)
 
     async def settle(self, update_id: int) -> None:
         what = f"update {update_id} handled and delivered"
@@ -251,6 +255,8 @@ class EmulatorHarness(CoreHarness):
             # takes longer than the 10 s any update may take once it is ready.
             await self.emu.wait_until(lambda: update_id in self.handled or warming.done(), 120, what)
         await self.emu.wait_until(lambda: update_id in self.handled, 10, what)
+        if update_id in self.queued or self.app.outbox.backlogged:
+            await self.app.outbox.drain()  # messages to other people go through the outbox
         await self.emu.wait_idle(quiet=0.02)
 
     def chat_actions(self, user_id: int) -> list[str] | None:
@@ -263,6 +269,7 @@ class EmulatorHarness(CoreHarness):
     async def sweep(self) -> dict[str, int]:
         """One follow-up sweep at the simulated time, delivered through the transport."""
         counts = await self.app.sweep()
+        await self.app.outbox.drain()
         await self.emu.wait_idle(quiet=0.02)
         return counts
 

@@ -1,0 +1,317 @@
+"""Sending what the outbox holds: one global rate, a steady rate per chat,
+Telegram's errors handled per kind. See docs/outbox.md.
+
+* `RateLimiter`: every Bot API send takes a slot. Globally the slots are
+  `1 / SEND_RATE` apart (a steady rate, no bursts, so it stays below Telegram's
+  ~30/s); per chat at most `SEND_CHAT_RATE` per second with bursts of
+  `SEND_CHAT_BURST` (Telegram's ~1/s per chat with short bursts). A 429 pauses
+  *all* sending for its `retry_after`.
+* `Outbox.run`: claims due rows in small batches (db/outbox.py), sends them
+  with a bounded number of chats at once, and records the results in one
+  transaction per batch. 403/chat not found: the row and the chat's other
+  waiting rows are marked unreachable (no retry), and so is the person.
+  5xx/timeouts/dropped connections: retried with exponential backoff, up to
+  `OUTBOX_MAX_ATTEMPTS`. 429: paused, then retried (not counted as an attempt).
+  Any other 400: a message with link buttons is tried once more without them
+  (BUTTON_USER_PRIVACY_RESTRICTED), otherwise it is marked failed and the chat's
+  next message goes on.
+* `Outbox.deliver_reply`: the reply to a person's own update is sent at once
+  (it takes slots without waiting for the queue), retried in place for a few
+  seconds, and handed to the queue if it still fails; if that chat has messages
+  waiting in the queue, the reply goes behind them (one chat's messages never
+  overtake each other).
+
+A sender that dies leaves rows "sending"; after `OUTBOX_LEASE_SECONDS` any
+sender takes them again (marked in doubt: they may have arrived once).
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.delivery import (MAX_WAIT, RETRY_DELAYS, Channel, Rejected, RetryLater, Transient, Unreachable,
+                          answer_callback, deliver_message, operations, without_url_buttons)
+from db.models import utcnow
+from db.outbox import ClaimedRow, OutboxStore, Result
+from handlers.types import OutMessage, Reply
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 1.0  # an idle sender looks for due rows (scheduled, backed off, other processes') this often
+PRUNE_EVERY = 3600.0
+MAX_BACKOFF = 300.0
+
+
+class RateLimiter:
+    """Slots for sends: see the module doc. `acquire` waits for one; with
+    `immediate=True` it takes the next slot without waiting for it (a reply
+    to a person is not queued behind a broadcast), which delays later
+    ordinary sends by as much, so the average rate holds."""
+
+    def __init__(self, rate: float, chat_rate: float, chat_burst: int,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.interval = 1.0 / rate
+        self.chat_interval = 1.0 / chat_rate
+        self.chat_slack = (chat_burst - 1) * self.chat_interval
+        self.clock = clock
+        self.next_slot = 0.0
+        self.paused_until = 0.0
+        self._chat_tat: dict[int, float] = {}  # per chat: the theoretical arrival time (GCRA)
+
+    def pause(self, seconds: float) -> None:
+        self.paused_until = max(self.paused_until, self.clock() + seconds)
+
+    def paused_for(self) -> float:
+        return max(0.0, self.paused_until - self.clock())
+
+    async def acquire(self, chat_id: int, *, immediate: bool = False) -> None:
+        while True:
+            now = self.clock()
+            if self.paused_until > now:
+                await asyncio.sleep(self.paused_until - now)
+                continue
+            tat = max(self._chat_tat.get(chat_id, now), now)
+            early = tat - self.chat_slack - now
+            if early > 0 and not immediate:
+                await asyncio.sleep(early)
+                continue
+            self._chat_tat[chat_id] = tat + self.chat_interval
+            slot = max(now, self.next_slot)
+            self.next_slot = slot + self.interval  # an immediate send too: later ordinary sends wait for it
+            if slot > now and not immediate:
+                await asyncio.sleep(slot - now)
+            return
+
+    def forget_idle_chats(self) -> None:
+        """Drop per-chat state that no longer limits anything (memory stays flat)."""
+        now = self.clock()
+        for chat_id in [c for c, tat in self._chat_tat.items() if tat <= now]:
+            del self._chat_tat[chat_id]
+
+
+class Outbox:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], channel: Channel, *, rate: float = 25.0,
+                 chat_rate: float = 1.0, chat_burst: int = 3, lease_seconds: float = 60.0, max_attempts: int = 8,
+                 retention: timedelta = timedelta(days=14), clock: Callable[[], datetime] = utcnow) -> None:
+        self.store = OutboxStore(sessions)
+        self.channel = channel
+        self.limiter = RateLimiter(rate, chat_rate, chat_burst)
+        self.batch = int(max(10, min(500, rate)))
+        self.per_chat = chat_burst
+        self.concurrency = int(max(4, min(64, rate / 8)))
+        self.lease = timedelta(seconds=lease_seconds)
+        self.max_attempts = max_attempts
+        self.retention = retention
+        self.clock = clock
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._cycle = 0
+        self._waiters: list[tuple[int, asyncio.Future[None]]] = []
+        self._busy: set[int] = set()  # chats the sender is sending to now
+        self._backlog: set[int] = set()  # chats whose reply was handed to the queue
+        self.sent = 0  # sends that succeeded in this process (tests, bench)
+
+    # -- lifecycle ------------------------------------------------------------------
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="outbox-sender")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        for _, fut in self._waiters:
+            if not fut.done():
+                fut.cancel()
+        self._waiters.clear()
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    @property
+    def backlogged(self) -> bool:
+        """Some reply of this process waits in the queue behind earlier messages."""
+        return bool(self._backlog)
+
+    def notify(self) -> None:
+        """New rows were committed: look now instead of at the next poll."""
+        self._wake.set()
+
+    async def drain(self, timeout: float = 30.0) -> None:
+        """Wait until the sender has found nothing due (tests, the demo)."""
+        if not self.running:
+            raise RuntimeError("the outbox sender is not running")
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append((self._cycle, fut))
+        self.notify()
+        await asyncio.wait_for(fut, timeout)
+
+    # -- the sender loop ----------------------------------------------------------------
+    async def _run(self) -> None:
+        last_recover = last_prune = 0.0
+        while True:
+            try:
+                mono = time.monotonic()
+                if mono - last_recover >= min(self.lease.total_seconds() / 2, 30):
+                    last_recover = mono
+                    n = await self.store.requeue_stale(self.clock() - self.lease)
+                    if n:
+                        log.warning("outbox: %d message(s) whose sending was interrupted are sent again", n)
+                if mono - last_prune >= PRUNE_EVERY:
+                    last_prune = mono
+                    await self.store.prune(self.clock() - self.retention)
+                self._wake.clear()
+                self._cycle += 1
+                cycle = self._cycle
+                rows = await self.store.claim(self.clock(), self.batch, self.per_chat)
+                if rows:
+                    await self._send_batch(rows)
+                    continue
+                self._settle_waiters(cycle)
+                self.limiter.forget_idle_chats()
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox sender: an error; trying again in a second")
+                await asyncio.sleep(1.0)
+
+    def _settle_waiters(self, cycle: int) -> None:
+        keep = []
+        for registered, fut in self._waiters:
+            if registered < cycle:
+                if not fut.done():
+                    fut.set_result(None)
+            else:
+                keep.append((registered, fut))
+        self._waiters = keep
+
+    async def _send_batch(self, rows: list[ClaimedRow]) -> None:
+        by_chat: dict[int, list[ClaimedRow]] = {}
+        for row in rows:
+            by_chat.setdefault(row.chat_id, []).append(row)
+        self._busy.update(by_chat)
+        results: list[Result] = []
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def one_chat(chat_rows: list[ClaimedRow]) -> None:
+            async with gate:
+                for i, row in enumerate(chat_rows):
+                    result = await self._send_row(row)
+                    results.append(result)
+                    if result.status in ("retry", "requeue", "unreachable"):
+                        results.extend(Result(r.id, r.chat_id, "release") for r in chat_rows[i + 1:])
+                        return
+
+        try:
+            await asyncio.gather(*(one_chat(chat_rows) for chat_rows in by_chat.values()))
+        finally:
+            self._busy.difference_update(by_chat)
+            await self.store.finish(results, self.clock())
+        if self._backlog:
+            self._backlog &= await self.store.waiting_chats(list(self._backlog))
+
+    async def _send_row(self, row: ClaimedRow, *, immediate: bool = False) -> Result:
+        msg = OutMessage.from_payload(row.chat_id, row.payload, row.id)
+        done = row.parts_done
+        method = "send"
+        try:
+            for method, call in operations(self.channel, msg)[done:]:
+                await self.limiter.acquire(row.chat_id, immediate=immediate)
+                await call()
+                done += 1
+                self.sent += 1
+            return Result(row.id, row.chat_id, "sent", done)
+        except RetryLater as exc:
+            self.limiter.pause(exc.seconds)
+            log.warning("outbox: Telegram asks to slow down; all sending pauses for %.0f s", exc.seconds)
+            return Result(row.id, row.chat_id, "requeue", done, "429 too many requests",
+                          self.clock() + timedelta(seconds=exc.seconds))
+        except Unreachable as exc:
+            log.info("outbox: chat %s unreachable (%s)", row.chat_id, exc)
+            return Result(row.id, row.chat_id, "unreachable", done, str(exc))
+        except Rejected as exc:
+            plain = without_url_buttons(msg) if method == "sendMessage" else None
+            if plain is not None:
+                log.warning("outbox: %s to chat %s refused (%s); once more without link buttons",
+                            method, row.chat_id, exc)
+                return Result(row.id, row.chat_id, "requeue", done, str(exc), None, plain.to_payload())
+            log.warning("outbox: %s to chat %s refused for good: %s", method, row.chat_id, exc)
+            return Result(row.id, row.chat_id, "failed", done, str(exc))
+        except (Transient, Exception) as exc:  # anything unexpected is worth another try, not a lost message
+            if not isinstance(exc, Transient):
+                log.exception("outbox: unexpected error sending to chat %s", row.chat_id)
+            attempts = row.attempts + 1
+            if attempts >= self.max_attempts:
+                log.error("outbox: gave up on a message to chat %s after %d attempts: %s",
+                          row.chat_id, attempts, exc)
+                return Result(row.id, row.chat_id, "failed", done, f"gave up: {exc}")
+            delay = min(MAX_BACKOFF, 2.0 ** attempts) * random.uniform(0.8, 1.2)
+            log.warning("outbox: %s to chat %s failed (%s); retry %d in %.0f s",
+                        method, row.chat_id, exc, attempts, delay)
+            return Result(row.id, row.chat_id, "retry", done, str(exc), self.clock() + timedelta(seconds=delay))
+
+    # -- the reply to a person's own update -------------------------------------------------
+    async def deliver_reply(self, reply: Reply, chat_id: int, callback_id: str | None = None) -> None:
+        """Send the reply now (see the module doc); messages to other chats are
+        the sender's. Records what was sent in one transaction."""
+        if callback_id is not None:
+            await answer_callback(self.channel, callback_id, reply)
+        results: list[Result] = []
+        queued = reply.queued > 0
+        handed_over = False
+        try:
+            for msg in reply.messages:
+                if msg.outbox_id is None:
+                    await deliver_message(self.channel, msg)  # not stored (e.g. an error reply)
+                    continue
+                if msg.chat_id != chat_id:
+                    continue
+                if handed_over or chat_id in self._busy or chat_id in self._backlog:
+                    handed_over = True
+                    results.append(Result(msg.outbox_id, chat_id, "release"))
+                    continue
+                result = await self._send_now(msg)
+                results.append(result)
+                if result.status in ("retry", "requeue"):
+                    handed_over = True
+        finally:
+            if handed_over:
+                self._backlog.add(chat_id)
+                queued = True
+            await self.store.finish(results, self.clock())
+            if queued:
+                self.notify()
+
+    async def _send_now(self, msg: OutMessage) -> Result:
+        row = ClaimedRow(msg.outbox_id or 0, msg.chat_id, "reply", msg.to_payload(), 0, 0)
+        tries = 0
+        while True:
+            result = await self._send_row(row, immediate=True)
+            if result.status == "requeue" and result.payload is not None:
+                row.payload, row.parts_done = result.payload, result.parts_done  # without link buttons
+                continue
+            if result.status == "requeue" and self.limiter.paused_for() <= MAX_WAIT:
+                row.parts_done = result.parts_done  # 429: wait in place if it is short
+                await asyncio.sleep(self.limiter.paused_for())
+                continue
+            if result.status == "retry" and tries < len(RETRY_DELAYS):
+                row.parts_done = result.parts_done
+                row.attempts = 0  # in-place tries do not count towards giving up
+                await asyncio.sleep(RETRY_DELAYS[tries])
+                tries += 1
+                continue
+            if result.status == "retry":
+                result.not_before = self.clock() + timedelta(seconds=RETRY_DELAYS[-1] * 2)
+            return result
