@@ -9,8 +9,8 @@ import argparse
 import sys
 
 
-MODEL_HELP = ("encoder: use-multilingual, e5-small, sentence-transformers:<name or path> "
-              "(default: EMBEDDING_MODEL, empty = the bundled English MiniLM)")
+MODEL_HELP = ("encoder: use-multilingual, e5-small, minilm, sentence-transformers:<name or path> "
+              "(default: EMBEDDING_MODEL, empty = use-multilingual)")
 
 
 def _build_parser() -> argparse.ArgumentParser:

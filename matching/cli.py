@@ -205,7 +205,7 @@ def run_match_loco(cohort_paths: list[str] | None = None, k: int = 3, out: TextI
     the classic ranking; then the fit on all cohorts."""
     from matching.cache import InMemoryEmbeddingCache
     from matching.evaluation import evaluate
-    from matching.loco import cohort_signals, equal_weights, fit, loco
+    from matching.loco import cohort_signals, equal_weights, fit, is_hard, loco, verdict
 
     out = out or sys.stdout
     if not _check_model(model):
@@ -252,8 +252,13 @@ def run_match_loco(cohort_paths: list[str] | None = None, k: int = 3, out: TextI
 
     out.write(f"{'mean':<12}{'':<44}{fmt(mean([f.fitted for f in folds])):>20}{fmt(mean([f.equal for f in folds])):>20}"
               f"{fmt(mean(classic_scores)):>20}\n")
+    hard = [(f, cl) for f, cl in zip(folds, classic_scores) if is_hard(f.held_out)]
+    if hard:
+        out.write(f"{'mean hard':<12}{'':<44}{fmt(mean([f.fitted for f, _ in hard])):>20}"
+                  f"{fmt(mean([f.equal for f, _ in hard])):>20}{fmt(mean([cl for _, cl in hard])):>20}\n")
     out.write("fit on all cohorts: " + " ".join(f"{n}={overall.get(n, 0):.1f}" for n in names)
               + "; equal weights: " + " ".join(f"{n}={w:.2f}" for n, w in equal_weights(names).items()) + "\n")
+    out.write(f"verdict: {verdict(folds, k).reason}\n")
     out.flush()
     return EXIT_OK
 

@@ -29,9 +29,10 @@ Constraints: stated working languages without one in common exclude a pair
 unstated languages are not part of this ranking.  Learned feedback
 (`matching.learning`) is added on top, scaled by FEEDBACK_SCALE (see there).
 
-The weights (`FusionWeights`) are fitted by leave-one-cohort-out over the
-labelled cohorts (`matching.loco`); the shipped values and the figures are in
-docs/matching.md.
+The weights (`FusionWeights`) are checked by leave-one-cohort-out over the
+labelled cohorts (`matching.loco`, `crosslab match-eval --loco`): a fit is
+shipped only if it passes the rule in `matching.loco.verdict`; so far equal
+weights are shipped.  Figures in docs/matching.md ("Weights").
 """
 from __future__ import annotations
 
@@ -59,7 +60,15 @@ QUANTUM, QUANTUM_INV = np.float32(1 / 4096), np.float32(4096)
 
 @dataclass(frozen=True)
 class FusionWeights:
-    """Weights of the per-company z-scores (normalised to sum 1)."""
+    """Weights of the per-company z-scores (normalised to sum 1).
+
+    Equal weights, nothing fitted.  Kept after leave-one-cohort-out over the
+    eight labelled cohorts on 2026-12-03 (`PYTHONPATH=$PWD python -m bot.cli
+    match-eval --loco`, output in bench/results/loco_eight_cohorts.txt): the
+    fit (dense 0.5, bridge 0.1, stems 0.3, lexical 0.1) beat equal weights on
+    the LOCO mean nDCG@3 (0.736 vs 0.712) but lost on the hard1 fold (0.428
+    vs 0.494), so `matching.loco.verdict` keeps equal weights.  Re-run that
+    command after adding a cohort; ship its fit here only on a "ship" verdict."""
 
     dense: float = 0.25
     bridge: float = 0.25

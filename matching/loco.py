@@ -10,6 +10,12 @@ simplest).  LOCO: for each cohort, fit on all the others, evaluate on it.
     signals = [cohort_signals(matcher, cohort, name) for name, cohort in ...]
     folds = loco(signals)          # [Fold(held_out, weights, fitted, equal)]
     weights = fit(signals)         # the fit on all cohorts
+    decision = verdict(folds)      # ship the fit or keep equal weights (rule below)
+
+The rule, fixed before the runs: ship the weights fitted on all cohorts only if
+the LOCO mean nDCG@3 with fitted weights beats equal weights AND no hard-style
+cohort's fold (name starting with "hard") is worse with fitted weights than
+with equal weights; otherwise keep equal weights.
 """
 from __future__ import annotations
 
@@ -130,6 +136,39 @@ def loco(cohorts: Sequence[CohortSignals], k: int = 3, step: float = GRID_STEP,
         w = fit(rest, k, step, signals)
         folds.append(Fold(held.name, w, score(held, w, k), score(held, equal_weights(signals), k)))
     return folds
+
+
+@dataclass
+class Verdict:
+    ship: bool  # ship the weights fitted on all cohorts (else keep equal weights)
+    mean_fitted: float  # LOCO mean nDCG@k, fitted weights per fold
+    mean_equal: float  # the same with equal weights
+    hard: list[tuple[str, float, float]]  # (cohort, fitted, equal) nDCG@k of the hard-style folds
+    reason: str
+
+
+def is_hard(name: str) -> bool:
+    return name.startswith("hard")
+
+
+def verdict(folds: Sequence[Fold], k: int = 3) -> Verdict:
+    """The shipping rule (see the module docstring), applied to LOCO folds."""
+    key = f"ndcg@{k}"
+    if not folds:
+        raise ValueError("verdict needs at least one fold")
+    mean_fitted = float(np.mean([f.fitted[key] for f in folds]))
+    mean_equal = float(np.mean([f.equal[key] for f in folds]))
+    hard = [(f.held_out, f.fitted[key], f.equal[key]) for f in folds if is_hard(f.held_out)]
+    worse = [name for name, fitted, equal in hard if fitted < equal - 1e-9]
+    if mean_fitted <= mean_equal + 1e-9:
+        return Verdict(False, mean_fitted, mean_equal, hard,
+                       f"keep equal weights: LOCO mean {key} fitted {mean_fitted:.3f} <= equal {mean_equal:.3f}")
+    if worse:
+        return Verdict(False, mean_fitted, mean_equal, hard,
+                       f"keep equal weights: fitted weights lose on hard-style fold(s) {', '.join(worse)}")
+    return Verdict(True, mean_fitted, mean_equal, hard,
+                   f"ship the fit on all cohorts: LOCO mean {key} fitted {mean_fitted:.3f} > equal {mean_equal:.3f}"
+                   + (", no hard-style fold worse" if hard else ""))
 
 
 def ablations(cs: CohortSignals, k: int = 3) -> list[tuple[str, dict[str, float]]]:

@@ -180,7 +180,10 @@ def test_match_eval_loco_prints_a_fold_per_cohort(capsys):
     lines = out.splitlines()
     assert lines[0].startswith("leave-one-cohort-out over 3 cohorts")
     assert [line.split()[0] for line in lines[2:6]] == ["holdout", "hard1", "holdout2", "mean"]
-    assert lines[6].startswith("fit on all cohorts: dense=")
+    assert lines[6].startswith("mean hard ")  # the hard-style folds alone (here hard1)
+    assert lines[6].split()[2:5] == lines[3].split()[5:8]  # = hard1's fitted nDCG / hit / MRR
+    assert lines[7].startswith("fit on all cohorts: dense=")
+    assert lines[8].startswith("verdict: ship the fit on all cohorts") or lines[8].startswith("verdict: keep equal weights")
     assert run(cli.run_match_loco, [str(HOLDOUT)])[0] == 2
 
 

@@ -22,7 +22,17 @@ from matching.cohort import Cohort
 from matching.encoder import CachedEncoder
 from matching.exemplars import load_exemplars
 from matching.fusion import CLIP, FusedScorer, FusionWeights, row_moments, standardised_vectors
-from matching.loco import cohort_signals, equal_weights, fit, loco, score, simplex_grid
+from matching.loco import (
+    CohortSignals,
+    Fold,
+    cohort_signals,
+    equal_weights,
+    fit,
+    loco,
+    score,
+    simplex_grid,
+    verdict,
+)
 from matching.testing import FakeEncoder
 
 
@@ -233,6 +243,61 @@ def test_loco_fits_on_the_other_cohorts_and_prefers_equal_weights_on_ties(fake):
     flat = [cohort_signals(matcher, Cohort(_cohort(), {"c1": {"k4": 0, "k1": 0}, "c2": {"k2": 0}}), "x")]
     flat[0].relevance = {"c1": {"k1": 1, "k2": 1, "k3": 1, "k4": 1}}
     assert fit(flat, step=0.25) == equal_weights(flat[0].signals)
+
+
+def _synthetic(name: str, seed: int, n_companies: int = 6, n_creatives: int = 8) -> CohortSignals:
+    """Company i's one relevant creative is i.  "good" puts it first, "bad"
+    puts it last, "noise" is random: any fit worth the name leans on "good"."""
+    rng = np.random.default_rng(seed)
+    good = rng.normal(0.0, 0.3, (n_companies, n_creatives))
+    bad = rng.normal(0.0, 0.3, (n_companies, n_creatives))
+    for i in range(n_companies):
+        good[i, i] = 3.0
+        bad[i, i] = -3.0
+    z = {"dense": good, "bridge": bad, "stems": rng.normal(0.0, 1.0, (n_companies, n_creatives)),
+         "lexical": rng.normal(0.0, 1.0, (n_companies, n_creatives))}
+    companies = [f"{name}-p{i}" for i in range(n_companies)]
+    creatives = [f"{name}-c{j}" for j in range(n_creatives)]
+    relevance = {companies[i]: {creatives[i]: 2} for i in range(n_companies)}
+    return CohortSignals(name, companies, creatives, z, np.zeros((n_companies, n_creatives), bool),
+                         np.arange(n_creatives), relevance)
+
+
+def test_fit_picks_the_signal_that_ranks_the_relevant_creative_first():
+    cohorts = [_synthetic(f"s{i}", seed=i) for i in range(3)]
+    # equal weights: "good" and "bad" cancel on the relevant creative, noise decides
+    assert np.mean([score(c, equal_weights(c.signals))["ndcg@3"] for c in cohorts]) < 0.9
+    w = fit(cohorts)
+    assert all(score(c, w)["ndcg@3"] == 1.0 for c in cohorts)
+    assert w["dense"] == max(w.values()) and w["dense"] > w["bridge"] + 0.3
+    folds = loco(cohorts)
+    assert [f.held_out for f in folds] == ["s0", "s1", "s2"]
+    for fold in folds:
+        assert fold.fitted["ndcg@3"] == 1.0 > fold.equal["ndcg@3"]
+        assert fold.weights["dense"] > fold.weights["bridge"]
+    decision = verdict(folds)
+    assert decision.ship and decision.mean_fitted == 1.0 > decision.mean_equal and decision.hard == []
+
+
+def _fold(name: str, fitted: float, equal: float) -> Fold:
+    return Fold(name, {"dense": 1.0}, {"ndcg@3": fitted}, {"ndcg@3": equal})
+
+
+def test_verdict_keeps_equal_weights_unless_loco_improves_and_no_hard_fold_loses():
+    better = [_fold("dev", 0.9, 0.8), _fold("hard1", 0.6, 0.5), _fold("hard2", 0.5, 0.5)]
+    decision = verdict(better)
+    assert decision.ship and decision.hard == [("hard1", 0.6, 0.5), ("hard2", 0.5, 0.5)]
+    assert decision.reason.startswith("ship the fit on all cohorts")
+    # better on the mean, but one hard-style fold loses: keep equal weights
+    one_hard_worse = [_fold("dev", 0.95, 0.8), _fold("hard1", 0.45, 0.5), _fold("hard2", 0.7, 0.5)]
+    decision = verdict(one_hard_worse)
+    assert not decision.ship and decision.mean_fitted > decision.mean_equal
+    assert "hard1" in decision.reason and "hard2" not in decision.reason
+    # no better on the LOCO mean (a draw keeps the simpler equal weights)
+    assert not verdict([_fold("dev", 0.8, 0.8), _fold("hard1", 0.5, 0.5)]).ship
+    assert not verdict([_fold("dev", 0.7, 0.8), _fold("holdout", 0.85, 0.8)]).ship
+    with pytest.raises(ValueError):
+        verdict([])
 
 
 # -- the company's confirmation (issue 11) -------------------------------------------
