@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 1.0  # an idle sender looks for due rows (scheduled, backed off, other processes') this often
 PRUNE_EVERY = 3600.0
 MAX_BACKOFF = 300.0
+MAX_DEBT = 1.0  # seconds by which replies sent at once may delay the queue
 
 
 class RateLimiter:
@@ -82,9 +83,13 @@ class RateLimiter:
             if early > 0 and not immediate:
                 await asyncio.sleep(early)
                 continue
-            self._chat_tat[chat_id] = tat + self.chat_interval
+            # A burst of replies leaves the chat's bucket empty, not in debt: the
+            # queue's next message to that chat waits one interval at most.
+            self._chat_tat[chat_id] = (min(tat, now + self.chat_slack) if immediate else tat) + self.chat_interval
             slot = max(now, self.next_slot)
-            self.next_slot = slot + self.interval  # an immediate send too: later ordinary sends wait for it
+            # An immediate send takes a slot too: later ordinary sends wait for it,
+            # but replies never push the queue back by more than MAX_DEBT.
+            self.next_slot = min(slot + self.interval, now + MAX_DEBT) if immediate else slot + self.interval
             if slot > now and not immediate:
                 await asyncio.sleep(slot - now)
             return
