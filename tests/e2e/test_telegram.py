@@ -109,3 +109,33 @@ async def test_updates_are_answered_while_the_model_loads(sqlite_url: str, frame
         assert matching.loads == 1 and matching.ready
         ready = [r for r in caplog.records if "ready after" in r.getMessage()]
         assert len(ready) == 1 and ready[0].levelno == logging.INFO
+
+
+# --- issue 14.1: the token never reaches the log -------------------------------------
+
+@pytest.mark.parametrize("framework", ["aiogram", "ptb"])
+async def test_the_token_never_reaches_the_log(sqlite_url: str, framework: str,
+                                               caplog: pytest.LogCaptureFixture) -> None:
+    """Every logger at DEBUG through a short conversation (httpx logs each
+    request URL, which holds the token, under PTB): no record, formatted with
+    its arguments and exception, carries the token or its secret part."""
+    from tests.support.config import TOKEN
+
+    caplog.set_level(logging.DEBUG)
+    for name in [*logging.root.manager.loggerDict, "httpx", "httpcore", "telegram", "aiogram", "aiohttp"]:
+        caplog.set_level(logging.DEBUG, logger=name)
+    async with running_emulator_harness(make_settings(sqlite_url), framework) as h:
+        chat = h.chat(9501, "Tara", "de")
+        await chat.say("/start")
+        await chat.press("Einverstanden")
+        await chat.say("Tara Token")
+        await chat.press_data("forged|x|0|AAAAAAAA")  # a rejected button
+        await chat.say("/help")
+    secret = TOKEN.split(":", 1)[1]
+    assert len(caplog.records) > 20
+    for record in caplog.records:
+        text = record.getMessage() + (record.exc_text or "") + (record.stack_info or "")
+        assert secret not in text, (record.name, text[:300])
+    assert secret not in caplog.text
+    if framework == "ptb":  # httpx's request lines are there, without the token
+        assert any("bot<redacted>/getUpdates" in r.getMessage() for r in caplog.records if r.name == "httpx")
