@@ -169,3 +169,25 @@ async def test_a_one_sided_mark_comes_first_at_release(core_harness: CoreHarness
     assert cards[lea].score > cards[ben].score and cards[lea].status == "pending"
     await company.press("Nicht jetzt")  # the open card (Ben): the marked one is next
     assert "Jemand möchte Sie kennenlernen" in company.last.text and "Lea Licht" in company.last.text
+
+
+async def test_non_ascii_callback_data_is_an_invalid_button(core_harness: CoreHarness,
+                                                            caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 14.4: callback data from a modified client (non-ASCII, lone
+    surrogates) gets the normal "button invalid" toast, before and after
+    consent: no generic error, no ERROR log."""
+    import logging
+
+    caplog.set_level(logging.INFO)
+    chat = core_harness.chat(9401, "Ümit", "de")
+    await chat.say("/start")
+    for data in ("ä|ö|ü|ß", "\ud800|x|1|y"):
+        new = await chat.press_data(data)
+        assert new == [] and chat.last_toast == "Diese Schaltfläche ist ungültig.", data
+    await chat.press("Einverstanden")
+    for data in ("ä|ö|ü|ß", "del|yes|1|äöüßäöü", "\ud800|x|1|y"):
+        new = await chat.press_data(data)
+        assert new == [] and chat.last_toast == "Diese Schaltfläche ist ungültig.", data
+    assert not any("schiefgegangen" in m.text for m in chat.messages)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert (await core_harness.state(9401)).step == "name"  # still where it was
