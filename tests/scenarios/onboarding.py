@@ -139,6 +139,11 @@ async def bad_input_during_onboarding(h, user_id: int = 4001) -> None:
         assert "nur Textnachrichten" in new[0].text and "Wie heißen Sie" in new[-1].text
     await chat.say("   ")  # empty after trimming
     assert "mindestens 2" in chat.last.text
+    # Issue 14.8: invisible characters only (zero-width spaces, word joiner,
+    # BOM, a Hangul filler) are as empty as spaces; one visible letter is too short.
+    for invisible in ("\u200b\u200b", "\u2060\ufeff \u200e\u3164", "\u200bO\u200b"):
+        await chat.say(invisible)
+        assert "mindestens 2" in chat.last.text, repr(invisible)
     await chat.say("x" * 10_000)
     assert "zu lang (10.000 Zeichen)" in chat.last.text
     assert (await h.profile(user_id)).name is None
@@ -150,7 +155,8 @@ async def bad_input_during_onboarding(h, user_id: int = 4001) -> None:
     assert "noch nicht fertig" in chat.messages[-2].text
     await chat.say("/newevent Sommerfest")
     assert "nur für das Organisationsteam" in chat.last.text
-    await chat.say("Ole Brandt")
+    await chat.say("\u200bOle Brandt\u200f")  # invisible characters at the edges are dropped
+    assert (await h.profile(user_id)).name == "Ole Brandt"
     side_msg = chat.last
     await chat.say("Ich bin Kreativer")  # text where buttons are expected
     assert "Schaltflächen" in chat.messages[-2].text
