@@ -106,15 +106,25 @@ class Crosslab:
         self.reminders.every(self.settings.sweep_seconds, self.sweep, "followup-sweep")
 
     async def sweep(self) -> dict[str, int]:
-        """Send the follow-ups due now (see handlers/followups.py)."""
+        """Send the follow-ups due now (see handlers/followups.py), then forget
+        handled update ids older than PROCESSED_UPDATES_KEEP."""
         try:
             reply, counts = await self.core.tick()
             await deliver(self.transport, reply)  # type: ignore[arg-type]
         except Exception:
             log.exception("follow-up sweep failed; the next sweep tries again")
-            return {}
-        if any(counts.values()):
-            log.info("follow-up sweep: %s", counts)
+            counts = {}
+        else:
+            if any(counts.values()):
+                log.info("follow-up sweep: %s", counts)
+        try:
+            pruned = await self.core.prune_updates(self.settings.updates_kept_for)
+        except Exception:
+            log.exception("could not prune processed_updates; the next sweep tries again")
+        else:
+            if pruned:
+                log.info("forgot %d handled update ids older than %s", pruned,
+                         self.settings.processed_updates_keep[0][0])
         return counts
 
     async def send_reminder(self, meeting_id: int, kind: str, starts_at: datetime) -> None:

@@ -445,9 +445,12 @@ class UpdateLog:
         A duplicate makes the commit fail with IntegrityError (primary key)."""
         self.session.add(ProcessedUpdate(update_id=update_id))
 
-    async def prune(self, older_than: timedelta = timedelta(days=2)) -> None:
-        cutoff: datetime = utcnow() - older_than
-        await self.session.execute(delete(ProcessedUpdate).where(ProcessedUpdate.processed_at < cutoff))
+    async def prune(self, older_than: timedelta = timedelta(days=7), now: datetime | None = None) -> int:
+        """Forget the ids of updates handled more than `older_than` ago (an
+        indexed range delete); how many were forgotten."""
+        cutoff: datetime = (now or utcnow()) - older_than
+        result = await self.session.execute(delete(ProcessedUpdate).where(ProcessedUpdate.processed_at < cutoff))
+        return int(getattr(result, "rowcount", 0) or 0)
 
 
 class EmbeddingRepository:

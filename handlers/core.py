@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import IntegrityError
@@ -282,6 +282,15 @@ class CrosslabCore:
     async def scheduled_meetings(self) -> list[tuple[int, datetime]]:
         async with self.uow() as uow:
             return [(m.id, m.starts_at) for m in await uow.intros.scheduled_meetings() if m.starts_at is not None]
+
+    async def prune_updates(self, older_than: timedelta) -> int:
+        """Forget handled update ids older than `older_than` (real time, like
+        their `processed_at`): Telegram never redelivers one that old. Run
+        with the follow-up sweep; returns how many were forgotten."""
+        async with self.uow() as uow:
+            count = await uow.updates.prune(older_than)
+            await uow.commit()
+        return count
 
     async def unmark_reminder(self, meeting_id: int, kind: str, starts_at: datetime) -> None:
         """Delivery failed: let the scheduler's retry send this reminder."""

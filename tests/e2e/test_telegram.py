@@ -139,3 +139,31 @@ async def test_the_token_never_reaches_the_log(sqlite_url: str, framework: str,
     assert secret not in caplog.text
     if framework == "ptb":  # httpx's request lines are there, without the token
         assert any("bot<redacted>/getUpdates" in r.getMessage() for r in caplog.records if r.name == "httpx")
+
+
+# --- issue 14.8: processed_updates is pruned ------------------------------------------
+
+async def test_the_sweep_forgets_old_update_ids(sqlite_url: str) -> None:
+    """Handled update ids older than PROCESSED_UPDATES_KEEP go with the
+    periodic sweep; recent ones (and the ones just handled) stay."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from db.models import ProcessedUpdate, utcnow
+
+    settings = make_settings(sqlite_url, processed_updates_keep="3d")
+    async with running_emulator_harness(settings, "aiogram") as h:
+        chat = h.chat(9601, "Pia", "de")
+        await chat.say("/start")
+        now, OLD = utcnow(), 10**9
+        async with h.sessions() as s:
+            s.add_all([ProcessedUpdate(update_id=OLD + 1, processed_at=now - timedelta(days=30)),
+                       ProcessedUpdate(update_id=OLD + 2, processed_at=now - timedelta(days=3, minutes=5)),
+                       ProcessedUpdate(update_id=OLD + 3, processed_at=now - timedelta(days=2, hours=23)),
+                       ProcessedUpdate(update_id=OLD + 4, processed_at=now - timedelta(hours=1))])
+            await s.commit()
+        await h.sweep()
+        async with h.sessions() as s:
+            kept = set((await s.execute(select(ProcessedUpdate.update_id))).scalars())
+    assert kept == {OLD + 3, OLD + 4, chat.last_update_id}
