@@ -124,6 +124,9 @@ class CrosslabCore:
         if ev.chat_type != "private":
             turn.say("private_only")
             return
+        if ev.edited:
+            await self.on_edited(turn)
+            return
         command = self.registry.commands.get(ev.command[0]) if ev.command is not None else None
         if turn.person is None or turn.person.consent_at is None:
             # Not a participant (yet): organisers still use their commands and
@@ -179,6 +182,18 @@ class CrosslabCore:
         if ev.command is not None:
             return ev.command[0] in ("mydata", "delete")
         return ev.kind == "button" and turn.flow == Flow.DELETE
+
+    @staticmethod
+    async def on_edited(turn: Turn) -> None:
+        """A message the person changed after sending it: not read as an answer
+        (it may belong to a question long past). They are told to send the
+        correction as a new message, and get the open question again."""
+        turn.say("input.edited")
+        if turn.person is None or turn.state is None or turn.person.consent_at is None:
+            return
+        flow = current(turn)
+        if flow.awaits_answer(turn):
+            flow.resume(turn, await turn.uow.people.profile(turn.person))
 
     async def on_text(self, turn: Turn, profile: Profile) -> None:
         flow = current(turn)
