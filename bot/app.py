@@ -14,6 +14,7 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.bootstrap import build_core
+from bot.logs import configure_logging, install_redaction
 from bot.outbox import Outbox
 from bot.reminders import ReminderService
 from bot.settings import Settings, SettingsError, load_settings
@@ -51,6 +52,16 @@ def make_transport(framework: str, settings: Settings) -> Transport:
     from bot.transport_aiogram import AiogramTransport
 
     return AiogramTransport(settings.telegram_bot_token, settings.telegram_api_url)
+
+
+def secrets_of(settings: Settings) -> tuple[str, ...]:
+    """What must never appear in a log: the token, the other secrets and the
+    database password."""
+    from sqlalchemy.engine import make_url
+
+    password = make_url(settings.database_url).password
+    return (settings.telegram_bot_token, settings.webhook_secret, settings.callback_secret,
+            str(password) if password else "")
 
 
 async def prepare_database(settings: Settings) -> tuple[AsyncEngine, async_sessionmaker[AsyncSession]]:
@@ -97,15 +108,25 @@ class Crosslab:
         self.reminders.every(self.settings.sweep_seconds, self.sweep, "followup-sweep")
 
     async def sweep(self) -> dict[str, int]:
-        """Decide the follow-ups due now (see handlers/followups.py); the outbox sends them."""
+        """Decide the follow-ups due now (see handlers/followups.py; the outbox
+        sends them), then forget handled update ids older than PROCESSED_UPDATES_KEEP."""
         try:
             _, counts = await self.core.tick()
             self.outbox.notify()
         except Exception:
             log.exception("follow-up sweep failed; the next sweep tries again")
-            return {}
-        if any(counts.values()):
-            log.info("follow-up sweep: %s", counts)
+            counts = {}
+        else:
+            if any(counts.values()):
+                log.info("follow-up sweep: %s", counts)
+        try:
+            pruned = await self.core.prune_updates(self.settings.updates_kept_for)
+        except Exception:
+            log.exception("could not prune processed_updates; the next sweep tries again")
+        else:
+            if pruned:
+                log.info("forgot %d handled update ids older than %s", pruned,
+                         self.settings.processed_updates_keep[0][0])
         return counts
 
     async def send_reminder(self, meeting_id: int, kind: str, starts_at: datetime) -> None:
@@ -153,7 +174,9 @@ async def create_app(settings: Settings, *, framework: str | None = None, clock:
     `clock` is the conversations' clock (the demo and tests simulate days);
     `on_delivered` hears of each handled update after its reply went out;
     `matching` replaces the `MatchingService` (tests compose a slow one).
-    `start` (or `crosslab run`) begins loading the embedding model in the background."""
+    `start` (or `crosslab run`) begins loading the embedding model in the background.
+    From here on no log record carries the token or another secret (`bot.logs`)."""
+    install_redaction(*secrets_of(settings))
     engine, sessions = await prepare_database(settings)
     transport: Transport | None = None
     try:
@@ -207,7 +230,7 @@ def run_bot() -> int:
     try:
         settings = load_settings()
         settings.require_token()
-        logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        configure_logging(settings.log_level, *secrets_of(settings))
         asyncio.run(_serve(settings))
     except SettingsError as exc:
         return _fail(str(exc))

@@ -59,6 +59,7 @@ ReminderOffsets = durations("REMINDER_OFFSETS", "24h,1h (units s, m, h, d; empty
 FeedbackDelay = durations("FEEDBACK_DELAY", "2h (one duration)", least=1, most=1)
 NudgeIntervals = durations("NUDGE_INTERVALS", "2d,4d (at most two nudges; empty = none)", most=2)
 FollowupAfter = durations("FOLLOWUP_AFTER", "14d,90d (empty = none)")
+UpdatesKeep = durations("PROCESSED_UPDATES_KEEP", "7d (one duration, at least 1d)", least=1, most=1)
 
 
 class Settings(BaseSettings):
@@ -97,6 +98,9 @@ class Settings(BaseSettings):
     send_chat_burst: int = 3
     outbox_lease_seconds: float = 30.0
     outbox_max_attempts: int = 8
+    # How long handled update ids are remembered (redelivered updates are
+    # recognised); Telegram keeps an unconfirmed update for at most 24 hours.
+    processed_updates_keep: UpdatesKeep = (("7d", timedelta(days=7)),)
 
     @field_validator("telegram_bot_token")
     @classmethod
@@ -219,6 +223,16 @@ class Settings(BaseSettings):
         if value < 1:
             raise ValueError(f"{getattr(info, 'field_name', 'value').upper()} must be 1 or more")
         return value
+    @field_validator("processed_updates_keep")
+    @classmethod
+    def _processed_updates_keep(cls, value: tuple[tuple[str, timedelta], ...]) -> tuple[tuple[str, timedelta], ...]:
+        if value[0][1] < timedelta(days=1):
+            raise ValueError("PROCESSED_UPDATES_KEEP must be at least 1d: Telegram redelivers an update for up to 24 hours")
+        return value
+
+    @property
+    def updates_kept_for(self) -> timedelta:
+        return self.processed_updates_keep[0][1]
 
     @property
     def tz(self) -> ZoneInfo:

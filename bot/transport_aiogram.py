@@ -28,7 +28,7 @@ from aiogram.methods.base import Response
 from aiogram.types import BotCommand, BufferedInputFile, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.types import InputMediaDocument, InputMediaPhoto, Message, Update
 
-from bot.transport_common import BotApiChannel, Framework, incoming_from_callback, incoming_from_message
+from bot.transport_common import ALLOWED_UPDATES, BotApiChannel, Framework, incoming_from_callback, incoming_from_message
 from handlers.types import Document
 
 log = logging.getLogger(__name__)
@@ -77,11 +77,17 @@ class AiogramTransport(BotApiChannel):
     def _router(self) -> Router:
         router = Router(name="crosslab")
         router.message.register(self._on_message)
+        router.edited_message.register(self._on_edited)
         router.callback_query.register(self._on_callback)
         return router
 
     async def _on_message(self, message: Message, event_update: Update) -> None:
         ev = incoming_from_message(event_update.update_id, message, message_kind)
+        if ev is not None:
+            await self.serve(ev)
+
+    async def _on_edited(self, message: Message, event_update: Update) -> None:
+        ev = incoming_from_message(event_update.update_id, message, message_kind, edited=True)
         if ev is not None:
             await self.serve(ev)
 
@@ -97,12 +103,12 @@ class AiogramTransport(BotApiChannel):
         await self.bot.delete_webhook(drop_pending_updates=False)
         self._polling = asyncio.create_task(self.dp.start_polling(
             self.bot, handle_signals=False, close_bot_session=False, polling_timeout=polling_timeout,
-            allowed_updates=["message", "callback_query"],
+            allowed_updates=ALLOWED_UPDATES,
         ))
 
     async def run_forever(self) -> None:
         await self.bot.delete_webhook(drop_pending_updates=False)
-        await self.dp.start_polling(self.bot, allowed_updates=["message", "callback_query"], close_bot_session=False)
+        await self.dp.start_polling(self.bot, allowed_updates=ALLOWED_UPDATES, close_bot_session=False)
 
     async def stop(self) -> None:
         if self._polling is not None:

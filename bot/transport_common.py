@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-__all__ = ["BotApiChannel", "Framework", "Typing", "classify_bad_request", "incoming_from_callback", "incoming_from_message",
+__all__ = ["ALLOWED_UPDATES", "BotApiChannel", "Framework", "Typing", "classify_bad_request", "incoming_from_callback", "incoming_from_message",
            "markup", "message_attachment", "retry_seconds", "user_ref"]
 
 
@@ -45,9 +45,15 @@ def message_attachment(message: Any, kind: str) -> Attachment | None:
     return None
 
 
-def incoming_from_message(update_id: int, message: Any, kind_of: Callable[[Any], str]) -> Incoming | None:
-    """The `Incoming` for a message from a person; None without a message or when
-    the sender is unknown or a bot. `kind_of(message)` is the framework's content kind."""
+# The updates the transports ask Telegram for (getUpdates / setWebhook).
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
+
+
+def incoming_from_message(update_id: int, message: Any, kind_of: Callable[[Any], str], *,
+                          edited: bool = False) -> Incoming | None:
+    """The `Incoming` for a message from a person (`edited`: a message they
+    changed afterwards); None without a message or when the sender is unknown
+    or a bot. `kind_of(message)` is the framework's content kind."""
     if message is None or message.from_user is None or message.from_user.is_bot:
         return None
     kind = kind_of(message)
@@ -60,6 +66,7 @@ def incoming_from_message(update_id: int, message: Any, kind_of: Callable[[Any],
         kind=kind,
         text=message.text or ((message.caption or "") if attachment is not None else ""),
         attachment=attachment,
+        edited=edited,
     )
 
 

@@ -11,7 +11,7 @@ from telegram import Message, Update
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
-from bot.transport_common import BotApiChannel, Framework, incoming_from_callback, incoming_from_message
+from bot.transport_common import ALLOWED_UPDATES, BotApiChannel, Framework, incoming_from_callback, incoming_from_message
 from handlers.types import Document
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,10 @@ class PTBTransport(BotApiChannel):
         if query is not None:
             await self.serve(incoming_from_callback(update.update_id, query))
             return
-        ev = incoming_from_message(update.update_id, update.message, message_kind)
+        if update.edited_message is not None:
+            ev = incoming_from_message(update.update_id, update.edited_message, message_kind, edited=True)
+        else:
+            ev = incoming_from_message(update.update_id, update.message, message_kind)
         if ev is not None:
             await self.serve(ev)
 
@@ -78,7 +81,7 @@ class PTBTransport(BotApiChannel):
         await self.app.start()
         assert self.app.updater is not None
         await self.app.updater.start_polling(poll_interval=0, timeout=polling_timeout,
-                                             allowed_updates=["message", "callback_query"])
+                                             allowed_updates=ALLOWED_UPDATES)
 
     async def run_forever(self) -> None:
         await self.start()

@@ -1,12 +1,16 @@
 """Engine and session factory (created by the composition root, never at import)."""
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
+
+log = logging.getLogger(__name__)
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -25,6 +29,9 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA foreign_keys=ON")  # ON DELETE CASCADE erases linked rows
+            # Deleted rows are overwritten with zeros, not left in free pages
+            # of the file (/delete must leave no personal text behind).
+            cur.execute("PRAGMA secure_delete=ON")
             if not memory:
                 cur.execute("PRAGMA journal_mode=WAL")
                 cur.execute("PRAGMA synchronous=NORMAL")
@@ -35,8 +42,27 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     return create_async_engine(url, **kwargs)
 
 
+async def truncate_wal(session: AsyncSession) -> None:
+    """On SQLite in WAL mode: copy every committed page from the write-ahead
+    log into the database file and empty the log (``wal_checkpoint(TRUNCATE)``),
+    so rows just deleted (overwritten with zeros, see ``secure_delete``) leave
+    no older copy in ``<db>-wal``. Run after the commit of a deletion; nothing
+    on other databases. A checkpoint blocked by a reader is only logged (the
+    next one completes it); so is a failure: the deletion itself is committed."""
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    try:
+        busy, _log_pages, _done = (await session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))).one()
+    except DBAPIError as exc:
+        log.warning("SQLite checkpoint after a deletion failed (%s); the next checkpoint completes it",
+                    exc.orig.__class__.__name__)
+        return
+    if busy:
+        log.warning("SQLite checkpoint after a deletion was blocked by a reader; the next checkpoint completes it")
+
+
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
-__all__ = ["create_engine", "create_session_factory", "NullPool"]
+__all__ = ["create_engine", "create_session_factory", "truncate_wal", "NullPool"]

@@ -277,12 +277,14 @@ class Feedback(Base):
     """One person's feedback on one meeting (at one time: a meeting that was
     moved is asked about again). `step` is where the questions stand, so the
     dialogue survives a restart: met -> rating -> continue -> text -> done;
-    or void (the meeting moved or was cancelled) / expired (no answer)."""
+    or void (the meeting moved or was cancelled) / expired (no answer).
+    It is this person's own data: when the other side deletes theirs, the
+    meeting goes and `meeting_id` becomes empty, the answers stay."""
 
     __tablename__ = "feedback"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"), nullable=False, index=True)
+    meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meetings.id", ondelete="SET NULL"), index=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), nullable=False, index=True)
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)  # the meeting time asked about
     step: Mapped[str] = mapped_column(String(16), default="met", nullable=False)
@@ -301,12 +303,14 @@ class Feedback(Base):
 
 class Outcome(Base):
     """What came of a positive meeting, asked of each side at each follow-up
-    stage (e.g. 14d, 90d after the meeting): the pair's history over time."""
+    stage (e.g. 14d, 90d after the meeting): the pair's history over time.
+    Like feedback, kept for this person when the other side deletes their
+    data (`pair_id` becomes empty)."""
 
     __tablename__ = "outcomes"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    pair_id: Mapped[int] = mapped_column(ForeignKey("pairs.id", ondelete="CASCADE"), nullable=False, index=True)
+    pair_id: Mapped[int | None] = mapped_column(ForeignKey("pairs.id", ondelete="SET NULL"), index=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), nullable=False, index=True)
     stage: Mapped[str] = mapped_column(String(16), nullable=False)  # the FOLLOWUP_AFTER entry, e.g. "14d"
     due_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, index=True)

@@ -13,6 +13,7 @@ from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from db.engine import truncate_wal
 from db.models import (
     ConsentRefusal,
     Feedback,
@@ -99,6 +100,17 @@ class ConversationRepository:
             self.session.add(state)
             await self.session.flush()
         return state
+
+    async def leave_rows(self, person_id: int, flows: Collection[str], keys: dict[str, Collection[int]]) -> None:
+        """Someone in one of `flows` whose state data refers to one of these
+        rows (e.g. {"meeting_id": {4, 5}}) goes back to idle: the rows are
+        about to be deleted (the other side's /delete), and the state would
+        keep what they said about them (a name)."""
+        state = await self.session.get(ConversationState, person_id)
+        if state is None or state.flow not in flows:
+            return
+        if any(state.data.get(key) in ids for key, ids in keys.items()):
+            state.flow, state.step, state.data = "idle", None, {}
 
     async def put_at_question(self, person_id: int, flow: str, step: str, data: dict[str, Any],
                               replaceable: Collection[tuple[str, str]]) -> None:
@@ -419,6 +431,14 @@ class FollowupRepository:
         q = select(HandoverItem).where(HandoverItem.from_person_id == person_id).order_by(HandoverItem.id)
         return (await self.session.execute(q)).scalars().all()
 
+    async def forget_sender(self, person_id: int) -> None:
+        """The sender deletes their data: items never handed over go; those a
+        company received stay the company's, without the sender's name."""
+        await self.session.execute(delete(HandoverItem).where(
+            HandoverItem.from_person_id == person_id, HandoverItem.delivered_at.is_(None)))
+        await self.session.execute(update(HandoverItem).where(HandoverItem.from_person_id == person_id)
+                                   .values(from_name="").execution_options(synchronize_session="fetch"))
+
     # -- figures -------------------------------------------------------------------------
     async def all_for_figures(self) -> tuple[Sequence[Meeting], Sequence[Pair], Sequence[Feedback], Sequence[Outcome]]:
         meetings = (await self.session.execute(select(Meeting))).scalars().all()
@@ -442,9 +462,12 @@ class UpdateLog:
         A duplicate makes the commit fail with IntegrityError (primary key)."""
         self.session.add(ProcessedUpdate(update_id=update_id))
 
-    async def prune(self, older_than: timedelta = timedelta(days=2)) -> None:
-        cutoff: datetime = utcnow() - older_than
-        await self.session.execute(delete(ProcessedUpdate).where(ProcessedUpdate.processed_at < cutoff))
+    async def prune(self, older_than: timedelta = timedelta(days=7), now: datetime | None = None) -> int:
+        """Forget the ids of updates handled more than `older_than` ago (an
+        indexed range delete); how many were forgotten."""
+        cutoff: datetime = (now or utcnow()) - older_than
+        result = await self.session.execute(delete(ProcessedUpdate).where(ProcessedUpdate.processed_at < cutoff))
+        return int(getattr(result, "rowcount", 0) or 0)
 
 
 class EmbeddingRepository:
@@ -523,6 +546,7 @@ class SqlAlchemyUnitOfWork:
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._factory = session_factory
         self._committed = False
+        self._erased = False
 
     async def __aenter__(self) -> SqlAlchemyUnitOfWork:
         self.session = self._factory()
@@ -536,6 +560,7 @@ class SqlAlchemyUnitOfWork:
         self.followups = FollowupRepository(self.session)
         self.outbox = OutboxRepository(self.session)
         self._committed = False
+        self._erased = False
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
@@ -548,6 +573,14 @@ class SqlAlchemyUnitOfWork:
     async def commit(self) -> None:
         await self.session.commit()
         self._committed = True
+        if self._erased:
+            self._erased = False
+            await truncate_wal(self.session)
+
+    def erased(self) -> None:
+        """Personal data was deleted in this unit of work: after the commit,
+        SQLite's write-ahead log gives up its copies (`truncate_wal`)."""
+        self._erased = True
 
     async def checkpoint(self) -> None:
         """Commit what is done so far and release the connection; the unit of

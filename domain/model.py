@@ -374,6 +374,16 @@ def void_feedback(fb: Any) -> None:
     fb.step = FeedbackStep.VOID
 
 
+def counterpart_gone_feedback(fb: Any) -> None:
+    """The other side deleted their data: what this person answered stays
+    theirs; a question still open closes (the optional comment as skipped,
+    anything else as void). Finished rows keep their step."""
+    if fb.step == FeedbackStep.TEXT:
+        finish_feedback(fb)
+    elif fb.step in QUESTIONS:
+        void_feedback(fb)
+
+
 def nudged(row: Any, now: datetime) -> None:
     """A question (feedback, outcome) was asked again."""
     row.nudges += 1
@@ -416,3 +426,10 @@ def expire_outcome(oc: Any) -> None:
 
 def void_outcome(oc: Any) -> None:
     oc.status = OutcomeStatus.VOID
+
+
+def counterpart_gone_outcome(oc: Any) -> None:
+    """The other side deleted their data: an answer given stays; a question
+    not answered yet will not be asked (any more)."""
+    if oc.status in (OutcomeStatus.DUE, OutcomeStatus.ASKED):
+        void_outcome(oc)

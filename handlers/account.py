@@ -197,7 +197,7 @@ async def collect_data(turn: Turn, profile: Profile) -> dict[str, object]:
                  "answered_at": _iso(f.answered_at)} for f in await fu.feedback_of_person(person.id)]
     outcomes = []
     for o in await fu.outcomes_of_person(person.id):
-        pair = await intros.pair_by_id(o.pair_id)
+        pair = await intros.pair_by_id(o.pair_id) if o.pair_id is not None else None  # None: the other side left
         other = (pair.creative_id if pair.company_id == person.id else pair.company_id) if pair else None
         outcomes.append({"with": await name_of(other) if other else "", "stage": o.stage, "due_at": _iso(o.due_at),
                          "status": o.status, "answer": o.answer, "answered_at": _iso(o.answered_at)})
@@ -293,15 +293,48 @@ class DeleteFlow(FlowHandler):
 
 
 async def delete_everything(turn: Turn, profile: Profile) -> None:
+    """Erase the person and everything linked to them (ON DELETE CASCADE):
+    profile, state, memberships, cards, pairs, meetings, their feedback and
+    follow-ups, hand-over items not handed over, cached embeddings. What the
+    other side of a pair said stays theirs (their feedback and follow-up
+    answers outlive the meeting); results a company received stay the
+    company's, without the sender's name. After the commit SQLite's
+    write-ahead log gives up its copies of the deleted rows (`uow.erased`)."""
     person = turn.person
     assert person is not None
     # The other side of an open meeting is told it is off before the data goes.
     for meeting, _pair in await turn.uow.intros.meetings_of(person.id, model.OPEN_MEETING):
         await turn.publish(model.cancel_meeting(meeting, person.id))
+    await _leave_the_other_side_theirs(turn, person)
+    await turn.uow.followups.forget_sender(person.id)
+    await turn.uow.outbox.forget_chat(person.telegram_id)  # messages to them not yet sent, and sent ones' texts
     # every model string in the cache, so rows an earlier EMBEDDING_MODEL wrote go too
     models = await turn.uow.embeddings.models()
     await turn.uow.embeddings.delete_keys(turn.services.matching.embedding_keys(profile, models))
     await turn.uow.people.delete(person)
+    turn.uow.erased()
     turn.person = None
     turn.state = None
     turn.edit(turn.ev.message_id, turn.tr("delete.done"))
+
+
+async def _leave_the_other_side_theirs(turn: Turn, person: Person) -> None:
+    """Before the person's pairs and meetings go: each counterpart keeps their
+    own feedback and follow-up answers (the rows lose only their link), their
+    questions still open about this person close, and a question or meeting
+    step they are at about it is left (its state would keep this person's name)."""
+    intros, fu = turn.uow.intros, turn.uow.followups
+    meetings = await intros.meetings_of(person.id, tuple(model.MeetingStatus))
+    for pair in await intros.pairs_of(person.id):
+        other_id = model.other_id(pair, person.id)
+        feedback_ids: set[int] = set()
+        for fb in await fu.feedback_of_pair(pair.id):
+            if fb.person_id == other_id:
+                model.counterpart_gone_feedback(fb)
+                feedback_ids.add(fb.id)
+        for oc in await fu.outcomes_of_pair(pair.id):
+            if oc.person_id == other_id:
+                model.counterpart_gone_outcome(oc)
+        meeting_ids = {m.id for m, p in meetings if p.id == pair.id}
+        await turn.uow.conversations.leave_rows(other_id, (Flow.MEETING, Flow.FEEDBACK),
+                                                {"meeting_id": meeting_ids, "feedback_id": feedback_ids})

@@ -36,9 +36,13 @@ class CallbackSigner:
     def __init__(self, secret: bytes) -> None:
         self._secret = secret
 
+    def _mac(self, user_id: int, body: str) -> bytes:
+        # surrogatepass: callback data from a modified client may hold lone surrogates
+        mac = hmac.new(self._secret, f"{user_id}|{body}".encode("utf-8", "surrogatepass"), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(mac[:6])
+
     def _sig(self, user_id: int, body: str) -> str:
-        mac = hmac.new(self._secret, f"{user_id}|{body}".encode(), hashlib.sha256).digest()
-        return base64.urlsafe_b64encode(mac[:6]).decode()
+        return self._mac(user_id, body).decode()
 
     def sign(self, user_id: int, action: str, value: str, version: int) -> str:
         if "|" in action or "|" in value:
@@ -56,20 +60,21 @@ class CallbackSigner:
         return hmac.new(self._secret, f"pseudonym|{user_id}".encode(), hashlib.sha256).hexdigest()[:40]
 
     def verify(self, user_id: int, data: str | None) -> Signed | None:
-        """The payload if it is genuine for this user, else None."""
-        if not data:
+        """The payload if it is genuine for this user, else None (also for any
+        text a modified client may send: non-ASCII, lone surrogates, too long)."""
+        if not data or len(data) > 4 * MAX_CALLBACK_BYTES:
             return None
         parts = data.split("|")
         if len(parts) != 4:
             return None
         action, value, version, sig = parts
         body = f"{action}|{value}|{version}"
-        if not hmac.compare_digest(sig, self._sig(user_id, body)):
+        # Compared as bytes: compare_digest refuses str with non-ASCII characters.
+        if not hmac.compare_digest(sig.encode("utf-8", "surrogatepass"), self._mac(user_id, body)):
             return None
-        try:
-            return Signed(action, value, int(version))
-        except ValueError:
+        if not version.isascii() or not version.isdigit():
             return None
+        return Signed(action, value, int(version))
 
 
 # --- typed payloads -----------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import IntegrityError
@@ -136,6 +136,9 @@ class CrosslabCore:
         if ev.chat_type != "private":
             turn.say("private_only")
             return
+        if ev.edited:
+            await self.on_edited(turn)
+            return
         command = self.registry.commands.get(ev.command[0]) if ev.command is not None else None
         if turn.person is None or turn.person.consent_at is None:
             # Not a participant (yet): organisers still use their commands and
@@ -191,6 +194,18 @@ class CrosslabCore:
         if ev.command is not None:
             return ev.command[0] in ("mydata", "delete")
         return ev.kind == "button" and turn.flow == Flow.DELETE
+
+    @staticmethod
+    async def on_edited(turn: Turn) -> None:
+        """A message the person changed after sending it: not read as an answer
+        (it may belong to a question long past). They are told to send the
+        correction as a new message, and get the open question again."""
+        turn.say("input.edited")
+        if turn.person is None or turn.state is None or turn.person.consent_at is None:
+            return
+        flow = current(turn)
+        if flow.awaits_answer(turn):
+            flow.resume(turn, await turn.uow.people.profile(turn.person))
 
     async def on_text(self, turn: Turn, profile: Profile) -> None:
         flow = current(turn)
@@ -296,4 +311,13 @@ class CrosslabCore:
     async def scheduled_meetings(self) -> list[tuple[int, datetime]]:
         async with self.uow() as uow:
             return [(m.id, m.starts_at) for m in await uow.intros.scheduled_meetings() if m.starts_at is not None]
+
+    async def prune_updates(self, older_than: timedelta) -> int:
+        """Forget handled update ids older than `older_than` (real time, like
+        their `processed_at`): Telegram never redelivers one that old. Run
+        with the follow-up sweep; returns how many were forgotten."""
+        async with self.uow() as uow:
+            count = await uow.updates.prune(older_than)
+            await uow.commit()
+        return count
 

@@ -68,7 +68,8 @@ def compute(meetings: Iterable[Meeting], feedback: Iterable[Feedback], outcomes:
     meetings = [m for m in meetings if pair_ids is None or m.pair_id in pair_ids]
     ids = {m.id for m in meetings}
     feedback = [f for f in feedback if f.meeting_id in ids]
-    outcomes = [o for o in outcomes if pair_ids is None or o.pair_id in pair_ids]
+    # Rows whose pair is gone (one side deleted their data) count no more.
+    outcomes = [o for o in outcomes if o.pair_id is not None and (pair_ids is None or o.pair_id in pair_ids)]
     fig = Figures(proposed=len(meetings))
     asked_about = {f.meeting_id for f in feedback}
     agreed = (MeetingStatus.SELF_ARRANGED, MeetingStatus.HELD, MeetingStatus.FELL_THROUGH)

@@ -66,8 +66,10 @@ async def sweep(turn: Turn, now: datetime) -> dict[str, int]:
     open_feedback = await fu.open_feedback(prompted_before, BATCH)
     open_outcomes = await fu.open_outcomes(now, prompted_before, BATCH)
     shown = await fu.shown_cards(prompted_before, BATCH)
-    meetings = await fu.load_many(Meeting, Meeting.id, {fb.meeting_id for fb, _ in open_feedback})
-    pairs = await fu.load_many(Pair, Pair.id, {m.pair_id for m in meetings} | {oc.pair_id for oc, _ in open_outcomes})
+    # (no meeting or pair: the other side deleted their data; such rows are closed then, see account.py)
+    meetings = await fu.load_many(Meeting, Meeting.id, {fb.meeting_id for fb, _ in open_feedback if fb.meeting_id is not None})
+    pairs = await fu.load_many(Pair, Pair.id, {m.pair_id for m in meetings}
+                               | {oc.pair_id for oc, _ in open_outcomes if oc.pair_id is not None})
     people = {i for p in pairs for i in (p.company_id, p.creative_id)} | {c.counterpart_id for c, _ in shown}
     await fu.load_many(Person, Person.id, people)
     await fu.load_many(Profile, Profile.person_id, people)
@@ -153,10 +155,13 @@ async def _ignored(turn: Turn, person: Person, card: Suggestion, now: datetime, 
 
 # --- feedback questions ------------------------------------------------------------------
 
-async def _other(turn: Turn, person_id: int, meeting_id: int, *, lock: bool = True
+async def _other(turn: Turn, person_id: int, meeting_id: int | None, *, lock: bool = True
                  ) -> tuple[Meeting, Pair, Person, str] | None:
     """The meeting, pair, other person and their name; locked when answering,
-    read plainly (often from the preloaded session) when the sweep asks."""
+    read plainly (often from the preloaded session) when the sweep asks. None
+    when the other side deleted their data (the meeting is gone)."""
+    if meeting_id is None:
+        return None
     if lock:
         meeting = await turn.uow.intros.meeting(meeting_id)
         pair = await turn.uow.intros.pair_by_id(meeting.pair_id) if meeting else None
@@ -431,7 +436,7 @@ async def _no_followups_for(turn: Turn, person: Person, pair: Pair) -> None:
 # --- outcome follow-ups ------------------------------------------------------------------
 
 async def _send_outcome_question(turn: Turn, person: Person, oc: Outcome, *, nudge: bool = False) -> bool:
-    pair = await turn.uow.session.get(Pair, oc.pair_id)
+    pair = await turn.uow.session.get(Pair, oc.pair_id) if oc.pair_id is not None else None
     other = await turn.uow.intros.profile(model.other_id(pair, person.id)) if pair is not None else None
     if other is None:
         return False

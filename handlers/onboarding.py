@@ -23,7 +23,7 @@ from db.models import Profile, utcnow
 from handlers.callbacks import Choice
 from handlers.cards import offer_suggestions
 from handlers.flows import Flow, FlowHandler
-from handlers.text import looks_like_plea
+from handlers.text import looks_like_plea, strip_invisible, visible_length
 from handlers.types import Button
 from i18n import LOCALES, t
 from matching.taxonomy import DISCIPLINES
@@ -148,8 +148,11 @@ def has_side_answers(profile: Profile) -> bool:
 
 
 def clean_text(text: str) -> str:
+    """A typed answer without control characters, runs of spaces, empty lines
+    and invisible characters (zero-width spaces, direction marks, …) at the
+    edges of its lines."""
     text = re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", "", text)
-    lines = [re.sub(r"[ \t]+", " ", line).strip() for line in text.strip().splitlines()]
+    lines = [strip_invisible(re.sub(r"[ \t]+", " ", line)) for line in text.strip().splitlines()]
     return "\n".join(line for line in lines if line)
 
 
@@ -410,7 +413,7 @@ def resume(turn: Turn, profile: Profile) -> None:
 def answer_text(turn: Turn, profile: Profile, step: str, raw: str) -> None:
     rule = TEXT_STEPS[step]
     text = clean_text(raw)
-    if len(text) < rule.min_len:
+    if visible_length(text) < rule.min_len:  # "\u200b\u200b" is as empty as "  "
         key = "input.too_short_example" if rule.example_key else "input.too_short"
         example = turn.tr(rule.example_key) if rule.example_key else ""
         turn.say(key, min=rule.min_len, example=example)
@@ -570,9 +573,10 @@ class OnboardingFlow(FlowHandler):
             return False
         target = working(turn, profile)
         rule = TEXT_STEPS[step]
+        cleaned = clean_text(text)
         if (step == "challenge" and target.wanted_disciplines is None
-                and rule.min_len <= len(clean_text(text)) <= rule.max_len):
-            await prepare_hint(turn, clean_text(text))  # the next question: which help fits
+                and rule.min_len <= visible_length(cleaned) and len(cleaned) <= rule.max_len):
+            await prepare_hint(turn, cleaned)  # the next question: which help fits
         answer_text(turn, working(turn, profile), step, text)  # type: ignore[arg-type]
         return True
 

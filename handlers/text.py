@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
@@ -12,6 +13,36 @@ from matching.taxonomy import DISCIPLINES
 
 if TYPE_CHECKING:
     from db.models import Profile
+
+
+# Characters that show nothing: spaces, controls, format characters (zero-width
+# space/joiners, direction marks, BOM, …), surrogates, and the letters and
+# symbols that render blank (Hangul fillers, braille blank, combining grapheme
+# joiner, Khmer inherent vowels, variation selectors). Unassigned code points
+# (e.g. emoji newer than this Python's Unicode tables) count as visible.
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zs", "Zl", "Zp"})
+_BLANK_LOOKING = frozenset("\u115f\u1160\u3164\uffa0\u2800\u034f\u17b4\u17b5") | frozenset(
+    chr(c) for c in (*range(0xFE00, 0xFE10), *range(0xE0100, 0xE01F0)))
+
+
+def is_invisible(char: str) -> bool:
+    return char in _BLANK_LOOKING or unicodedata.category(char) in _INVISIBLE_CATEGORIES
+
+
+def strip_invisible(text: str) -> str:
+    """`text` without the invisible characters at its start and end (a name of
+    zero-width spaces becomes empty; joiners inside a word or emoji stay)."""
+    start, end = 0, len(text)
+    while start < end and is_invisible(text[start]):
+        start += 1
+    while end > start and is_invisible(text[end - 1]):
+        end -= 1
+    return text[start:end]
+
+
+def visible_length(text: str) -> int:
+    """How many characters of `text` show something."""
+    return sum(1 for char in text if not is_invisible(char))
 
 
 def short(text: str | None, limit: int = 300) -> str:

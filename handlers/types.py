@@ -51,11 +51,14 @@ class Incoming:
     chat_type: str = "private"
     # For kind "photo" / "document": the file (largest photo size); its caption is in `text`.
     attachment: Attachment | None = None
+    # The person edited a message they had sent (Telegram's edited_message):
+    # `text` is the new text; it is not read as an answer (handlers.core.on_edited).
+    edited: bool = False
 
     @property
     def command(self) -> tuple[str, str] | None:
         """('start', 'payload') for '/start payload' or '/start@bot payload'."""
-        if self.kind != "text" or not self.text.startswith("/"):
+        if self.kind != "text" or self.edited or not self.text.startswith("/"):
             return None
         head, _, args = self.text.strip().partition(" ")
         name = head[1:].split("@", 1)[0].lower()

@@ -109,3 +109,61 @@ async def test_updates_are_answered_while_the_model_loads(sqlite_url: str, frame
         assert matching.loads == 1 and matching.ready
         ready = [r for r in caplog.records if "ready after" in r.getMessage()]
         assert len(ready) == 1 and ready[0].levelno == logging.INFO
+
+
+# --- issue 14.1: the token never reaches the log -------------------------------------
+
+@pytest.mark.parametrize("framework", ["aiogram", "ptb"])
+async def test_the_token_never_reaches_the_log(sqlite_url: str, framework: str,
+                                               caplog: pytest.LogCaptureFixture) -> None:
+    """Every logger at DEBUG through a short conversation (httpx logs each
+    request URL, which holds the token, under PTB): no record, formatted with
+    its arguments and exception, carries the token or its secret part."""
+    from tests.support.config import TOKEN
+
+    caplog.set_level(logging.DEBUG)
+    for name in [*logging.root.manager.loggerDict, "httpx", "httpcore", "telegram", "aiogram", "aiohttp"]:
+        caplog.set_level(logging.DEBUG, logger=name)
+    async with running_emulator_harness(make_settings(sqlite_url), framework) as h:
+        chat = h.chat(9501, "Tara", "de")
+        await chat.say("/start")
+        await chat.press("Einverstanden")
+        await chat.say("Tara Token")
+        await chat.press_data("forged|x|0|AAAAAAAA")  # a rejected button
+        await chat.say("/help")
+    secret = TOKEN.split(":", 1)[1]
+    assert len(caplog.records) > 20
+    for record in caplog.records:
+        text = record.getMessage() + (record.exc_text or "") + (record.stack_info or "")
+        assert secret not in text, (record.name, text[:300])
+    assert secret not in caplog.text
+    if framework == "ptb":  # httpx's request lines are there, without the token
+        assert any("bot<redacted>/getUpdates" in r.getMessage() for r in caplog.records if r.name == "httpx")
+
+
+# --- issue 14.8: processed_updates is pruned ------------------------------------------
+
+async def test_the_sweep_forgets_old_update_ids(sqlite_url: str) -> None:
+    """Handled update ids older than PROCESSED_UPDATES_KEEP go with the
+    periodic sweep; recent ones (and the ones just handled) stay."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from db.models import ProcessedUpdate, utcnow
+
+    settings = make_settings(sqlite_url, processed_updates_keep="3d")
+    async with running_emulator_harness(settings, "aiogram") as h:
+        chat = h.chat(9601, "Pia", "de")
+        await chat.say("/start")
+        now, OLD = utcnow(), 10**9
+        async with h.sessions() as s:
+            s.add_all([ProcessedUpdate(update_id=OLD + 1, processed_at=now - timedelta(days=30)),
+                       ProcessedUpdate(update_id=OLD + 2, processed_at=now - timedelta(days=3, minutes=5)),
+                       ProcessedUpdate(update_id=OLD + 3, processed_at=now - timedelta(days=2, hours=23)),
+                       ProcessedUpdate(update_id=OLD + 4, processed_at=now - timedelta(hours=1))])
+            await s.commit()
+        await h.sweep()
+        async with h.sessions() as s:
+            kept = set((await s.execute(select(ProcessedUpdate.update_id))).scalars())
+    assert kept == {OLD + 3, OLD + 4, chat.last_update_id}

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import timedelta
 
 import pytest
 
@@ -18,6 +19,8 @@ from bot.settings import SettingsError, load_settings
     ({"admin_ids": "12,abc"}, "ADMIN_IDS must be Telegram user ids"),
     ({"timezone": "Mars/Olympus"}, "TIMEZONE 'Mars/Olympus' is not a known time zone"),
     ({"reminder_offsets": "soon"}, "REMINDER_OFFSETS must look like 24h,1h"),
+    ({"processed_updates_keep": "12h"}, "PROCESSED_UPDATES_KEEP must be at least 1d"),
+    ({"processed_updates_keep": "7d,8d"}, "PROCESSED_UPDATES_KEEP must look like 7d"),
 ])
 def test_malformed_settings_are_one_sentence(override: dict, fragment: str) -> None:
     with pytest.raises(SettingsError) as info:
@@ -33,6 +36,8 @@ def test_defaults_and_normalisation() -> None:
     assert s.admin_ids == frozenset({1, 2, 3})
     assert s.telegram_api_url == "http://127.0.0.1:8081"
     assert s.bot_framework == "aiogram" and s.default_language == "de" and s.timezone == "Europe/Berlin"
+    assert s.updates_kept_for == timedelta(days=7)
+    assert load_settings(_env_file=None, processed_updates_keep="30d").updates_kept_for == timedelta(days=30)
 
 
 @pytest.mark.parametrize("env, fragment", [

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from db.models import Feedback, Meeting, Outcome, Person, Suggestion
+from db.models import Feedback, HandoverItem, Meeting, Outcome, Person, Suggestion
 from i18n import t
 from tests.support.config import ADMIN_ID
 from tests.scenarios.meetings import COMPANY_CHALLENGE, DESIGNER, introduced_pair, onboard, texts
@@ -474,9 +474,69 @@ async def typed_no_at_did_you_meet(h) -> None:
     assert [f.met for f in await _feedback(h) if f.met] == ["no"]
 
 
+async def deleting_keeps_the_other_sides_answers(h) -> None:
+    """Issue 14.7: /delete erases the person and what was theirs; the other
+    side of the pair keeps their own feedback and follow-up answers (only
+    the link to the meeting goes), results a company received stay without
+    the sender's name, results never handed over go, and nothing is asked
+    about the deleted person any more."""
+    company, creative, meeting = await scheduled_meeting(h)
+    await creative.say("/results")
+    await creative.press("Uta Seifert")
+    await creative.say("Idee 1: 360°-Ansichten für die Stühle.")
+    await creative.press("Send")
+    await creative.say("/results")
+    await creative.press("Uta Seifert")
+    await creative.say("Noch nicht übergebene Notiz")
+    await creative.say("/cancel")
+    h.set_time(_after_meeting(meeting))
+    await h.sweep()
+    await company.press("Ja, wir haben")
+    await company.press("4")
+    await company.press("Ja")
+    await company.say("Sehr inspirierend, wir planen ein Fotoshooting.")
+    await creative.press("Yes, we met")
+    await creative.press("5")
+    await creative.press("Maybe")
+    await creative.press("Skip")
+    h.set_time(meeting.starts_at + timedelta(days=14, hours=1))
+    await h.sweep()
+    await company.press("gemeinsames Projekt")  # the creative leaves theirs open
+    await creative.say("/delete")
+    await creative.press("delete everything")
+    assert await h.person(2101) is None
+    uta = await h.person(1101)
+    async with h.sessions() as s:
+        rows = list((await s.execute(select(Feedback))).scalars())
+        outcomes = list((await s.execute(select(Outcome))).scalars())
+        items = list((await s.execute(select(HandoverItem))).scalars())
+    assert [(f.person_id, f.meeting_id, f.rating, f.step) for f in rows] == [(uta.id, None, 4, "done")]
+    assert {(o.person_id, o.pair_id, o.stage, o.status, o.answer) for o in outcomes} == {
+        (uta.id, None, "14d", "answered", "project"), (uta.id, None, "90d", "void", None)}
+    assert [(i.from_person_id, i.from_name, i.text) for i in items] == [
+        (None, "", "Idee 1: 360°-Ansichten für die Stühle.")]
+    await company.say("/mydata")
+    data = company.last.json()
+    assert [(f["rating"], f["wants_to_continue"], f["text"]) for f in data["feedback"]] == [
+        (4, "yes", "Sehr inspirierend, wir planen ein Fotoshooting.")]
+    assert [(o["stage"], o["answer"], o["with"]) for o in data["outcomes"] if o["answer"]] == [("14d", "project", "")]
+    assert [(i["from"], i["text"]) for i in data["results_received"]] == [("", "Idee 1: 360°-Ansichten für die Stühle.")]
+    assert "Ben Okafor" not in json.dumps(data, ensure_ascii=False)
+    # Nothing more about the deleted person: the 90-day follow-up stays away.
+    before = len(company.messages)
+    h.set_time(meeting.starts_at + timedelta(days=90, hours=1))
+    await h.sweep()
+    h.set_time(meeting.starts_at + timedelta(days=95))
+    await h.sweep()
+    assert company.messages[before:] == []
+    admin = h.chat(ADMIN_ID, "Orga", "de")
+    await admin.say("/stats")
+    assert "Vorstellungen mit vorgeschlagenem Treffen: 0" in admin.last.text
+
+
 ALL = [feedback_yes_then_outcomes_and_figures, fell_through_is_not_followed_up, feedback_no_offers_a_new_suggestion,
        feedback_moved_goes_back_to_scheduling, nudges_stop_after_two_and_respect_quiet_hours,
        paused_people_get_no_feedback_questions, three_ignored_cards_pause_the_person,
        feedback_survives_restarts_and_bad_input, results_hand_over_reaches_the_company,
        organiser_hands_over_without_a_profile, organiser_record_is_deleted_on_request,
-       typed_answers_to_the_feedback_questions, typed_no_at_did_you_meet]
+       typed_answers_to_the_feedback_questions, typed_no_at_did_you_meet, deleting_keeps_the_other_sides_answers]

@@ -139,6 +139,11 @@ async def bad_input_during_onboarding(h, user_id: int = 4001) -> None:
         assert "nur Textnachrichten" in new[0].text and "Wie heißen Sie" in new[-1].text
     await chat.say("   ")  # empty after trimming
     assert "mindestens 2" in chat.last.text
+    # Issue 14.8: invisible characters only (zero-width spaces, word joiner,
+    # BOM, a Hangul filler) are as empty as spaces; one visible letter is too short.
+    for invisible in ("\u200b\u200b", "\u2060\ufeff \u200e\u3164", "\u200bO\u200b"):
+        await chat.say(invisible)
+        assert "mindestens 2" in chat.last.text, repr(invisible)
     await chat.say("x" * 10_000)
     assert "zu lang (10.000 Zeichen)" in chat.last.text
     assert (await h.profile(user_id)).name is None
@@ -150,7 +155,8 @@ async def bad_input_during_onboarding(h, user_id: int = 4001) -> None:
     assert "noch nicht fertig" in chat.messages[-2].text
     await chat.say("/newevent Sommerfest")
     assert "nur für das Organisationsteam" in chat.last.text
-    await chat.say("Ole Brandt")
+    await chat.say("\u200bOle Brandt\u200f")  # invisible characters at the edges are dropped
+    assert (await h.profile(user_id)).name == "Ole Brandt"
     side_msg = chat.last
     await chat.say("Ich bin Kreativer")  # text where buttons are expected
     assert "Schaltflächen" in chat.messages[-2].text
@@ -580,10 +586,38 @@ async def declined_invitation_survives_start(h) -> None:
     assert await h.count(EventParticipant) == 1
 
 
+async def edited_messages_are_answered(h, user_id: int = 7301) -> None:
+    """Issue 14.8: an edited message is not read as an answer; the person is
+    told so (send the correction as a new message) and gets the open question
+    again; nothing changes."""
+    chat = h.chat(user_id, "Eda", "de")
+    await chat.say("/start")
+    new = await chat.edit_last("/start nochmal")  # before consent: only the note, nothing stored
+    assert len(new) == 1 and "Geänderte Nachrichten lese ich leider nicht" in new[0].text
+    assert await h.person(user_id) is None
+    await chat.press("Einverstanden")
+    await chat.say("Eda Tipfeler")
+    assert "Aus welchem Bereich kommen Sie?" in chat.last.text
+    new = await chat.edit_last("Eda Tippfehler")
+    assert "als neue Nachricht" in new[0].text and "/profile" in new[0].text
+    assert "Aus welchem Bereich kommen Sie?" in new[-1].text and "Produktion" in " ".join(new[-1].labels)
+    assert (await h.profile(user_id)).name == "Eda Tipfeler"
+    assert (await h.state(user_id)).step == "side"
+    await chat.press("Produktion")  # the question sent again answers as usual
+    assert (await h.profile(user_id)).side == "production"
+    en = h.chat(user_id + 1, "Ed", "en")
+    await en.say("/start")
+    await en.press("I agree")
+    await en.say("Ed Edwards")
+    new = await en.edit_last("Ed Edwardes")
+    assert "I don't read edited messages" in new[0].text and "new message" in new[0].text
+
+
 ALL = [onboard_company_de, organiser_help_without_profile, onboard_creative_en, refuse_consent, bad_input_during_onboarding,
        restart_mid_onboarding, cancel_and_resume, language_switch, privacy_commands, event_deep_link,
        open_profile_stays_put, form_of_address, side_switch_keeps_answers, edit_steps_have_a_way_back,
-       typing_during_multiselect_keeps_ticks, declined_invitation_survives_start, company_confirms_help]
+       typing_during_multiselect_keeps_ticks, declined_invitation_survives_start, company_confirms_help,
+       edited_messages_are_answered]
 
 
 async def matches_with_reasons(h) -> None:

@@ -169,3 +169,77 @@ async def test_a_one_sided_mark_comes_first_at_release(core_harness: CoreHarness
     assert cards[lea].score > cards[ben].score and cards[lea].status == "pending"
     await company.press("Nicht jetzt")  # the open card (Ben): the marked one is next
     assert "Jemand möchte Sie kennenlernen" in company.last.text and "Lea Licht" in company.last.text
+
+
+async def test_non_ascii_callback_data_is_an_invalid_button(core_harness: CoreHarness,
+                                                            caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 14.4: callback data from a modified client (non-ASCII, lone
+    surrogates) gets the normal "button invalid" toast, before and after
+    consent: no generic error, no ERROR log."""
+    import logging
+
+    caplog.set_level(logging.INFO)
+    chat = core_harness.chat(9401, "Ümit", "de")
+    await chat.say("/start")
+    for data in ("ä|ö|ü|ß", "\ud800|x|1|y"):
+        new = await chat.press_data(data)
+        assert new == [] and chat.last_toast == "Diese Schaltfläche ist ungültig.", data
+    await chat.press("Einverstanden")
+    for data in ("ä|ö|ü|ß", "del|yes|1|äöüßäöü", "\ud800|x|1|y"):
+        new = await chat.press_data(data)
+        assert new == [] and chat.last_toast == "Diese Schaltfläche ist ungültig.", data
+    assert not any("schiefgegangen" in m.text for m in chat.messages)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert (await core_harness.state(9401)).step == "name"  # still where it was
+
+
+async def test_delete_leaves_no_trace_in_the_sqlite_files(core_harness: CoreHarness) -> None:
+    """Issue 14.7: right after /delete neither the SQLite file nor its
+    write-ahead log holds the deleted person's texts: deleted rows are
+    zeroed (secure_delete) and the WAL is checkpointed and truncated. The
+    other side's state no longer carries the name either (they were at the
+    comment question about the meeting)."""
+    from pathlib import Path
+
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    from tests.scenarios.feedback import _after_meeting, scheduled_meeting
+    from tests.scenarios.meetings import PHOTOGRAPHER
+
+    h = core_harness
+    database = make_url(h.settings.database_url)
+    if database.get_backend_name() != "sqlite":
+        pytest.skip("the files of SQLite")
+    company, creative, meeting = await scheduled_meeting(h)
+    await creative.say("/results")
+    await creative.press("Uta Seifert")
+    await creative.say("Notiz QUUXNOTE-17 für die Werkstatt")
+    await creative.say("/cancel")
+    h.set_time(_after_meeting(meeting))
+    await h.sweep()
+    await creative.press("Yes, we met")
+    await creative.press("5")
+    await creative.press("Maybe")
+    await creative.say("Kommentar PLUGHCOMMENT-42 zum Treffen")
+    await company.press("Ja, wir haben")
+    await company.press("4")
+    await company.press("Ja")  # the company is at the comment question about Ben Okafor now
+    assert (await h.state(1101)).data.get("name") == "Ben Okafor"
+    files = [Path(database.database), Path(f"{database.database}-wal")]
+
+    def stored() -> bytes:
+        return b"".join(p.read_bytes() for p in files if p.exists())
+
+    deleted = ("Ben Okafor", PHOTOGRAPHER[:40], "QUUXNOTE-17", "PLUGHCOMMENT-42", "user2101")
+    assert all(text.encode() in stored() for text in deleted)
+    await creative.say("/delete")
+    await creative.press("delete everything")
+    assert "erased" in creative.last.text
+    left = stored()
+    assert [text for text in deleted if text.encode() in left] == []
+    assert b"Uta Seifert" in left and Path(f"{database.database}-wal").stat().st_size == 0
+    async with h.sessions() as s:  # on builds where it is not the default too
+        assert (await s.execute(text("PRAGMA secure_delete"))).scalar_one() == 1
+    state = await h.state(1101)
+    assert (state.flow, state.step, state.data) == ("idle", None, {})

@@ -45,6 +45,10 @@ class ChatBase:
     async def press_data(self, data: str, message_id: int | None = None) -> list[Msg]:
         raise NotImplementedError
 
+    async def edit_last(self, text: str) -> list[Msg]:
+        """The person edits the last text message they sent (an edited_message update)."""
+        raise NotImplementedError
+
     async def press(self, label_part: str) -> list[Msg]:
         """Press the button containing `label_part` on the newest message that has one."""
         for msg in reversed(self.messages):
@@ -118,6 +122,9 @@ class CoreChat(ChatBase):
 
     async def send_kind(self, kind: str) -> list[Msg]:
         return await self._handle(Incoming(next(_update_ids), self.user, self.user_id, kind))
+
+    async def edit_last(self, text: str) -> list[Msg]:
+        return await self._handle(Incoming(next(_update_ids), self.user, self.user_id, "text", text=text, edited=True))
 
     async def send_file(self, kind: str, caption: str = "", filename: str | None = None) -> list[Msg]:
         """A photo or document (with a caption) that Telegram already holds."""

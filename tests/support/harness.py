@@ -153,6 +153,7 @@ class EmulatorChat(ChatBase):
         self.user_id = user_id
         harness.emu.add_user(user_id, first_name, username=f"user{user_id}", language_code=language_code)
         self.last_update_id = 0
+        self.last_text_id = 0  # the message id of the last text this user sent
 
     @property
     def messages(self) -> list[Msg]:
@@ -174,7 +175,12 @@ class EmulatorChat(ChatBase):
         return [m for m in self.messages if m.message_id in changed]
 
     async def say(self, text: str) -> list[Msg]:
-        return await self._settle(self.h.emu.send_text(self.user_id, text))
+        update = self.h.emu.send_text(self.user_id, text)
+        self.last_text_id = update["message"]["message_id"]
+        return await self._settle(update)
+
+    async def edit_last(self, text: str) -> list[Msg]:
+        return await self._settle(self.h.emu.edit_text(self.user_id, self.last_text_id, text))
 
     async def send_kind(self, kind: str) -> list[Msg]:
         send = {"sticker": self.h.emu.send_sticker, "photo": self.h.emu.send_photo, "voice": self.h.emu.send_voice,

@@ -10,7 +10,7 @@ import pytest
 from domain.events import MeetingCancelled, MeetingScheduled, PairIntroduced
 from handlers.bus import MessageBus
 from handlers.callbacks import (PAYLOADS, CallbackSigner, CardButton, Choice, Consent, FeedbackButton, HandoverButton,
-                                MeetingButton, OutcomeButton, WelcomeLanguage, unpack)
+                                MeetingButton, OutcomeButton, Signed, WelcomeLanguage, unpack)
 
 T0 = datetime(2027, 3, 4, 9, 0, tzinfo=timezone.utc)
 
@@ -66,6 +66,17 @@ def test_values_that_do_not_fit_their_type_unpack_to_none() -> None:
         assert signed is not None and unpack(signed) is None, (action, value)
     assert {"sg", "mt", "fb", "oc", "ho", "consent", "plang", "lang", "del"} <= set(PAYLOADS)
     assert not CardButton.versioned and Choice.versioned
+
+
+def test_hostile_callback_data_is_rejected_not_raised() -> None:
+    """Issue 14.4: a modified client sends any text as callback data."""
+    signer = CallbackSigner(b"k" * 32)
+    genuine = signer.sign(5, "del", "yes", 2)
+    sig = genuine.rsplit("|", 1)[1]
+    for data in ("ä|ö|ü|ß", "del|yes|2|ßßßßßßßß", f"del|yés|2|{sig}", f"del|yes|２|{sig}", "\ud800|x|1|y",
+                 f"del|yes|2|{sig}\ud800", "|||", "a" * 5000, f"del|yes|-2|{sig}"):
+        assert signer.verify(5, data) is None, data
+    assert signer.verify(5, genuine) == Signed("del", "yes", 2)
 
 
 def test_pseudonym_is_stable_per_person_and_secret_and_hides_the_id() -> None:
