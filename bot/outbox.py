@@ -31,7 +31,7 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -57,11 +57,12 @@ class RateLimiter:
     ordinary sends by as much, so the average rate holds."""
 
     def __init__(self, rate: float, chat_rate: float, chat_burst: int,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self.interval = 1.0 / rate
         self.chat_interval = 1.0 / chat_rate
         self.chat_slack = (chat_burst - 1) * self.chat_interval
-        self.clock = clock
+        self.clock, self.sleep = clock, sleep
         self.next_slot = 0.0
         self.paused_until = 0.0
         self._chat_tat: dict[int, float] = {}  # per chat: the theoretical arrival time (GCRA)
@@ -76,12 +77,12 @@ class RateLimiter:
         while True:
             now = self.clock()
             if self.paused_until > now:
-                await asyncio.sleep(self.paused_until - now)
+                await self.sleep(self.paused_until - now)
                 continue
             tat = max(self._chat_tat.get(chat_id, now), now)
             early = tat - self.chat_slack - now
             if early > 0 and not immediate:
-                await asyncio.sleep(early)
+                await self.sleep(early)
                 continue
             # A burst of replies leaves the chat's bucket empty, not in debt: the
             # queue's next message to that chat waits one interval at most.
@@ -91,7 +92,7 @@ class RateLimiter:
             # but replies never push the queue back by more than MAX_DEBT.
             self.next_slot = min(slot + self.interval, now + MAX_DEBT) if immediate else slot + self.interval
             if slot > now and not immediate:
-                await asyncio.sleep(slot - now)
+                await self.sleep(slot - now)
             return
 
     def forget_idle_chats(self) -> None:
@@ -153,9 +154,10 @@ class Outbox:
         self._wake.set()
 
     async def drain(self, timeout: float = 30.0) -> None:
-        """Wait until the sender has found nothing due (tests, the demo)."""
+        """Wait until the sender has found nothing due (tests, the demo); at
+        once if no sender runs."""
         if not self.running:
-            raise RuntimeError("the outbox sender is not running")
+            return
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.append((self._cycle, fut))
         self.notify()

@@ -143,7 +143,7 @@ class BotAPIEmulator(ApiMethods):
         self._file_serial = 0
         self._callback_queries: dict[str, dict] = {}
         self._next_callback_id = 1
-        self._failures: list[tuple[str, ApiError]] = []
+        self._failures: list[tuple[str, ApiError, Callable[[Params], bool] | None]] = []
         self._webhook: dict | None = None
         self._webhook_task: asyncio.Task | None = None
         self.webhook_retry_delay = 1.0
@@ -568,8 +568,10 @@ class BotAPIEmulator(ApiMethods):
 
     @_in_loop
     def fail_next(self, method: str, error_code: int, description: str | None = None,
-                  retry_after: int | None = None, *, times: int = 1) -> None:
-        """Make the next ``times`` calls of ``method`` ("*" = any method) fail with this error.
+                  retry_after: int | None = None, *, times: int = 1,
+                  when: Callable[[Params], bool] | None = None) -> None:
+        """Make the next ``times`` calls of ``method`` ("*" = any method) fail with this error;
+        with ``when``, only calls whose parameters it accepts (e.g. one chat's).
 
         ``fail_next("sendMessage", 429, retry_after=3)`` → "Too Many Requests: retry after 3"
         with ``parameters.retry_after``.
@@ -587,11 +589,11 @@ class BotAPIEmulator(ApiMethods):
         if error_code == 429 and params is None:
             params = {"retry_after": 1}
         for _ in range(times):
-            self._failures.append((method.lower(), ApiError(error_code, description, params)))
+            self._failures.append((method.lower(), ApiError(error_code, description, params), when))
 
-    def _pop_failure(self, method: str) -> ApiError | None:
-        for i, (name, err) in enumerate(self._failures):
-            if name in (method.lower(), "*"):
+    def _pop_failure(self, method: str, params: Params) -> ApiError | None:
+        for i, (name, err, when) in enumerate(self._failures):
+            if name in (method.lower(), "*") and (when is None or when(params)):
                 del self._failures[i]
                 return err
         return None
@@ -963,7 +965,7 @@ class BotAPIEmulator(ApiMethods):
         if not polling:
             self._inflight += 1
         try:
-            failure = self._pop_failure(canonical)
+            failure = self._pop_failure(canonical, params)
             if failure is not None:
                 raise failure
             if self.flood_limits is not None and canonical in SEND_METHODS:
