@@ -21,6 +21,10 @@ from bot.settings import SettingsError, load_settings
     ({"reminder_offsets": "soon"}, "REMINDER_OFFSETS must look like 24h,1h"),
     ({"processed_updates_keep": "12h"}, "PROCESSED_UPDATES_KEEP must be at least 1d"),
     ({"processed_updates_keep": "7d,8d"}, "PROCESSED_UPDATES_KEEP must look like 7d"),
+    ({"send_rate": 0}, "SEND_RATE must be positive"),
+    ({"send_chat_rate": -1}, "SEND_CHAT_RATE must be positive"),
+    ({"send_chat_burst": 0}, "SEND_CHAT_BURST must be 1 or more"),
+    ({"outbox_max_attempts": 0}, "OUTBOX_MAX_ATTEMPTS must be 1 or more"),
 ])
 def test_malformed_settings_are_one_sentence(override: dict, fragment: str) -> None:
     with pytest.raises(SettingsError) as info:
