@@ -81,7 +81,7 @@ async def outbox_counts(url: str) -> Counter[str]:
 
 def start_bot(emu: BotAPIEmulator, tmp: str, url: str, **env_extra: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "TELEGRAM_API_URL": emu.base_url, "TELEGRAM_BOT_TOKEN": DEMO_TOKEN, "DATABASE_URL": url,
-           "LOG_LEVEL": "WARNING", "ADMIN_IDS": "99", "SWEEP_SECONDS": "86400", **env_extra}
+           "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"), "ADMIN_IDS": "99", "SWEEP_SECONDS": "86400", **env_extra}
     return subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=tmp, env=env)
 
 
@@ -110,6 +110,8 @@ async def run(emu: BotAPIEmulator, n: int, rate: float, label: str) -> dict[str,
             proc.send_signal(signal.SIGTERM)
             proc.wait(30)
         counts = await outbox_counts(url)
+        per_chat = Counter(m.chat_id for m in emu.sent() if FIRST <= m.chat_id < FIRST + n)
+    dup = sum(c - 1 for c in per_chat.values() if c > 1)
     got = samples[-1][1]
     lo = next(s for s in samples if s[1] >= 0.05 * n)
     hi = next((s for s in samples if s[1] >= 0.95 * n), samples[-1])
@@ -118,7 +120,7 @@ async def run(emu: BotAPIEmulator, n: int, rate: float, label: str) -> dict[str,
     quarter = [rss[int(len(rss) * q)] for q in (0.25, 0.5, 0.75)] + [rss[-1]]
     print(f"{label}: {got}/{n} delivered at SEND_RATE={rate:g}; sustained {sustained:.1f} msg/s "
           f"({sustained / rate:.1%} of the setting); bot RSS at 25/50/75/100 %: "
-          + " / ".join(f"{r:.0f}" for r in quarter) + f" MB; outbox {dict(counts)}")
+          + " / ".join(f"{r:.0f}" for r in quarter) + f" MB; duplicates {dup}; outbox {dict(counts)}")
     return {"delivered": got, "rate": sustained}
 
 

@@ -47,6 +47,8 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 1.0  # an idle sender looks for due rows (scheduled, backed off, other processes') this often
 PRUNE_EVERY = 3600.0
 MAX_BACKOFF = 300.0
+STOP_GRACE = 5.0  # seconds a stopping sender may take to finish its batch
+FLUSH_SECONDS = 0.25  # how often a batch's results so far are recorded
 MAX_DEBT = 1.0  # seconds by which replies sent at once may delay the queue
 
 
@@ -123,6 +125,8 @@ class Outbox:
         self._busy: set[int] = set()  # chats the sender is sending to now
         self._backlog: set[int] = set()  # chats whose reply was handed to the queue
         self.sent = 0  # sends that succeeded in this process (tests, bench)
+        self._stopping = False
+        self._recorder: asyncio.Task[None] | None = None
 
     # -- lifecycle ------------------------------------------------------------------
     def start(self) -> None:
@@ -130,11 +134,22 @@ class Outbox:
             self._task = asyncio.get_running_loop().create_task(self._run(), name="outbox-sender")
 
     async def stop(self) -> None:
+        """Let the batch being sent finish (at most STOP_GRACE seconds), then stop;
+        what was sent is recorded either way (a send cut off stays in doubt)."""
         task, self._task = self._task, None
         if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+            self._stopping = True
+            self._wake.set()
+            try:
+                await asyncio.wait_for(asyncio.shield(task), STOP_GRACE)
+            except (asyncio.TimeoutError, Exception):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            if self._recorder is not None:
+                with contextlib.suppress(Exception):
+                    await self._recorder
+            self._stopping = False
         for _, fut in self._waiters:
             if not fut.done():
                 fut.cancel()
@@ -166,7 +181,7 @@ class Outbox:
     # -- the sender loop ----------------------------------------------------------------
     async def _run(self) -> None:
         last_recover = last_prune = 0.0
-        while True:
+        while not self._stopping:
             try:
                 mono = time.monotonic()
                 if mono - last_recover >= min(self.lease.total_seconds() / 2, 30):
@@ -221,11 +236,26 @@ class Outbox:
                         results.extend(Result(r.id, r.chat_id, "release") for r in chat_rows[i + 1:])
                         return
 
+        stop = asyncio.Event()
+
+        async def record() -> None:
+            """What was sent is recorded every FLUSH_SECONDS, not only at the end of
+            the batch: a crash can then repeat at most that much."""
+            while not stop.is_set():
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(stop.wait(), FLUSH_SECONDS)
+                done, results[:] = results[:], []
+                await self.store.finish(done, self.clock())
+            done, results[:] = results[:], []  # the batch is over: the rest
+            await self.store.finish(done, self.clock())
+
+        recorder = self._recorder = asyncio.get_running_loop().create_task(record())
         try:
             await asyncio.gather(*(one_chat(chat_rows) for chat_rows in by_chat.values()))
         finally:
+            stop.set()
             self._busy.difference_update(by_chat)
-            await self.store.finish(results, self.clock())
+            await asyncio.shield(recorder)  # records the rest, even when the sender is being stopped
         if self._backlog:
             self._backlog &= await self.store.waiting_chats(list(self._backlog))
 
