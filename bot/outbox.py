@@ -31,6 +31,7 @@ import contextlib
 import logging
 import random
 import time
+import weakref
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
@@ -68,18 +69,29 @@ class RateLimiter:
         self.next_slot = 0.0
         self.paused_until = 0.0
         self._chat_tat: dict[int, float] = {}  # per chat: the theoretical arrival time (GCRA)
+        self._chat_paused: dict[int, float] = {}  # per chat: a 429 that was the chat's
 
-    def pause(self, seconds: float) -> None:
-        self.paused_until = max(self.paused_until, self.clock() + seconds)
+    def pause(self, seconds: float, chat_id: int | None = None) -> None:
+        """A 429. Telegram does not say whether the limit was the chat's or the
+        bot's: if `chat_id` was just sent to faster than its steady pace (a burst
+        of replies), only that chat waits, so one person flooding the bot slows
+        nobody else; otherwise all sending waits."""
+        now = self.clock()
+        if chat_id is not None and self._chat_tat.get(chat_id, 0.0) > now:
+            self._chat_paused[chat_id] = max(self._chat_paused.get(chat_id, 0.0), now + seconds)
+        else:
+            self.paused_until = max(self.paused_until, now + seconds)
 
-    def paused_for(self) -> float:
-        return max(0.0, self.paused_until - self.clock())
+    def paused_for(self, chat_id: int | None = None) -> float:
+        until = max(self.paused_until, self._chat_paused.get(chat_id, 0.0) if chat_id is not None else 0.0)
+        return max(0.0, until - self.clock())
 
     async def acquire(self, chat_id: int, *, immediate: bool = False) -> None:
         while True:
             now = self.clock()
-            if self.paused_until > now:
-                await self.sleep(self.paused_until - now)
+            until = max(self.paused_until, self._chat_paused.get(chat_id, 0.0))
+            if until > now:
+                await self.sleep(until - now)
                 continue
             tat = max(self._chat_tat.get(chat_id, now), now)
             early = tat - self.chat_slack - now
@@ -102,6 +114,8 @@ class RateLimiter:
         now = self.clock()
         for chat_id in [c for c, tat in self._chat_tat.items() if tat <= now]:
             del self._chat_tat[chat_id]
+        for chat_id in [c for c, until in self._chat_paused.items() if until <= now]:
+            del self._chat_paused[chat_id]
 
 
 class Outbox:
@@ -124,6 +138,7 @@ class Outbox:
         self._waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._busy: set[int] = set()  # chats the sender is sending to now
         self._backlog: set[int] = set()  # chats whose reply was handed to the queue
+        self._reply_locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
         self.sent = 0  # sends that succeeded in this process (tests, bench)
         self._stopping = False
         self._recorder: asyncio.Task[None] | None = None
@@ -271,8 +286,9 @@ class Outbox:
                 self.sent += 1
             return Result(row.id, row.chat_id, "sent", done)
         except RetryLater as exc:
-            self.limiter.pause(exc.seconds)
-            log.warning("outbox: Telegram asks to slow down; all sending pauses for %.0f s", exc.seconds)
+            self.limiter.pause(exc.seconds, row.chat_id)
+            log.warning("outbox: Telegram asks to slow down (chat %s); sending pauses for %.0f s",
+                        row.chat_id, exc.seconds)
             return Result(row.id, row.chat_id, "requeue", done, "429 too many requests",
                           self.clock() + timedelta(seconds=exc.seconds))
         except Unreachable as exc:
@@ -303,12 +319,20 @@ class Outbox:
     async def deliver_reply(self, reply: Reply, chat_id: int, callback_id: str | None = None) -> None:
         """Send the reply now (see the module doc); messages to other chats are
         the sender's. Records what was sent in one transaction."""
-        if callback_id is not None:
-            await answer_callback(self.channel, callback_id, reply)
         results: list[Result] = []
         queued = reply.queued > 0
         handed_over = False
+        lock = self._reply_locks.get(chat_id)
+        if lock is None:
+            lock = self._reply_locks[chat_id] = asyncio.Lock()
+        # One chat's replies go out one after another, in the order their updates
+        # were handled (a reply waiting out a 429 is not overtaken by the next).
+        # Taken before the first await: the core handed this chat's next update
+        # its lock just now, and that one must not get here first.
+        await lock.acquire()
         try:
+            if callback_id is not None:
+                await answer_callback(self.channel, callback_id, reply)
             for msg in reply.messages:
                 if msg.outbox_id is None:
                     await deliver_message(self.channel, msg)  # not stored (e.g. an error reply)
@@ -327,7 +351,10 @@ class Outbox:
             if handed_over:
                 self._backlog.add(chat_id)
                 queued = True
-            await self.store.finish(results, self.clock())
+            try:
+                await self.store.finish(results, self.clock())
+            finally:
+                lock.release()
             if queued:
                 self.notify()
 
@@ -339,9 +366,9 @@ class Outbox:
             if result.status == "requeue" and result.payload is not None:
                 row.payload, row.parts_done = result.payload, result.parts_done  # without link buttons
                 continue
-            if result.status == "requeue" and self.limiter.paused_for() <= MAX_WAIT:
+            if result.status == "requeue" and self.limiter.paused_for(row.chat_id) <= MAX_WAIT:
                 row.parts_done = result.parts_done  # 429: wait in place if it is short
-                await asyncio.sleep(self.limiter.paused_for())
+                await asyncio.sleep(self.limiter.paused_for(row.chat_id))
                 continue
             if result.status == "retry" and tries < len(RETRY_DELAYS):
                 row.parts_done = result.parts_done

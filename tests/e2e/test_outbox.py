@@ -192,3 +192,20 @@ async def test_a_429_pauses_the_queue_and_everything_arrives(h) -> None:
     await company.press("📅")
     await _wait_for(lambda: "Works" in " ".join(l for m in creative.messages for l in m.labels), timeout=20)
     assert "failed" not in await outbox_status(h)
+
+
+async def test_replies_stay_in_order_when_one_waits_out_a_429(h) -> None:
+    """Issue 14.5: a 429 with retry_after on a reply let the person's next
+    message be answered first. One chat's replies now go out in order."""
+    chat = await onboard(h, 1401, lang="de", side="production", name="Uta Seifert", text=COMPANY_CHALLENGE,
+                         days=("Di",), window="vormittags")
+    mark = len(chat.messages)
+    h.emu.fail_next("sendMessage", 429, retry_after=2, when=to_chat(1401))
+    first = h.emu.send_text(1401, "/help")
+    second = h.emu.send_text(1401, "/meetings")
+    await h.emu.wait_until(lambda: {first["update_id"], second["update_id"]} <= h.handled, 30, "both handled")
+    await h.emu.wait_idle(quiet=0.05)
+    new = [m.text for m in chat.messages[mark:]]
+    help_at = next(i for i, text in enumerate(new) if "So funktioniert Crosslab" in text)
+    meetings_at = next(i for i, text in enumerate(new) if "keine geplanten Termine" in text)
+    assert help_at < meetings_at, new
