@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.scenarios import feedback, meetings, onboarding
+from tests.scenarios import broadcasts, feedback, meetings, onboarding
 from tests.support.harness import CoreHarness
 
 # Reminders 2 days and 1 day before, waits divided by 50,000: for a meeting six
@@ -28,6 +28,17 @@ async def test_introductions_and_meetings(harness, scenario) -> None:
 @pytest.mark.parametrize("scenario", feedback.ALL, ids=lambda s: s.__name__)
 async def test_feedback_and_followups(harness, scenario) -> None:
     await scenario(harness)
+
+
+@pytest.mark.parametrize("scenario", broadcasts.ALL, ids=lambda s: s.__name__)
+async def test_broadcasts(harness, scenario) -> None:
+    await scenario(harness)
+
+
+async def test_broadcast_report_with_a_403_and_a_429(harness) -> None:
+    if not hasattr(harness, "emu"):
+        pytest.skip("delivery needs the emulator (on the core harness no sender runs)")
+    await broadcasts.report_with_blocked_and_rate_limited(harness)
 
 
 @pytest.mark.settings(german_form="du")
