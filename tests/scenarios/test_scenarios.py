@@ -180,3 +180,36 @@ async def test_a_one_sided_mark_comes_first_at_release(core_harness: CoreHarness
     assert cards[lea].score > cards[ben].score and cards[lea].status == "pending"
     await company.press("Nicht jetzt")  # the open card (Ben): the marked one is next
     assert "Jemand möchte Sie kennenlernen" in company.last.text and "Lea Licht" in company.last.text
+
+
+async def test_broadcasts_list_is_paged_and_cancels_only_scheduled_ones(core_harness: CoreHarness) -> None:
+    from datetime import timedelta
+
+    from db.models import Broadcast, utcnow
+    from tests.support.config import ADMIN_ID
+
+    now = utcnow()
+    async with core_harness.sessions() as s:
+        for i in range(7):
+            status = ("done", "cancelled", "scheduled")[i % 3]
+            s.add(Broadcast(created_by=ADMIN_ID, locale="de", audience={"kind": "all", "event_id": None},
+                            text=f"Nachricht {i}", status=status, created_at=now, recipients=4,
+                            scheduled_for=now + timedelta(days=7 - i) if status == "scheduled" else None,
+                            finished_at=now if status != "scheduled" else None,
+                            report={"sent": 3, "unreachable": 1, "failed": 0, "in_doubt": 0} if status == "done" else None))
+        await s.commit()
+    organiser = core_harness.chat(ADMIN_ID, "Orga", "de")
+    await organiser.say("/broadcasts")
+    page = organiser.last
+    assert "Rundmails: 7 (Seite 1 von 2)" in page.text
+    # scheduled ones first, the soonest first; then the rest, newest first
+    assert page.text.index("„Nachricht 5“") < page.text.index("„Nachricht 2“") < page.text.index("„Nachricht 6“")
+    assert "gesendet 3 · nicht erreichbar 1" in page.text
+    assert page.labels == ["✖️ #6 absagen", "✖️ #3 absagen", "▶️"]
+    await organiser.press("▶️")
+    assert "Seite 2 von 2" in organiser.last.text and organiser.last.labels == ["◀️"]
+    await organiser.press("◀️")
+    await organiser.press("#3 absagen")
+    assert organiser.last_toast == "Rundmail #3 abgesagt." and organiser.last.labels == ["✖️ #6 absagen", "▶️"]
+    await organiser.say("/help")
+    assert "/broadcast –" in organiser.last.text and "/broadcasts –" in organiser.last.text
