@@ -311,13 +311,12 @@ async def write_messages(turn: Turn, b: Broadcast) -> int:
     caller's transaction); records the count and who was left out."""
     event = await turn.uow.events.get(b.event_id) if b.event_id is not None else None
     audience = await _audience(turn, b.audience["kind"], event)
-    now = utcnow()
+    messages = []
     for r in audience.recipients:
         locale = locale_for(r.language, r.german_form or turn.services.settings.german_form)
         text = render(b.text, first_name(r), event.name if event is not None else "")
-        msg = _recipient_message(turn, text, b, r.telegram_id, locale, b.id)
-        turn.uow.outbox.add(r.telegram_id, msg.to_payload(), kind="broadcast", priority=PRIORITY,
-                            broadcast_id=b.id, now=now)
+        messages.append((r.telegram_id, _recipient_message(turn, text, b, r.telegram_id, locale, b.id).to_payload()))
+    await turn.uow.outbox.add_many(messages, kind="broadcast", priority=PRIORITY, broadcast_id=b.id, now=utcnow())
     b.recipients = len(audience.recipients)
     b.report = {"opted_out": audience.opted_out, "excluded_unreachable": audience.unreachable}
     return b.recipients
