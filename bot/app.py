@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.bootstrap import build_core
 from bot.logs import configure_logging, install_redaction
+from bot.broadcasts import BroadcastMonitor
 from bot.outbox import Outbox
 from bot.reminders import ReminderService
 from bot.settings import Settings, SettingsError, load_settings
@@ -95,6 +96,7 @@ class Crosslab:
     transport: Transport
     reminders: ReminderService
     outbox: Outbox
+    broadcasts: BroadcastMonitor  # progress of broadcasts being sent, scheduled ones started
     warming: asyncio.Future[None] | None = field(default=None, repr=False)  # the model's warm-up (`warm_up`)
 
     async def start_reminders(self) -> None:
@@ -148,6 +150,7 @@ class Crosslab:
     async def start(self, *, polling_timeout: int = 10) -> None:
         self.warm_up()
         self.outbox.start()
+        self.broadcasts.start()
         await self.start_reminders()
         await self.transport.start(polling_timeout=polling_timeout)
 
@@ -155,6 +158,7 @@ class Crosslab:
         if self.warming is not None and not self.warming.done():
             self.warming.cancel()  # its worker thread finishes on its own
         await self.transport.stop()
+        await self.broadcasts.stop()
         await self.outbox.stop()
         await self.reminders.shutdown()
         await self.engine.dispose()
@@ -194,7 +198,7 @@ async def create_app(settings: Settings, *, framework: str | None = None, clock:
                 await transport.stop()
         await engine.dispose()
         raise
-    return Crosslab(settings, engine, sessions, core, transport, reminders, outbox)
+    return Crosslab(settings, engine, sessions, core, transport, reminders, outbox, BroadcastMonitor(core, outbox))
 
 
 async def _serve(settings: Settings) -> None:
@@ -209,6 +213,7 @@ async def _serve(settings: Settings) -> None:
     log.info("Crosslab is running as @%s with %s", app.core.services.bot_username, app.transport.name)
     app.warm_up()
     app.outbox.start()
+    app.broadcasts.start()
     await app.start_reminders()
     # Everything allocated so far (framework models, ORM mappers) lives for the
     # whole run: keep it out of the cyclic GC's full collections (halves GC time).
@@ -216,6 +221,7 @@ async def _serve(settings: Settings) -> None:
     try:
         await app.transport.run_forever()
     finally:
+        await app.broadcasts.stop()
         await app.outbox.stop()
         await app.reminders.shutdown()
         await app.engine.dispose()

@@ -25,7 +25,9 @@ from i18n import t
 DEFAULT_COHORT = Path(__file__).with_name("data") / "demo_cohort.json"
 DEMO_TOKEN = "424242:crosslab-demo-token-abcdefghijklmnop"
 ORGANISER_ID = 100
-DEMO_TIME_FACTOR = 100_000  # a day of waiting for reminders passes in under a second
+DEMO_TIME_FACTOR = 100_000
+DEMO_SEND_RATE = 1000.0  # messages per second in all (SEND_RATE)
+DEMO_CHAT_RATE = 50.0  # messages per second and chat (SEND_CHAT_RATE)  # a day of waiting for reminders passes in under a second
 FIRST_USER_ID = 1000
 # Questions after meetings, in the order a participant meets them.
 FOLLOWUP_KEYS = ("fb.ask", "fb.ask_arranged", "fb.rating", "fb.continue", "fb.text", "oc.ask")
@@ -312,6 +314,11 @@ async def _demo(cohort: list[dict[str, Any]], framework: str, out: Any,
                 _env_file=None, telegram_bot_token=DEMO_TOKEN, telegram_api_url=emu.base_url,
                 database_url=f"sqlite+aiosqlite:///{tmp}/demo.sqlite3", admin_ids=str(ORGANISER_ID),
                 time_factor=DEMO_TIME_FACTOR,
+                # Simulated people answer at machine speed (dozens of answers a second). At the real
+                # rates (SEND_RATE 25/s, one message a second per chat) every reply to them counts
+                # against the outbox's budget, and the bot's next messages (cards, introductions)
+                # would wait seconds behind them while the simulated people already stopped waiting.
+                send_rate=DEMO_SEND_RATE, send_chat_rate=DEMO_CHAT_RATE,
             )
             simulated: dict[str, Any] = {"now": None}  # the conversations' clock: real time until the demo moves it
             app = await create_app(settings, framework=framework, clock=lambda: simulated["now"] or utcnow())
@@ -333,6 +340,7 @@ async def _demo(cohort: list[dict[str, Any]], framework: str, out: Any,
                 await _print_profiles(app, out)
                 await _introductions(emu, app, people, cohort_relevance, out, slug)
                 await _followups(emu, app, people, cohort_relevance, out, simulated)
+                await _broadcast(emu, app, people, out)
                 return {"participants": len(people), "completed": sum(p.done for p in people)}
             finally:
                 await app.stop()
@@ -531,6 +539,58 @@ async def _followups(emu: Any, app: Any, people: list[SimulatedParticipant], rel
     await emu.wait_for(ORGANISER_ID, 1, timeout=60, since=mark)
     print(f"\n== Organiser: /stats ==\n{emu.last(ORGANISER_ID).text}", file=out)
     print("\n== Figures (JSON) ==\n" + json.dumps(fig.to_dict(), ensure_ascii=False), file=out)
+
+
+async def _broadcast(emu: Any, app: Any, people: list[SimulatedParticipant], out: Any) -> None:
+    """After the meetings the organiser announces the next date to the event's
+    participants (/broadcast: audience, event, text, preview, send). One of
+    them has blocked the bot (403) and Telegram asks once to slow down (429):
+    the outbox pauses, goes on, and the organiser gets the delivery report."""
+    started = time.perf_counter()
+    reached = [p for p in people if p.done]
+    if not reached:
+        return
+    blocked = reached[-1]
+    emu.block_bot(blocked.user_id, notify=False)
+
+    async def act(do: Any) -> None:
+        """One step of the organiser's; wait for the bot's answer (a new message or an edit)."""
+        mark, seq = len(emu.sent(ORGANISER_ID)), emu.seq
+        last = emu.last(ORGANISER_ID) if mark else None
+        edits = len(last.edits) if last is not None else 0
+        do()
+        await emu.wait_until(lambda: len(emu.sent(ORGANISER_ID)) > mark or emu.seq != seq and last is not None
+                             and len(emu.message(ORGANISER_ID, last.message_id).edits) > edits, 30.0,
+                             "the bot's answer to the organiser")
+        await emu.wait_idle(quiet=0.05)
+
+    def click(label: str) -> Any:
+        msg = next(m for m in reversed(emu.sent(ORGANISER_ID))
+                   if any(label in text for row in m.buttons for text, _ in row))
+        return lambda: emu.click(ORGANISER_ID, msg, label)
+
+    await act(lambda: emu.send_text(ORGANISER_ID, "/broadcast"))
+    await act(click(t("de", "bc.aud_event")))
+    await act(click("cp/lab Demo"))
+    text = ("Hallo {vorname}, danke fürs Mitmachen bei {event}! Das nächste Treffen ist am 12. März – "
+            "die Anmeldung ist offen.")
+    await act(lambda: emu.send_text(ORGANISER_ID, text))
+    await act(click(t("de", "bc.btn_link")))
+    await act(lambda: emu.send_text(ORGANISER_ID, "Zur Anmeldung https://example.org/cplab/anmeldung"))
+    await act(click(t("de", "bc.btn_preview")))
+    sent = emu.sent(ORGANISER_ID)
+    preview, control = sent[-2], sent[-1]
+    print("\n== Organiser: /broadcast to the event's participants ==", file=out)
+    print(f"preview: {preview.text}\n{control.text}", file=out)
+    emu.fail_next("sendMessage", 429, retry_after=1)
+    await act(click(t("de", "bc.btn_send")))
+    await app.broadcasts.settle()
+    await emu.wait_idle(quiet=0.05)
+    print(f"(injected: {blocked.entry.get('name')} blocked the bot → 403; one send answered 429, retry after 1 s)",
+          file=out)
+    print(emu.message(ORGANISER_ID, control.message_id).text, file=out)
+    print(emu.last(ORGANISER_ID).text, file=out)
+    print(f"took {time.perf_counter() - started:.1f} s", file=out)
 
 
 def run_demo(cohort: str | None = None, framework: str | None = None, limit: int | None = None,

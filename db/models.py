@@ -85,6 +85,8 @@ class Person(Base):
     # When Telegram last said the chat cannot be reached (blocked the bot, chat
     # not found); cleared by their next message. Left out of broadcasts.
     unreachable_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Declined the organisers' announcements (/settings, or the button under a broadcast).
+    announcements_opt_out: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False)
 
@@ -380,3 +382,33 @@ class OutboxMessage(Base):
         Index("ix_outbox_status_priority_id", "status", "priority", "id"),
         Index("ix_outbox_chat_id_id", "chat_id", "id"),
     )
+
+
+class Broadcast(Base):
+    """An organiser's announcement (/broadcast): to whom, what, when, and what
+    became of it. The audience is expanded when it is sent (now, or when a
+    scheduled one is due): one outbox row per recipient, with `broadcast_id`.
+
+    status: scheduled -> sending -> done; scheduled -> cancelled."""
+
+    __tablename__ = "broadcasts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    created_by: Mapped[int] = mapped_column(BigInteger, nullable=False)  # the organiser's Telegram id
+    locale: Mapped[str] = mapped_column(String(8), nullable=False, default="de")  # the organiser's texts
+    # {"kind": all|production|creative|event|onboarding|feedback|unscheduled, "event_id": int|None}
+    audience: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id", ondelete="SET NULL"))
+    text: Mapped[str] = mapped_column(Text, nullable=False)  # with {vorname} / {event}
+    attachment: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))  # handlers.types.Attachment
+    button: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))  # {"label", "url"}
+    status: Mapped[str] = mapped_column(String(12), nullable=False, default="scheduled", index=True)
+    scheduled_for: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    progress_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    progress_message_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    recipients: Mapped[int | None] = mapped_column(Integer)
+    # When sent: who was left out; when done: sent, unreachable, failed, in_doubt.
+    report: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))

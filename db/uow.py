@@ -5,16 +5,18 @@ commit.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Collection, Sequence
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, case, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.engine import truncate_wal
 from db.models import (
+    Broadcast,
     ConsentRefusal,
     Feedback,
     HandoverItem,
@@ -533,9 +535,128 @@ class OutboxRepository:
         self.session.add(row)
         return row
 
+    async def add_many(self, messages: Sequence[tuple[int, dict[str, Any]]], *, kind: str, priority: int,
+                       now: datetime, broadcast_id: int | None = None) -> int:
+        """Many rows for the sender in bulk INSERTs (a broadcast's message to
+        each recipient: `add` for thousands of rows spends seconds in the ORM)."""
+        rows = [dict(chat_id=chat_id, kind=kind, priority=priority, payload=payload, status="pending",
+                     broadcast_id=broadcast_id, not_before=None, created_at=now, attempts=0, parts_done=0,
+                     in_doubt=False) for chat_id, payload in messages]
+        for i in range(0, len(rows), 1000):
+            await self.session.execute(insert(OutboxMessage), rows[i:i + 1000])
+        return len(rows)
+
     async def forget_chat(self, chat_id: int) -> None:
         """Erase every message to this chat (a person deleted their data)."""
         await self.session.execute(delete(OutboxMessage).where(OutboxMessage.chat_id == chat_id))
+
+
+AUDIENCES = ("all", "production", "creative", "event", "onboarding", "feedback", "unscheduled")
+# Feedback asked and not answered: the questions still open, or given up on (a late answer is still taken).
+OPEN_FEEDBACK_STEPS = ("met", "rating", "continue", "expired")
+# A pair "has scheduled" once one of its meetings got a time or was arranged by the pair (or took place).
+SCHEDULED_MEETINGS = ("scheduled", "self_arranged", "held")
+
+
+@dataclass(frozen=True)
+class Recipient:
+    person_id: int
+    telegram_id: int
+    first_name: str
+    language: str
+    german_form: str | None
+    name: str | None  # the profile's name
+    opted_out: bool
+    unreachable: bool
+
+
+@dataclass
+class Audience:
+    """Who an audience means now: the recipients and who was left out."""
+
+    recipients: list[Recipient]
+    opted_out: int = 0
+    unreachable: int = 0
+
+
+class BroadcastRepository:
+    """Organisers' announcements and the audiences they go to."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def audience(self, kind: str, event_id: int | None = None) -> Audience:
+        """Everyone who agreed to the privacy notice and fits `kind` (see
+        AUDIENCES), within `event_id`'s participants if given; people who opted
+        out of announcements and people Telegram says cannot be reached are
+        counted, not included (someone both counts as opted out)."""
+        if kind not in AUDIENCES or (kind == "event" and event_id is None):
+            raise ValueError(f"unknown audience {kind!r} (event {event_id})")
+        p, pr = Person, Profile
+        q = (select(p.id, p.telegram_id, p.first_name, p.language, p.german_form, pr.name,
+                    p.announcements_opt_out, p.unreachable_at)
+             .outerjoin(pr, pr.person_id == p.id).where(p.consent_at.is_not(None)))
+        if kind in ("production", "creative"):
+            q = q.where(pr.side == kind)
+        elif kind == "onboarding":
+            q = q.where(pr.completed_at.is_(None))  # no profile row at all: the outer join gives NULL too
+        elif kind == "feedback":
+            q = q.where(select(Feedback.id).where(Feedback.person_id == p.id, Feedback.asked_at.is_not(None),
+                                                  Feedback.step.in_(OPEN_FEEDBACK_STEPS)).exists())
+        elif kind == "unscheduled":
+            met = select(Meeting.id).where(Meeting.pair_id == Pair.id, Meeting.status.in_(SCHEDULED_MEETINGS)).exists()
+            q = q.where(select(Pair.id).where((Pair.company_id == p.id) | (Pair.creative_id == p.id),
+                                              Pair.status == "introduced", ~met).exists())
+        if event_id is not None:
+            q = q.where(select(EventParticipant.person_id).where(EventParticipant.event_id == event_id,
+                                                                 EventParticipant.person_id == p.id).exists())
+        out = Audience([])
+        for row in (await self.session.execute(q.order_by(p.id))).all():
+            r = Recipient(row[0], row[1], row[2] or "", row[3] or "de", row[4], row[5], bool(row[6]),
+                          row[7] is not None)
+            if r.opted_out:
+                out.opted_out += 1
+            elif r.unreachable:
+                out.unreachable += 1
+            else:
+                out.recipients.append(r)
+        return out
+
+    async def add(self, broadcast: Broadcast) -> Broadcast:
+        self.session.add(broadcast)
+        await self.session.flush()
+        return broadcast
+
+    async def get(self, broadcast_id: int) -> Broadcast | None:
+        return await self.session.get(Broadcast, broadcast_id)
+
+    async def claim(self, broadcast_id: int, from_status: str, to_status: str, **values: Any) -> bool:
+        """Move a broadcast from one status to the next in one conditional
+        UPDATE; False if someone (another sweep, a second process, a second
+        press) moved it first."""
+        result = await self.session.execute(
+            update(Broadcast).where(Broadcast.id == broadcast_id, Broadcast.status == from_status)
+            .values(status=to_status, **values).execution_options(synchronize_session="fetch"))
+        return bool(result.rowcount)
+
+    async def due(self, now: datetime) -> Sequence[Broadcast]:
+        q = (select(Broadcast).where(Broadcast.status == "scheduled", Broadcast.scheduled_for <= now)
+             .order_by(Broadcast.scheduled_for, Broadcast.id))
+        return (await self.session.execute(q)).scalars().all()
+
+    async def with_status(self, status: str) -> Sequence[Broadcast]:
+        q = select(Broadcast).where(Broadcast.status == status).order_by(Broadcast.id)
+        return (await self.session.execute(q)).scalars().all()
+
+    async def page(self, offset: int, limit: int) -> tuple[Sequence[Broadcast], int]:
+        """Scheduled ones first (soonest first), then the rest, newest first; and how many there are."""
+        total = int((await self.session.execute(select(func.count()).select_from(Broadcast))).scalar_one())
+        scheduled = Broadcast.status == "scheduled"
+        q = (select(Broadcast)
+             .order_by(case((scheduled, 0), else_=1), case((scheduled, Broadcast.scheduled_for), else_=None),
+                       Broadcast.id.desc())
+             .offset(offset).limit(limit))
+        return (await self.session.execute(q)).scalars().all(), total
 
 
 class DuplicateUpdate(Exception):
@@ -559,6 +680,7 @@ class SqlAlchemyUnitOfWork:
         self.intros = IntroductionRepository(self.session)
         self.followups = FollowupRepository(self.session)
         self.outbox = OutboxRepository(self.session)
+        self.broadcasts = BroadcastRepository(self.session)
         self._committed = False
         self._erased = False
         return self

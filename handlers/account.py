@@ -214,6 +214,8 @@ async def collect_data(turn: Turn, profile: Profile) -> dict[str, object]:
             "language": person.language,
             "consent_at": _iso(person.consent_at),
             "paused": person.paused,
+            "announcements_opt_out": person.announcements_opt_out,
+            "unreachable_at": _iso(person.unreachable_at),
             "created_at": _iso(person.created_at),
         },
         "profile": {
@@ -246,7 +248,10 @@ async def export_data(turn: Turn, profile: Profile) -> None:
     data = await collect_data(turn, profile)
     content = json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")
     filename = f"crosslab-data-{utcnow():%Y-%m-%d}.json"
-    turn.send(turn.tr("mydata.caption"), document=Document(filename, content, "application/json"))
+    assert turn.person is not None
+    state = turn.tr("settings.off" if turn.person.announcements_opt_out else "settings.on")
+    caption = turn.tr("mydata.caption") + "\n" + turn.tr("mydata.announcements", state=state)
+    turn.send(caption, document=Document(filename, content, "application/json"))
 
 
 # --- /delete -------------------------------------------------------------------------

@@ -303,6 +303,70 @@ class BrowseButton(Payload, actions=("bw",), versioned=False):
         return cls(op, int(index), code, int(target))
 
 
+@dataclass(frozen=True)
+class BroadcastButton(Payload, actions=("bc",), versioned=False):
+    """An organiser's /broadcast and /broadcasts: `op` with its argument (an
+    audience, an event id, a time in minutes since the epoch, a broadcast id,
+    a page) and the conversation version it was offered at (0 for the list's
+    buttons, which are checked against their row). Checked on press:
+    organisers only."""
+
+    OPS: ClassVar[frozenset[str]] = frozenset({
+        "aud",  # audience kind chosen (arg: the kind)
+        "ev",  # event chosen (arg: its id; 0 = no event)
+        "txt", "lnk", "rma", "rml", "chg", "pv",  # compose: text, link button, remove attachment/link, audience, preview
+        "go", "pl", "ed", "no",  # preview: send, schedule, edit, cancel
+        "at",  # a reading of a typed time confirmed (arg: minutes since the epoch)
+        "x",  # /broadcasts: cancel a scheduled one (arg: its id)
+        "pg",  # /broadcasts: page (arg: the page)
+    })
+
+    op: str
+    arg: str = ""
+    version: int = 0
+
+    def pack(self) -> str:
+        return f"{self.op}:{self.arg}:{self.version}"
+
+    @classmethod
+    def unpack(cls, action: str, value: str) -> BroadcastButton | None:
+        parts = value.split(":")
+        if len(parts) != 3:
+            return None
+        op, arg, version = parts
+        if op not in cls.OPS or not version.isdigit() or (arg and not arg.isalnum()) or len(arg) > 16:
+            return None
+        return cls(op, arg, int(version))
+
+
+@dataclass(frozen=True)
+class OptOutButton(Payload, actions=("oo",), versioned=False):
+    """"No more announcements" under a broadcast (0: the organiser's preview)."""
+
+    broadcast_id: int
+
+    def pack(self) -> str:
+        return str(self.broadcast_id)
+
+    @classmethod
+    def unpack(cls, action: str, value: str) -> OptOutButton | None:
+        return cls(int(value)) if value.isdigit() and len(value) <= 12 else None
+
+
+@dataclass(frozen=True)
+class SettingsButton(Payload, actions=("set",), versioned=False):
+    """/settings: announcements "on" or "off" (idempotent: the button says which)."""
+
+    announcements: str  # "on" | "off"
+
+    def pack(self) -> str:
+        return self.announcements
+
+    @classmethod
+    def unpack(cls, action: str, value: str) -> SettingsButton | None:
+        return cls(value) if value in ("on", "off") else None
+
+
 def unpack(signed: Signed) -> Payload | None:
     """The typed payload of a verified button; None for an unknown action or a
     value that does not fit its type."""

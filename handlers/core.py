@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from db.models import utcnow
 from db.uow import DuplicateUpdate, SqlAlchemyUnitOfWork
-from handlers import account, cards, commands, followups, introductions
+from handlers import account, broadcast, cards, commands, followups, introductions
 from handlers.callbacks import Choice, Consent, unpack
 from handlers.flows import Flow, current
 from handlers.turn import Turn
@@ -122,7 +122,7 @@ class CrosslabCore:
         decided is sent even if the process dies right after the commit. The
         reply to the person's own update is delivered at once by the transport;
         the rest (to other people, and everything the bot starts) by the sender."""
-        turn.reply.queued = await turn.uow.outbox.stage(turn.reply.messages, own_chat=own_chat,
+        turn.reply.queued += await turn.uow.outbox.stage(turn.reply.messages, own_chat=own_chat,
                                                         now=utcnow(), priority=priority)
 
     async def _seen(self, update_id: int) -> bool:
@@ -291,6 +291,9 @@ class CrosslabCore:
             async with self.uow() as uow:
                 turn = Turn.system(self.services, uow)
                 counts = await followups.sweep(turn, now)
+                started = await broadcast.start_due(turn, now)  # scheduled broadcasts (not held by quiet hours)
+                if started:
+                    counts["broadcast_messages"] = started
                 await self.stage(turn, own_chat=None, priority=1)
                 await uow.commit()
         except IntegrityError:  # another sweep (a second process) got there first
@@ -298,6 +301,38 @@ class CrosslabCore:
             return Reply(), {}
         self.services.bus.after_commit(self.services, turn.events)
         return turn.reply, counts
+
+    # --- broadcasts (the progress updater in bot/broadcasts.py) -------------------------------
+
+    async def start_due_broadcasts(self, now: datetime | None = None) -> int:
+        """Start the scheduled broadcasts due at `now`; how many messages were written."""
+        async with self.uow() as uow:
+            turn = Turn.system(self.services, uow)
+            written = await broadcast.start_due(turn, now or self.services.now())
+            await uow.commit()
+        return written
+
+    async def sending_broadcasts(self) -> list[broadcast.Progress]:
+        async with self.uow() as uow:
+            return await broadcast.sending(Turn.system(self.services, uow))
+
+    async def finish_broadcast(self, broadcast_id: int, by_status: dict[str, int], in_doubt: int) -> bool:
+        """Mark a broadcast whose messages are all out as done; its final
+        progress state and delivery report go to the outbox in that transaction."""
+        async with self.uow() as uow:
+            turn = Turn.system(self.services, uow)
+            if not await broadcast.finish(turn, broadcast_id, by_status, in_doubt):
+                return False
+            await self.stage(turn, own_chat=None)
+            await uow.commit()
+        return True
+
+    async def set_progress_message(self, broadcast_id: int, chat_id: int, message_id: int) -> None:
+        async with self.uow() as uow:
+            b = await uow.broadcasts.get(broadcast_id)
+            if b is not None and b.progress_message_id is None:
+                b.progress_chat_id, b.progress_message_id = chat_id, message_id
+                await uow.commit()
 
     async def reminder_reply(self, meeting_id: int, kind: str, starts_at: datetime) -> Reply:
         """The messages of a due reminder; empty if stale or already sent."""

@@ -27,6 +27,7 @@ class Flow(StrEnum):
     MEETING = "meeting"  # typing a time of one's own; answering a time the other side offered
     FEEDBACK = "feedback"  # the questions after a meeting and the optional comment
     HANDOVER = "handover"  # collecting results for a company
+    BROADCAST = "broadcast"  # an organiser writing an announcement (handlers/broadcast.py)
 
 
 class FlowHandler:

@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 from domain.events import (MeetingCancelled, MeetingMoved, MeetingPlaceSet, MeetingScheduled, MeetingSelfArranged,
                            PairIntroduced, TimeOffered)
-from handlers import admin, browse, cards, commands, figures, followups, handover, introductions
+from handlers import admin, broadcast, browse, cards, commands, figures, followups, handover, introductions
 from handlers.account import DeleteFlow
 from handlers.bus import MessageBus
-from handlers.callbacks import BrowseButton, CardButton, FeedbackButton, HandoverButton, MeetingButton, OutcomeButton, ReleaseButton
+from handlers.callbacks import (BroadcastButton, BrowseButton, CardButton, FeedbackButton, HandoverButton, MeetingButton,
+                                OptOutButton, OutcomeButton, ReleaseButton, SettingsButton)
 from handlers.flows import Flow, FlowHandler, IdleFlow
 from handlers.onboarding import OnboardingFlow, ProfileFlow
 
@@ -52,7 +53,8 @@ class Registry:
 
 def build_registry() -> Registry:
     flows: list[FlowHandler] = [IdleFlow(), OnboardingFlow(), ProfileFlow(), DeleteFlow(),
-                                introductions.MeetingFlow(), followups.FeedbackFlow(), handover.HandoverFlow()]
+                                introductions.MeetingFlow(), followups.FeedbackFlow(), handover.HandoverFlow(),
+                                broadcast.BroadcastFlow()]
     by_flow: dict[str, FlowHandler] = {f.flow: f for f in flows}
     by_flow[Flow.NONE] = by_flow[Flow.IDLE]
     menu = lambda handler: Command(handler, menu=True)  # noqa: E731
@@ -71,6 +73,7 @@ def build_registry() -> Registry:
             "resume": menu(commands.cmd_resume),
             "mydata": menu(commands.cmd_mydata),
             "delete": menu(commands.cmd_delete),
+            "settings": menu(broadcast.cmd_settings),
             "language": menu(commands.cmd_language),
             "help": Command(commands.cmd_help, menu=True, organisers_too=True),
             "cancel": menu(commands.cmd_cancel),
@@ -78,6 +81,8 @@ def build_registry() -> Registry:
             "events": organisers(admin.cmd_events),
             "release": organisers(admin.cmd_release),
             "stats": organisers(figures.cmd_stats),
+            "broadcast": organisers(broadcast.cmd_broadcast),
+            "broadcasts": organisers(broadcast.cmd_broadcasts),
         },
         row_buttons={
             CardButton: cards.on_card_button,
@@ -87,8 +92,11 @@ def build_registry() -> Registry:
             OutcomeButton: followups.on_outcome_button,
             HandoverButton: handover.on_handover_button,
             ReleaseButton: admin.on_release_button,
+            BroadcastButton: broadcast.on_broadcast_button,
+            OptOutButton: broadcast.on_opt_out,
+            SettingsButton: broadcast.on_settings_button,
         },
-        organiser_buttons=frozenset({HandoverButton, ReleaseButton}),
+        organiser_buttons=frozenset({HandoverButton, ReleaseButton, BroadcastButton, OptOutButton}),
     )
 
 

@@ -12,6 +12,19 @@ def test_demo_onboards_a_small_cohort(framework: str, capsys: pytest.CaptureFixt
     out = capsys.readouterr().out
     assert out.count("✓ profile saved") == 3
     assert "== Stored profiles (3) ==" in out
+    _delivery_report(out, participants=3)
+
+
+def _delivery_report(out: str, participants: int) -> None:
+    """The organiser's announcement to the event: one participant blocked the
+    bot (403), one send was answered with 429; everyone else got it."""
+    assert "== Organiser: /broadcast to the event's participants ==" in out
+    assert "one send answered 429" in out
+    report = out.split("📊 Zustellbericht")[1]
+    for line in (f"Empfänger: {participants}", f"Gesendet: {participants - 1}",
+                 "Nicht erreichbar (Bot blockiert, Konto weg): 1", "Fehlgeschlagen: 0",
+                 "Unsicher (nach einer Unterbrechung evtl. doppelt): 0"):
+        assert line in report, line
 
 
 def test_demo_rejects_unreadable_cohort(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -49,3 +62,4 @@ def test_demo_goes_from_onboarding_to_reminders(capsys: pytest.CaptureFixture[st
     assert figures["meetings_rated"] > 0 and 1 <= figures["average_rating"] <= 5
     assert figures["outcomes"]["14d"]["answered"] > 0 and figures["outcomes"]["90d"]["pairs"] > 0
     assert "Durchschnittliche Bewertung" in out
+    _delivery_report(out, participants=5)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.scenarios import feedback, meetings, onboarding
+from tests.scenarios import broadcasts, feedback, meetings, onboarding
 from tests.support.harness import CoreHarness
 
 # Reminders 2 days and 1 day before, waits divided by 50,000: for a meeting six
@@ -28,6 +28,17 @@ async def test_introductions_and_meetings(harness, scenario) -> None:
 @pytest.mark.parametrize("scenario", feedback.ALL, ids=lambda s: s.__name__)
 async def test_feedback_and_followups(harness, scenario) -> None:
     await scenario(harness)
+
+
+@pytest.mark.parametrize("scenario", broadcasts.ALL, ids=lambda s: s.__name__)
+async def test_broadcasts(harness, scenario) -> None:
+    await scenario(harness)
+
+
+async def test_broadcast_report_with_a_403_and_a_429(harness) -> None:
+    if not hasattr(harness, "emu"):
+        pytest.skip("delivery needs the emulator (on the core harness no sender runs)")
+    await broadcasts.report_with_blocked_and_rate_limited(harness)
 
 
 @pytest.mark.settings(german_form="du")
@@ -243,3 +254,36 @@ async def test_delete_leaves_no_trace_in_the_sqlite_files(core_harness: CoreHarn
         assert (await s.execute(text("PRAGMA secure_delete"))).scalar_one() == 1
     state = await h.state(1101)
     assert (state.flow, state.step, state.data) == ("idle", None, {})
+
+
+async def test_broadcasts_list_is_paged_and_cancels_only_scheduled_ones(core_harness: CoreHarness) -> None:
+    from datetime import timedelta
+
+    from db.models import Broadcast, utcnow
+    from tests.support.config import ADMIN_ID
+
+    now = utcnow()
+    async with core_harness.sessions() as s:
+        for i in range(7):
+            status = ("done", "cancelled", "scheduled")[i % 3]
+            s.add(Broadcast(created_by=ADMIN_ID, locale="de", audience={"kind": "all", "event_id": None},
+                            text=f"Nachricht {i}", status=status, created_at=now, recipients=4,
+                            scheduled_for=now + timedelta(days=7 - i) if status == "scheduled" else None,
+                            finished_at=now if status != "scheduled" else None,
+                            report={"sent": 3, "unreachable": 1, "failed": 0, "in_doubt": 0} if status == "done" else None))
+        await s.commit()
+    organiser = core_harness.chat(ADMIN_ID, "Orga", "de")
+    await organiser.say("/broadcasts")
+    page = organiser.last
+    assert "Rundmails: 7 (Seite 1 von 2)" in page.text
+    # scheduled ones first, the soonest first; then the rest, newest first
+    assert page.text.index("„Nachricht 5“") < page.text.index("„Nachricht 2“") < page.text.index("„Nachricht 6“")
+    assert "gesendet 3 · nicht erreichbar 1" in page.text
+    assert page.labels == ["✖️ #6 absagen", "✖️ #3 absagen", "▶️"]
+    await organiser.press("▶️")
+    assert "Seite 2 von 2" in organiser.last.text and organiser.last.labels == ["◀️"]
+    await organiser.press("◀️")
+    await organiser.press("#3 absagen")
+    assert organiser.last_toast == "Rundmail #3 abgesagt." and organiser.last.labels == ["✖️ #6 absagen", "▶️"]
+    await organiser.say("/help")
+    assert "/broadcast –" in organiser.last.text and "/broadcasts –" in organiser.last.text
