@@ -30,3 +30,27 @@ async def test_migrations_match_models_and_round_trip(database_url: str) -> None
         assert await _diff(engine) == []
     finally:
         await engine.dispose()
+
+
+async def test_processes_started_together_migrate_one_after_the_other(database_url: str) -> None:
+    """Issue 14.3: two processes on an empty PostgreSQL both ran `upgrade`; one
+    died with UniqueViolation on CREATE TABLE alembic_version. (SQLite is one
+    process's file: several processes means PostgreSQL.)"""
+    import asyncio
+
+    import pytest
+
+    if not database_url.startswith("postgresql"):
+        pytest.skip("several processes share a database only on PostgreSQL")
+
+    engines = [create_engine(database_url) for _ in range(3)]
+    try:
+        await asyncio.gather(*(upgrade(e) for e in engines))
+        async with engines[0].connect() as conn:
+            from sqlalchemy import text
+
+            versions = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalars().all()
+        assert len(versions) == 1
+    finally:
+        for e in engines:
+            await e.dispose()
