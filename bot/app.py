@@ -7,7 +7,7 @@ import gc
 import logging
 import sys
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from collections.abc import Callable
 from typing import Protocol
 
@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.bootstrap import build_core
 from bot.logs import configure_logging, install_redaction
 from bot.broadcasts import BroadcastMonitor
+from bot.leader import Leadership
 from bot.outbox import Outbox
 from bot.reminders import ReminderService
 from bot.settings import Settings, SettingsError, load_settings
@@ -28,6 +29,7 @@ from handlers.types import Incoming, Reply
 from i18n import LANGUAGES, t
 
 log = logging.getLogger("crosslab")
+SYNC_MARGIN = timedelta(minutes=5)  # clocks of several processes differ a little
 
 
 class Transport(Protocol):
@@ -98,6 +100,26 @@ class Crosslab:
     outbox: Outbox
     broadcasts: BroadcastMonitor  # progress of broadcasts being sent, scheduled ones started
     warming: asyncio.Future[None] | None = field(default=None, repr=False)  # the model's warm-up (`warm_up`)
+    leadership: Leadership | None = field(default=None, repr=False)
+    _synced: datetime | None = field(default=None, repr=False)  # reminders planned from the database up to here
+
+    async def lead(self) -> None:
+        """This process was elected (bot/leader.py): run what must run once."""
+        self.outbox.start()
+        self.broadcasts.start()
+        await self.start_reminders()
+
+    async def follow(self) -> None:
+        """Another process leads (or this one is stopping)."""
+        await self.broadcasts.stop()
+        await self.outbox.stop()
+        await self.reminders.shutdown()
+
+    async def start_background(self) -> None:
+        """Take part in the leader election (SQLite: lead at once)."""
+        self.leadership = Leadership(self.engine, elected=self.lead, deposed=self.follow,
+                                     mode=self.settings.scheduler, retry=self.settings.leader_retry_seconds)
+        await self.leadership.start()
 
     async def start_reminders(self) -> None:
         """The scheduler runs inside the bot process; its job store is the database."""
@@ -106,12 +128,34 @@ class Crosslab:
         # has its reminders (idempotent; keeps due ones that were missed).
         for meeting_id, starts_at in await self.core.scheduled_meetings():
             self.reminders.plan(meeting_id, starts_at)
+        self._synced = utcnow()
         # Feedback questions, nudges and follow-ups: a periodic sweep over the database.
         self.reminders.every(self.settings.sweep_seconds, self.sweep, "followup-sweep")
 
+    async def sync_reminders(self) -> None:
+        """With several processes only the leader's scheduler runs, so a meeting
+        agreed in another process has no reminder jobs yet: plan those of
+        meetings changed since the last sync (and drop those of meetings no
+        longer scheduled). Idempotent; run with every sweep."""
+        if self._synced is None or not self.reminders.running:
+            return
+        since, now = self._synced - SYNC_MARGIN, utcnow()
+        scheduled, gone = await self.core.meetings_changed_since(since)
+        for meeting_id, starts_at in scheduled:
+            self.reminders.plan(meeting_id, starts_at)
+        for meeting_id in gone:
+            self.reminders.cancel(meeting_id)
+        self._synced = now
+
     async def sweep(self) -> dict[str, int]:
         """Decide the follow-ups due now (see handlers/followups.py; the outbox
-        sends them), then forget handled update ids older than PROCESSED_UPDATES_KEEP."""
+        sends them), then forget handled update ids older than PROCESSED_UPDATES_KEEP.
+        With several processes, first plan reminders agreed in the others."""
+        if self.leadership is not None and self.leadership.shared:
+            try:
+                await self.sync_reminders()
+            except Exception:
+                log.exception("could not plan reminders from the database; the next sweep tries again")
         try:
             _, counts = await self.core.tick()
             self.outbox.notify()
@@ -149,18 +193,15 @@ class Crosslab:
 
     async def start(self, *, polling_timeout: int = 10) -> None:
         self.warm_up()
-        self.outbox.start()
-        self.broadcasts.start()
-        await self.start_reminders()
+        await self.start_background()
         await self.transport.start(polling_timeout=polling_timeout)
 
     async def stop(self) -> None:
         if self.warming is not None and not self.warming.done():
             self.warming.cancel()  # its worker thread finishes on its own
         await self.transport.stop()
-        await self.broadcasts.stop()
-        await self.outbox.stop()
-        await self.reminders.shutdown()
+        if self.leadership is not None:
+            await self.leadership.stop()  # stops what the leader runs
         await self.engine.dispose()
 
 
@@ -212,18 +253,15 @@ async def _serve(settings: Settings) -> None:
         ) from None
     log.info("Crosslab is running as @%s with %s", app.core.services.bot_username, app.transport.name)
     app.warm_up()
-    app.outbox.start()
-    app.broadcasts.start()
-    await app.start_reminders()
+    await app.start_background()
     # Everything allocated so far (framework models, ORM mappers) lives for the
     # whole run: keep it out of the cyclic GC's full collections (halves GC time).
     gc.freeze()
     try:
         await app.transport.run_forever()
     finally:
-        await app.broadcasts.stop()
-        await app.outbox.stop()
-        await app.reminders.shutdown()
+        if app.leadership is not None:
+            await app.leadership.stop()
         await app.engine.dispose()
 
 

@@ -94,6 +94,10 @@ class Settings(BaseSettings):
     # The outbox (bot/outbox.py): one global rate for everything the bot sends,
     # and per chat a steady rate with short bursts.
     send_rate: float = 25.0
+    # auto: take part in the leader election (bot/leader.py; on SQLite this process
+    # leads); off: never run reminders, sweeps or the outbox sender here.
+    scheduler: Literal["auto", "off"] = "auto"
+    leader_retry_seconds: float = 2.0
     send_chat_rate: float = 1.0
     send_chat_burst: int = 3
     outbox_lease_seconds: float = 30.0
@@ -210,7 +214,7 @@ class Settings(BaseSettings):
             raise ValueError("SWEEP_SECONDS must be positive")
         return value
 
-    @field_validator("send_rate", "send_chat_rate", "outbox_lease_seconds")
+    @field_validator("send_rate", "send_chat_rate", "outbox_lease_seconds", "leader_retry_seconds")
     @classmethod
     def _positive_rate(cls, value: float, info: object) -> float:
         if not value > 0:

@@ -296,6 +296,9 @@ class IntroductionRepository:
              .order_by(Meeting.starts_at.is_(None), Meeting.starts_at, Meeting.id))
         return [(m, p) for m, p in (await self.session.execute(q)).all()]
 
+    async def meetings_changed_since(self, since: datetime) -> Sequence[Meeting]:
+        return (await self.session.execute(select(Meeting).where(Meeting.updated_at >= since))).scalars().all()
+
     async def scheduled_meetings(self) -> Sequence[Meeting]:
         q = select(Meeting).where(Meeting.status == "scheduled", Meeting.starts_at.is_not(None))
         return (await self.session.execute(q)).scalars().all()

@@ -343,6 +343,13 @@ class CrosslabCore:
             await uow.commit()
         return turn.reply
 
+    async def meetings_changed_since(self, since: datetime) -> tuple[list[tuple[int, datetime]], list[int]]:
+        """Meetings changed since `since`: (id, start) of those scheduled, ids of the others."""
+        async with self.uow() as uow:
+            meetings = [(m.id, m.status, m.starts_at) for m in await uow.intros.meetings_changed_since(since)]
+        scheduled = [(mid, starts) for mid, status, starts in meetings if status == "scheduled" and starts is not None]
+        return scheduled, [mid for mid, status, _ in meetings if status != "scheduled"]
+
     async def scheduled_meetings(self) -> list[tuple[int, datetime]]:
         async with self.uow() as uow:
             return [(m.id, m.starts_at) for m in await uow.intros.scheduled_meetings() if m.starts_at is not None]
