@@ -3,6 +3,7 @@
     python bench/bench_matching.py                 # everything
     python bench/bench_matching.py quality [--model SPEC]   # nDCG@3 / hit@3 / MRR per cohort, ablations, LOCO
     python bench/bench_matching.py scale [--n 10000] [--repeat 3] [--ranking fused|classic]
+    python bench/bench_matching.py scale --baseline REF [--rounds 3]   # before/after, same run
     python bench/bench_matching.py encode [--texts 5000]
     python bench/bench_matching.py learning [--seeds 21] [--noise 0.0] [--feedback-scale]
 
@@ -14,6 +15,10 @@ scale    N companies × N creatives with synthetic texts and random unit
          bank (the model is never loaded): time of the scoring + top-5 for everyone (`Matcher.rank`),
          of preparing the per-participant features (cold and warm text
          memos), and the peak RSS while doing so.
+         With --baseline REF (a git commit): `Matcher.rank` of the matching
+         package as it was at REF next to the current one, in alternating
+         fresh processes (same cohort, PYTHONHASHSEED=0), and whether both
+         return the same top-5 for everyone (a digest of ids and scores).
 encode   5,000 profile texts through `CachedEncoder.encode` (empty cache) and
          through the model's own `encode`, same batch size, alternating.
 learning meeting feedback simulated from the cohorts' relevance labels
@@ -43,7 +48,9 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+# the matching package to measure: this tree, or (a --baseline run's child
+# process) an older one exported from git
+sys.path.insert(0, os.environ.get("BENCH_CODE_ROOT") or str(ROOT))
 
 from matching import InMemoryEmbeddingCache, Matcher, Participant, cache_key  # noqa: E402
 from matching import taxonomy  # noqa: E402
@@ -241,6 +248,71 @@ def bench_scale(n: int, repeat: int, ranking: str | None = None) -> None:
     print()
 
 
+def rank_once(n: int, repeat: int, ranking: str | None = None) -> None:
+    """One process's `Matcher.rank` times at n × n, as a JSON line (the child
+    of `bench_baseline`)."""
+    import hashlib
+    import json
+
+    people = synthetic_cohort(n)
+    matcher = Matcher(ranking=ranking)
+    dim = 512 if matcher.model_id == "use-multilingual-v3" else 384
+    matcher = Matcher(cache=cached_embeddings(people, matcher.model_id, dim=dim), ranking=ranking)
+    seed_exemplar_vectors(matcher)
+    prepared = matcher.prepare(people)
+    times = []
+    for _ in range(repeat):
+        gc.collect()
+        t = time.perf_counter()
+        result = matcher.rank(prepared, top=5)
+        times.append(time.perf_counter() - t)
+    digest = hashlib.sha256(repr(sorted((pid, [(s.counterpart_id, s.score) for s in items])
+                                        for pid, items in result.items())).encode()).hexdigest()[:16]
+    import matching
+
+    print(json.dumps({"times": times, "digest": digest, "code": str(Path(matching.__file__).parent)}))
+
+
+def bench_baseline(ref: str, n: int, repeat: int, rounds: int, ranking: str | None = None) -> None:
+    """`Matcher.rank` at `ref` (before) and now (after), alternating fresh
+    processes so both see the same machine load."""
+    import io
+    import json
+    import subprocess
+    import tarfile
+    import tempfile
+
+    print(f"== scale before/after: Matcher.rank at {ref} vs this tree, {n} x {n}, top-5 for everyone, "
+          f"{rounds} rounds x {repeat} runs, alternating processes ==")
+    with tempfile.TemporaryDirectory(prefix="crosslab-baseline-") as tmp:
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref, "matching"], check=True,
+                                 capture_output=True).stdout
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(tmp, filter="data")
+        trees = {"before": tmp, "after": str(ROOT)}
+        times: dict[str, list[float]] = {"before": [], "after": []}
+        digests: dict[str, set[str]] = {"before": set(), "after": set()}
+        for r in range(rounds):
+            for label in (("before", "after") if r % 2 == 0 else ("after", "before")):
+                env = {**os.environ, "BENCH_CODE_ROOT": trees[label], "PYTHONHASHSEED": "0"}
+                cmd = [sys.executable, str(Path(__file__).resolve()), "rank-once", "--n", str(n), "--repeat", str(repeat)]
+                if ranking:
+                    cmd += ["--ranking", ranking]
+                out = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True).stdout
+                row = json.loads(out.strip().splitlines()[-1])
+                times[label] += row["times"]
+                digests[label].add(row["digest"])
+                load = os.getloadavg()[0]
+                print(f"round {r + 1} {label:<6} runs {', '.join(f'{x:.2f}' for x in row['times'])} s "
+                      f"(load {load:.1f}, digest {row['digest']}, code {row['code']})", flush=True)
+    for label in ("before", "after"):
+        ts = times[label]
+        print(f"{label}: median {statistics.median(ts):.2f} s, best {min(ts):.2f} s over {len(ts)} runs")
+    same = digests["before"] == digests["after"] and len(digests["after"]) == 1
+    print(f"same top-5 (ids and scores) for everyone: {same}")
+    print()
+
+
 # -- learning from feedback ------------------------------------------------------
 
 GRADE_FEEDBACK = {2: (5, "yes"), 1: (4, "maybe"), 0: (2, "no")}
@@ -405,7 +477,8 @@ def bench_encode(count: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("sections", nargs="*", choices=["quality", "scale", "encode", "learning", []], default=[])
+    parser.add_argument("sections", nargs="*", choices=["quality", "scale", "encode", "learning", "rank-once", []],
+                        default=[])
     parser.add_argument("--n", type=int, default=10_000, help="companies and creatives each (scale)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--texts", type=int, default=5_000, help="profiles to encode (encode)")
@@ -415,10 +488,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--feedback-scale", action="store_true", help="also time rank() with a fitted model (learning)")
     parser.add_argument("--ranking", choices=["fused", "classic"], default=None, help="ranking (scale; default: the shipped one)")
     parser.add_argument("--model", default=None, help="EMBEDDING_MODEL spec (quality; default: the shipped one)")
+    parser.add_argument("--baseline", default=None, metavar="REF",
+                        help="scale: also time Matcher.rank at this git commit, alternating with this tree")
+    parser.add_argument("--rounds", type=int, default=3, help="processes per side (scale --baseline)")
     args = parser.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     sections = args.sections or ["quality", "scale", "learning", "encode"]
-    if "scale" in sections:  # first, so the process holds no model
+    if "rank-once" in sections:
+        rank_once(args.n, args.repeat, args.ranking)
+        return 0
+    if "scale" in sections and args.baseline:
+        bench_baseline(args.baseline, args.n, args.repeat, args.rounds, args.ranking)
+    elif "scale" in sections:  # first, so the process holds no model
         bench_scale(args.n, args.repeat, args.ranking)
     if "quality" in sections:
         bench_quality(args.model)

@@ -5,9 +5,13 @@ the emulator in this process; simulated participants (the demo's) onboard
 concurrently. Prints updates/s and the bot process's peak RSS (VmHWM) — onboarding
 does not need the embedding model, but since issue 10.8 the bot loads it in the
 background at start, so the peak RSS includes it and the first seconds share the
-CPU with that load.
+CPU with that load. (Where the memory goes: docs/architecture.md, "Memory".)
 
-    python bench/bench_updates.py [--users 200] [--framework aiogram|ptb]
+    python bench/bench_updates.py [--users 200] [--framework aiogram|ptb] [--code PATH]
+
+`--code` is the checkout whose bot runs (default: this one), for a before/after
+comparison of the same bench, e.g. a `git worktree` or `git archive` of an
+older commit.
 """
 from __future__ import annotations
 
@@ -44,13 +48,13 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-async def main(users: int, framework: str) -> dict[str, float]:
+async def main(users: int, framework: str, code: Path = ROOT) -> dict[str, float]:
     cohort = load_cohort(None)
     with tempfile.TemporaryDirectory(prefix="crosslab-bench-") as tmp:
         async with BotAPIEmulator(bot_username="crosslab_bench_bot") as emu:
             env = {**os.environ, "TELEGRAM_API_URL": emu.base_url, "TELEGRAM_BOT_TOKEN": DEMO_TOKEN,
                    "DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/bench.sqlite3", "BOT_FRAMEWORK": framework,
-                   "LOG_LEVEL": "WARNING", "ADMIN_IDS": str(ORGANISER)}
+                   "LOG_LEVEL": "WARNING", "ADMIN_IDS": str(ORGANISER), "PYTHONPATH": str(code)}
             proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=tmp, env=env)
             try:
                 await emu.wait_until(lambda: any(m == "getUpdates" for m, _ in emu.requests), 60, "the bot to poll")
@@ -94,10 +98,12 @@ if __name__ == "__main__":
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--framework", choices=["aiogram", "ptb"], default="aiogram")
     parser.add_argument("--runs", type=int, default=3, help="repeat with a fresh bot and database; report the median")
+    parser.add_argument("--code", type=Path, default=ROOT, help="the checkout whose bot runs")
     args = parser.parse_args()
+    print(f"bot code: {args.code.resolve()}")
     results = []
     for _ in range(args.runs):
-        result = asyncio.run(main(args.users, args.framework))
+        result = asyncio.run(main(args.users, args.framework, args.code.resolve()))
         results.append(result)
         print(f"framework={args.framework} users={result['users']} completed={result['completed']} "
               f"updates={result['updates']} in {result['seconds']} s -> {result['updates_per_s']} updates/s "

@@ -239,6 +239,11 @@ class IntroductionRepository:
             total += int((await self.session.execute(q)).scalar_one())
         return total
 
+    async def suggestions_about(self, person_id: int) -> Sequence[Suggestion]:
+        """Everyone's cards about this person (any status), in one query."""
+        q = select(Suggestion).where(Suggestion.counterpart_id == person_id)
+        return (await self.session.execute(q)).scalars().all()
+
     async def marked_by_others(self, person_id: int) -> Sequence[Suggestion]:
         """Others' cards about this person that they answered "interested"
         (or marked while browsing): a strong signal for this person's cards."""

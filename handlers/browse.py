@@ -12,6 +12,12 @@ someone in no event browses the open pool of people in no event. Never the
 person themself, paused people, people waiting for a release, a pair
 declined by either side, or someone gone (deleted data has no profile row).
 
+The order is the matcher's: `MatchingService.relevance` scores everyone in
+the browsing person's scope as the suggestions do (best first); by name for
+equal scores and after them those without a score (a pair rated badly after
+a meeting, or no matching at all because it failed). The list costs a
+constant number of queries, however many people it holds.
+
 A mark is the existing card machinery: marking = answering one's card about
 that person "interested" (the card is created if absent), so a mutual mark is
 an introduction through the double opt-in, and the other side is invited by a
@@ -23,10 +29,13 @@ as it is now: a person no longer in it, or a forged payload, changes nothing.
 """
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from db.models import Person, Profile, Suggestion
+from db.uow import DuplicateUpdate
 from domain import model
 from domain.model import CardStatus, PairStatus
 from handlers.callbacks import BrowseButton
@@ -40,6 +49,8 @@ if TYPE_CHECKING:
     from handlers.turn import Turn
     from handlers.types import Button
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -47,18 +58,26 @@ class Entry:
     profile: Profile
     marked: bool  # this person (the browser) marked them
     introduced: bool
+    score: float | None = None  # the matcher's relevance for the browsing person
 
 
-async def candidates(turn: Turn, person: Person, profile: Profile) -> list[Entry] | None:
-    """The other side's profiles this person may browse, in a stable order
-    (name, then id); None while they wait for their event's release."""
+async def candidates(turn: Turn, person: Person, profile: Profile,
+                     scores: Mapping[int, float] | None = None) -> list[Entry] | None:
+    """The other side's profiles this person may browse, best first by the
+    matcher's relevance (`relevance`; `scores` when already known), by name
+    and id on equal scores, those without a score last by name; None while
+    they wait for their event's release. A fixed number of queries, whatever
+    the number of people."""
     scoped = await scopes(turn)
     if scoped.waiting(person.id):
         return None
+    if scores is None:
+        scores = await relevance(turn, person)
     scope = scoped.scope(person.id)
     other_side = "creative" if profile.side == "production" else "production"
     intros = turn.uow.intros
     mine = {s.counterpart_id: s for s in await intros.suggestions_of(person.id)}
+    theirs = {s.person_id: s for s in await intros.suggestions_about(person.id)}
     pairs = {}
     for pair in await intros.pairs_of(person.id):
         pairs[model.other_id(pair, person.id)] = pair
@@ -74,13 +93,31 @@ async def candidates(turn: Turn, person: Person, profile: Profile) -> list[Entry
             continue
         if pair is not None and pair.status == PairStatus.DECLINED:
             continue
-        back = await intros.suggestion_between(other.id, person.id)
+        back = theirs.get(other.id)
         if back is not None and back.status == CardStatus.DECLINED:
             continue  # they said "not a fit"
         out.append(Entry(other, other_profile, card is not None and card.status == CardStatus.INTERESTED,
-                         pair is not None and pair.status == PairStatus.INTRODUCED))
-    out.sort(key=lambda e: ((e.profile.name or "").casefold(), e.person.id))
+                         pair is not None and pair.status == PairStatus.INTRODUCED, scores.get(other.id)))
+    out.sort(key=order_key)
     return out
+
+
+def order_key(entry: Entry) -> tuple[bool, float, str, int]:
+    """Best score first; equal scores, and everyone without one (after them), by name."""
+    unscored = entry.score is None
+    return unscored, 0.0 if unscored else -entry.score, (entry.profile.name or "").casefold(), entry.person.id
+
+
+async def relevance(turn: Turn, person: Person) -> dict[int, float]:
+    """The matcher's scores for this person's counterparts; {} (the list is
+    then by name) when matching fails."""
+    try:
+        return await turn.services.matching.relevance(turn, person.id)
+    except DuplicateUpdate:
+        raise  # this update was handled before: nothing to send
+    except Exception:
+        log.exception("no relevance order for /browse; by name")
+        return {}
 
 
 def _filtered(entries: list[Entry], code: str) -> list[Entry]:
@@ -174,7 +211,8 @@ async def on_browse_button(turn: Turn, payload: BrowseButton) -> None:
         marked = await toggle_mark(turn, person, profile, entry)
         if marked is None:
             return  # introduced: the introduction is the answer
-        entries = await candidates(turn, person, profile) or []
+        scores = {e.person.id: e.score for e in entries if e.score is not None}
+        entries = await candidates(turn, person, profile, scores) or []
         turn.toast("browse.toast_marked" if marked else "browse.toast_unmarked", name=entry.profile.name or "")
         turn.edit(turn.ev.message_id, *_render(turn, person, profile, entries, index, payload.filter))
         return

@@ -10,7 +10,9 @@ plea to go back is not taken as an answer), `to` (the side asked to switch
 to), `draft` (a side switch in progress: the new side's answers, applied
 to the profile only when the last one is given), and at the step `wanted`
 `hint` (the disciplines the bridge sees in the challenge, computed before
-the step is asked) and `more` (all 14 disciplines are shown).
+the step is asked), `more` (all 14 disciplines are shown) and `prev` (the
+step proposes the help anew because the challenge was changed in an edit:
+the company's earlier choice, shown next to the new proposal).
 """
 from __future__ import annotations
 
@@ -171,14 +173,31 @@ def _hint(turn: Turn) -> list[str]:
     return [code for code in hint or [] if code in DISCIPLINES]
 
 
+def _previous(turn: Turn) -> list[str] | None:
+    """The earlier choice while the help is proposed anew after a changed
+    challenge; None otherwise."""
+    if turn.state is None or "prev" not in turn.state.data:
+        return None
+    return [code for code in turn.state.data["prev"] or [] if code in DISCIPLINES]
+
+
+def _labels(turn: Turn, codes: list[str], sep: str = ", ") -> str:
+    return sep.join(DISCIPLINES[code][turn.lang] for code in codes if code in DISCIPLINES)
+
+
 def prompt_text(turn: Turn, profile: Profile, step: str) -> str:
     key = f"ask.{step}"
     if step == "wanted":
         hint = _hint(turn)
+        previous = _previous(turn)
+        if previous is not None:  # the challenge was changed: the proposal anew, the earlier choice beside it
+            before = _labels(turn, previous) or turn.tr("wanted.none")
+            if not hint:
+                return turn.tr("ask.wanted_again_open", previous=before)
+            return turn.tr("ask.wanted_again", labels=_labels(turn, hint, " · "), previous=before)
         if not hint:
             return _progress(turn, profile, step) + turn.tr("ask.wanted_open")
-        labels = " · ".join(DISCIPLINES[code][turn.lang] for code in hint)
-        return _progress(turn, profile, step) + turn.tr("ask.wanted", labels=labels)
+        return _progress(turn, profile, step) + turn.tr("ask.wanted", labels=_labels(turn, hint, " · "))
     if step == "role" and profile.organisation in {t(loc, "org.freelance") for loc in LOCALES}:
         key = "ask.role_freelance"  # no organisation: "your role there" makes no sense
     text = _progress(turn, profile, step) + turn.tr(key)
@@ -201,7 +220,9 @@ def _toggle_rows(turn: Turn, action: str, options: list[tuple[str, str]], select
 def prompt_buttons(turn: Turn, profile: Profile, step: str) -> list[list[Button]]:
     rows = _answer_buttons(turn, profile, step)
     if editing(turn):
-        rows.append([turn.button(turn.tr("btn.edit_back"), Choice("back", "x"))])
+        # after a changed challenge, "back" keeps the earlier choice (the challenge is saved already)
+        back = "btn.wanted_keep" if step == "wanted" and _previous(turn) is not None else "btn.edit_back"
+        rows.append([turn.button(turn.tr(back), Choice("back", "x"))])
     return rows
 
 
@@ -219,11 +240,13 @@ def _answer_buttons(turn: Turn, profile: Profile, step: str) -> list[list[Button
         options = [(code, labels[turn.lang]) for code, labels in DISCIPLINES.items()]
         return _toggle_rows(turn, "dis", options, sel, 1) + [[turn.button(done, Choice("dis", "ok"))]]
     if step == "wanted":
-        # the suggested ones first; the others behind "more" (all when nothing is suggested)
+        # the suggested ones first, then the earlier choice (after a changed
+        # challenge); the others behind "more" (all when nothing is suggested)
         hint = _hint(turn)
+        previous = _previous(turn) or []
         more = not hint or bool(turn.state is not None and turn.state.data.get("more"))
         order = hint + [code for code in DISCIPLINES if code not in hint]
-        shown = order if more else [code for code in order if code in hint or code in sel]
+        shown = order if more else [code for code in order if code in hint or code in sel or code in previous]
         rows = _toggle_rows(turn, "wnt", [(code, DISCIPLINES[code][turn.lang]) for code in shown], sel, 1)
         if not more:
             rows.append([turn.button(turn.tr("btn.wanted_more"), Choice("wnt", "more"))])
@@ -242,7 +265,11 @@ def _answer_buttons(turn: Turn, profile: Profile, step: str) -> list[list[Button
 def _initial_selection(turn: Turn, profile: Profile, step: str) -> list[str]:
     if step == "disciplines":
         return list(profile.disciplines or [])
-    if step == "wanted":  # the stored choice, else the bridge's suggestion
+    if step == "wanted":
+        previous = _previous(turn)
+        if previous is not None:  # proposed anew after a changed challenge: what fits now, else the earlier choice
+            return _hint(turn) or previous
+        # the stored choice, else the bridge's suggestion
         return list(profile.wanted_disciplines if profile.wanted_disciplines is not None else _hint(turn))
     if step == "languages":
         return list(profile.languages or [turn.lang])
@@ -260,7 +287,7 @@ def ask(turn: Turn, profile: Profile, step: str, *, edit: bool | None = None, ag
     data = turn.state.data
     carry = {key: data[key] for key in ("edit", "draft") if data.get(key)}
     if step == "wanted":  # the hint was computed for this step; "more" stays when asked again
-        carry.update({key: data[key] for key in ("hint",) if key in data})
+        carry.update({key: data[key] for key in ("hint", "prev") if key in data})
         if again and turn.state.step == step and data.get("more"):
             carry["more"] = True
     if edit is not None:
@@ -290,11 +317,17 @@ def ask_side_switch(turn: Turn, profile: Profile, side: str) -> None:
 
 
 def back_to_overview(turn: Turn, profile: Profile, message_id: int | None) -> None:
-    """Leave an edit without changing anything (a side switch in progress is dropped)."""
-    if message_id is not None:
-        turn.edit(message_id, turn.tr("edit.unchanged"))
+    """Leave an edit without changing anything (a side switch in progress is
+    dropped; after a changed challenge the earlier choice of help stays)."""
+    previous = _previous(turn) if turn.step == "wanted" else None
+    if previous is not None:
+        text = turn.tr("wanted.kept", labels=_labels(turn, previous) or turn.tr("wanted.none"))
     else:
-        turn.say("edit.unchanged")
+        text = turn.tr("edit.unchanged")
+    if message_id is not None:
+        turn.edit(message_id, text)
+    else:
+        turn.send(text)
     if turn.flow == Flow.PROFILE and profile.completed_at is not None:
         show_profile(turn, profile)
     else:
@@ -411,16 +444,22 @@ def resume(turn: Turn, profile: Profile) -> None:
 # --- answers ------------------------------------------------------------------
 
 def answer_text(turn: Turn, profile: Profile, step: str, raw: str) -> None:
+    if store_text(turn, profile, step, raw):
+        continue_flow(turn, profile)
+
+
+def store_text(turn: Turn, profile: Profile, step: str, raw: str) -> bool:
+    """Check and store a typed answer; False (with the reason said) if it is too short or too long."""
     rule = TEXT_STEPS[step]
     text = clean_text(raw)
     if visible_length(text) < rule.min_len:  # "\u200b\u200b" is as empty as "  "
         key = "input.too_short_example" if rule.example_key else "input.too_short"
         example = turn.tr(rule.example_key) if rule.example_key else ""
         turn.say(key, min=rule.min_len, example=example)
-        return
+        return False
     if len(text) > rule.max_len:
         turn.say("input.too_long", max=rule.max_len, length=len(text))
-        return
+        return False
     if step == "name":
         profile.name = text
     elif step == "organisation":
@@ -435,7 +474,7 @@ def answer_text(turn: Turn, profile: Profile, step: str, raw: str) -> None:
     elif step == "skills":
         profile.offers = text
     _touch(profile)
-    continue_flow(turn, profile)
+    return True
 
 
 def _touch(profile: Profile) -> None:
@@ -536,6 +575,18 @@ async def prepare_hint(turn: Turn, challenge: str) -> None:
     turn.state.data = {**turn.state.data, "hint": list(hint or [])}
 
 
+async def propose_help_again(turn: Turn, profile: Profile, challenge: str, raw: str) -> None:
+    """A company changed its challenge in an edit: the new text is saved, and
+    the help wanted is proposed anew for it — what the bridge sees now
+    pre-ticked, the earlier choice named and shown beside it (`prev`)."""
+    assert turn.state is not None and profile.wanted_disciplines is not None
+    previous = list(profile.wanted_disciplines)
+    await prepare_hint(turn, challenge)
+    if store_text(turn, profile, "challenge", raw):
+        turn.state.data = {**turn.state.data, "prev": previous}
+        ask(turn, profile, "wanted", edit=True)
+
+
 async def after_onboarding(turn: Turn, profile: Profile) -> None:
     """Event participants wait for the organisers to release matches; everyone
     else gets suggestions right away."""
@@ -573,11 +624,14 @@ class OnboardingFlow(FlowHandler):
             return False
         target = working(turn, profile)
         rule = TEXT_STEPS[step]
-        cleaned = clean_text(text)
-        if (step == "challenge" and target.wanted_disciplines is None
-                and rule.min_len <= visible_length(cleaned) and len(cleaned) <= rule.max_len):
-            await prepare_hint(turn, cleaned)  # the next question: which help fits
-        answer_text(turn, working(turn, profile), step, text)  # type: ignore[arg-type]
+        challenge = clean_text(text) if step == "challenge" else ""
+        if step == "challenge" and rule.min_len <= visible_length(challenge) and len(challenge) <= rule.max_len:
+            if target.wanted_disciplines is None:
+                await prepare_hint(turn, challenge)  # the next question: which help fits
+            elif editing(turn) and challenge != (target.seeks or ""):
+                await propose_help_again(turn, target, challenge, text)
+                return True
+        answer_text(turn, target, step, text)  # type: ignore[arg-type]
         return True
 
     def resume(self, turn: Turn, profile: Profile) -> None:

@@ -163,14 +163,14 @@ class MatchingService:
         *,
         pool: list[int] | None = None,
         exclude: set[tuple[str, str]] | frozenset[tuple[str, str]] = frozenset(),
-        top: int = TOP,
+        top: int | None = TOP,
         release: int | None = None,
     ) -> dict[int, list[tuple[Profile, Suggestion]]]:
         """Top suggestions for each of `person_ids` among the completed profiles
         (only those in `pool` when given), never a pair in `exclude`, and only
         within each person's scope (`Scopes`): someone waiting for their
         event's release gets no entry at all (`release`: computed as if that
-        event were released)."""
+        event were released). `top=None`: every candidate, best first."""
         import numpy as np
 
         from matching import InMemoryEmbeddingCache, Matcher, cache_key
@@ -178,6 +178,8 @@ class MatchingService:
         from matching.matcher import embedding_requests
 
         rows = await turn.uow.people.completed_profiles()
+        if top is None:
+            top = max(1, len(rows))
         model, bad = await self.learned(turn, rows)
         exclude = set(exclude) | {(a, b) for a, b in bad} | {(b, a) for a, b in bad}
         scoped = await scopes(turn, release)
@@ -217,6 +219,16 @@ class MatchingService:
             for pid, items in result.items()
         }
 
+
+    async def relevance(self, turn: Turn, person_id: int) -> dict[int, float]:
+        """The matcher's score of every counterpart this person may be
+        suggested (for the order of /browse): the computation of
+        `suggest_many`, with the same cohort (the person's scope, so per-company
+        normalisation sees the same candidates) and learned feedback, every
+        candidate ranked. A pair never to be suggested again (rated badly) has
+        no score; someone waiting for a release gets {}."""
+        ranked = await self.suggest_many(turn, [person_id], top=None)
+        return {int(s.counterpart_id): s.score for _, s in ranked.get(person_id, [])}
 
     async def discipline_hint(self, text: str) -> list[str] | None:
         """The disciplines the exemplar bridge sees in a company's challenge

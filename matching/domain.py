@@ -129,6 +129,15 @@ class Suggestion:
     score: float
     reasons: Mapping[str, str] = field(default_factory=dict, compare=False)
 
+    @classmethod
+    def unchecked(cls, counterpart_id: str, score: float, reasons: Mapping[str, str]) -> "Suggestion":
+        """The same object as `Suggestion(counterpart_id, score, reasons)`,
+        built without the frozen dataclass's per-field `object.__setattr__`
+        (the matcher makes 100,000 of them for a 10k × 10k cohort)."""
+        obj = object.__new__(cls)
+        obj.__dict__.update(counterpart_id=counterpart_id, score=score, reasons=reasons)
+        return obj
+
     def reason(self, lang: str = "de") -> str:
         reasons = self.reasons
         for candidate in (lang, "en", "de"):

@@ -155,6 +155,7 @@ class FusedScorer:
     the order of `side_group_keys` (language groups contiguous)."""
 
     epsilon = 0.0
+    quantised = True  # every score is a multiple of QUANTUM (see `block`)
 
     def __init__(self, features: CohortFeatures, weights: FusionWeights | Mapping[str, float] | None = None,
                  *, clip: float = CLIP, feedback_scale: float = FEEDBACK_SCALE) -> None:
@@ -167,6 +168,10 @@ class FusedScorer:
         w = self.weights.normalised()
         self.parts = [(name, np.float32(w[name]), *self.standardised[name])
                       for name in FUSION_SIGNALS if w.get(name, 0) > 0 and name in self.standardised]
+        # the weights in units of the quantum (exact: 4096 is a power of two),
+        # so quantising needs no extra pass (see `block`)
+        self._scaled = [(w * QUANTUM_INV, left, right) for _, w, left, right in self.parts]
+        self._feedback_scaled = self.feedback_scale * QUANTUM_INV
         self._groups(features)
         self._local = threading.local()
 
@@ -198,20 +203,24 @@ class FusedScorer:
         n_cols = len(self.group_k[cols])
         shape = (n_rows, n_cols)
         total = self._buffer("total", shape) if reuse else np.empty(shape, np.float32)
-        total.fill(0.0)
         tmp = self._buffer("z", shape) if reuse else np.empty(shape, np.float32)
-        for name, w, _, _ in self.parts:
-            z = self.z_block(name, rows, cols, out=tmp)
-            if w != 1:
-                z *= w
-            total += z
+        # Σ w·clip(z) in units of 1/4096, then rounded: products of identical
+        # rows may differ in the last bit with their position in a BLAS block,
+        # and ties must go by id.  Scaling by 4096 = 2¹² inside the weights is
+        # exact, so this is bit for bit round(4096 · Σ w·clip(z)) / 4096; the
+        # first signal is written into `total` directly (no zero fill, no add).
+        if not self._scaled:
+            total.fill(0.0)
+        for n, (w, left, right) in enumerate(self._scaled):
+            z = np.matmul(left[rows], right[cols].T, out=total if n == 0 else tmp)
+            np.clip(z, -self.clip, self.clip, out=z)
+            z *= w
+            if n:
+                total += z
         if extra is not None:
             e = np.matmul(extra[0][rows], extra[1][cols].T, out=tmp)
-            e *= self.feedback_scale
+            e *= self._feedback_scaled
             total += e
-        # quantise to 1/4096: products of identical rows may differ in the last
-        # bit with their position in a BLAS block, and ties must go by id
-        total *= QUANTUM_INV
         np.rint(total, out=total)
         total *= QUANTUM
         if self.forbidden.any():

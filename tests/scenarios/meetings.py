@@ -695,6 +695,33 @@ async def participants_browse_and_choose(h) -> None:
     assert "1 / 1" in company.last.text and "Lea Licht" in company.last.text and "Ben Okafor" not in company.last.text
 
 
+MACHINES = ("Unsere Maschinen sind schwer zu bedienen: Die Leute an der Anlage machen Fehler, "
+            "weil das Bedienfeld unübersichtlich ist.")
+
+
+async def browse_order_follows_relevance(h) -> None:
+    """Issue 11: /browse shows the other side best first by the matcher's
+    relevance for the browsing person — not by name, nor by who came first."""
+    await onboard(h, 1902, lang="de", side="production", name="Anton Abt", text=COMPANY_CHALLENGE,
+                  days=("Di",), window="vormittags")
+    await onboard(h, 2901, lang="en", side="creative", name="Anna Abel", text=PHOTOGRAPHER,
+                  days=("Tue",), window="mornings")
+    designer = await onboard(h, 2902, lang="de", side="creative", name="Zora Zimmer", text=DESIGNER,
+                             days=("Di",), window="vormittags", discipline="UX")
+    company = await onboard(h, 1901, lang="de", side="production", name="Xaver Zeller", text=MACHINES,
+                            days=("Di",), window="vormittags")
+    await company.say("/browse")
+    page = _Page(company, company.last.message_id)
+    assert "1 / 2" in page.text and "Zora Zimmer" in page.text  # the interaction designer for the machines
+    await company.press("▶")
+    assert "2 / 2" in page.text and "Anna Abel" in page.text
+    await designer.say("/browse")
+    page = _Page(designer, designer.last.message_id)
+    assert "1 / 2" in page.text and "Xaver Zeller" in page.text  # the machines before the furniture shop
+    await designer.press("▶")
+    assert "2 / 2" in page.text and "Anton Abt" in page.text
+
+
 # --- issue 10.7 (typed times) and 10.15 (typed answers to a time offered) ---------------------
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -771,5 +798,5 @@ FAST = [typed_answers_at_the_place_question, typed_text_at_the_slot_list, typed_
         negotiate_with_rejection_and_own_time, no_common_slot_then_arrange_ourselves, reschedule_and_cancel,
         organiser_releases_event_matches, organiser_chooses_and_confirms_a_release,
         event_participants_wait_for_their_release, a_past_time_is_a_question_and_do_14_is_thursday,
-        typed_answers_to_an_offered_time, participants_browse_and_choose]
+        typed_answers_to_an_offered_time, participants_browse_and_choose, browse_order_follows_relevance]
 TIMED = [reminders_fire_in_order, restart_before_reminder_sends_exactly_once]

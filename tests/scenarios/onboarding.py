@@ -504,6 +504,62 @@ async def company_confirms_help(h, user_id: int = 1331) -> None:
     assert "Gesuchte Unterstützung: keine Angabe" in chat.last.text
 
 
+MACHINE_DE = ("Unsere Maschinen sind schwer zu bedienen: Die Leute an der Anlage machen Fehler, "
+              "weil das Bedienfeld unübersichtlich ist.")
+
+
+async def changed_challenge_proposes_help_again(h, user_id: int = 1341) -> None:
+    """Issue 11: a company that changes its challenge in /profile is asked
+    again which kinds of creative help fit: the bridge's proposal for the new
+    text pre-ticked, the earlier choice named and still on the keyboard. "Fertig"
+    stores the ticks; "Bisherige Auswahl behalten" keeps the old choice with the
+    new text; an unchanged text asks nothing."""
+    from tests.scenarios.meetings import onboard
+
+    chat = await onboard(h, user_id, lang="de", side="production", name="Mira Vogt", text=CHALLENGE_DE,
+                         days=("Mi",), window="nachmittags")
+    before = (await h.profile(user_id)).wanted_disciplines
+    assert before  # the bridge's proposal for the furniture shop, confirmed as it was
+    old_labels = [DISCIPLINES[code]["de"] for code in before]
+    await chat.say("/profile")
+    await chat.press("Herausforderung")
+    await chat.say(MACHINE_DE)
+    question = chat.last
+    assert "Ihre neue Herausforderung ist gespeichert" in question.text and "Dazu könnten helfen:" in question.text
+    assert f"Bisher gewählt: {', '.join(old_labels)}." in question.text
+    ticked = [label.removeprefix("✅ ") for label in question.labels if label.startswith("✅ ")]
+    assert "UX & Interaction Design" in ticked and not set(ticked) & set(old_labels)  # what fits the new text
+    assert all(label in question.labels for label in old_labels)  # the earlier choice, unticked, to tick again
+    assert "➕ Weitere" in question.labels and "↩️ Bisherige Auswahl behalten" in question.labels
+    profile = await h.profile(user_id)
+    assert profile.seeks == MACHINE_DE and profile.wanted_disciplines == before  # the choice only with "Fertig"
+    new = await chat.say("passt")  # typed: the same question, ticks and earlier choice again
+    assert any("Auswahl ist noch da" in m.text for m in new)
+    assert "Bisher gewählt:" in chat.last.text and f"✅ {ticked[0]}" in chat.last.labels
+    await chat.press(old_labels[0])  # keep one of the earlier ones too
+    await chat.press("Fertig")
+    chosen = {code for code, labels in DISCIPLINES.items() if labels["de"] in ticked} | {before[0]}
+    profile = await h.profile(user_id)
+    assert profile.wanted_disciplines == [code for code in DISCIPLINES if code in chosen]
+    assert "Gespeichert. Ihr Profil" in chat.last.text and "UX & Interaction Design" in chat.last.text
+    assert (await h.state(user_id)).step == "menu"
+
+    # Changed back, but the choice kept: the new text is saved, the help stays.
+    await chat.press("Herausforderung")
+    await chat.say(CHALLENGE_DE)
+    assert "Bisher gewählt: " in chat.last.text and "UX & Interaction Design" in chat.last.text
+    await chat.press("Bisherige Auswahl behalten")
+    assert any("die gesuchte Unterstützung bleibt" in m.text for m in chat.messages[-2:])
+    profile = await h.profile(user_id)
+    assert profile.seeks == CHALLENGE_DE and set(profile.wanted_disciplines) == chosen
+    assert (await h.state(user_id)).step == "menu"
+    # The same text again: nothing to propose anew.
+    await chat.press("Herausforderung")
+    await chat.say(CHALLENGE_DE)
+    assert "Gespeichert. Ihr Profil" in chat.last.text and "Bisher gewählt" not in chat.last.text
+    assert set((await h.profile(user_id)).wanted_disciplines) == chosen
+
+
 async def typing_during_multiselect_keeps_ticks(h, user_id: int = 1321) -> None:
     """Issue 10.4: text typed during a multi-select cleared the ticks; the
     old keyboard still showed them and "Fertig" then said "pick at least one"."""
@@ -617,7 +673,7 @@ ALL = [onboard_company_de, organiser_help_without_profile, onboard_creative_en, 
        restart_mid_onboarding, cancel_and_resume, language_switch, privacy_commands, event_deep_link,
        open_profile_stays_put, form_of_address, side_switch_keeps_answers, edit_steps_have_a_way_back,
        typing_during_multiselect_keeps_ticks, declined_invitation_survives_start, company_confirms_help,
-       edited_messages_are_answered]
+       edited_messages_are_answered, changed_challenge_proposes_help_again]
 
 
 async def matches_with_reasons(h) -> None:

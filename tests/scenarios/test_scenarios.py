@@ -287,3 +287,57 @@ async def test_broadcasts_list_is_paged_and_cancels_only_scheduled_ones(core_har
     assert organiser.last_toast == "Rundmail #3 abgesagt." and organiser.last.labels == ["✖️ #6 absagen", "▶️"]
     await organiser.say("/help")
     assert "/broadcast –" in organiser.last.text and "/broadcasts –" in organiser.last.text
+
+
+async def _add_creatives(h: CoreHarness, first_id: int, count: int) -> None:
+    """Finished creative profiles in the open pool, straight into the database."""
+    from db.models import Person, Profile, utcnow
+
+    async with h.sessions() as s:
+        for n in range(count):
+            person = Person(telegram_id=first_id + n, first_name=f"K{n}", language="de", consent_at=utcnow())
+            s.add(person)
+            await s.flush()
+            s.add(Profile(person_id=person.id, name=f"Kreative {first_id + n}", side="creative", organisation="Studio",
+                          role="Designerin", disciplines=["ux"], languages=["de"],
+                          offers=f"Interaction Design Nr. {n}: Bedienkonzepte für Maschinen und Nutzertests.",
+                          seeks="Projekte mit Handwerksbetrieben.", availability={"days": [1], "windows": ["morning"]},
+                          completed_at=utcnow()))
+        await s.commit()
+
+
+async def test_browse_costs_the_same_queries_for_1_and_10_people(core_harness: CoreHarness) -> None:
+    """Issue 11: /browse loaded each shown person's card about the browser
+    with a query of its own; now the statements of /browse and of a browse
+    button do not grow with the number of people in the list."""
+    from sqlalchemy import event
+
+    h = core_harness
+    company = await meetings.onboard(h, 1951, lang="de", side="production", name="Uta Seifert",
+                                     text=meetings.MACHINES, days=("Di",), window="vormittags")
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, parameters, context, executemany) -> None:
+        statements.append(statement)
+
+    async def measured(action) -> int:
+        await action()  # once to warm the embedding cache (new texts are written once)
+        statements.clear()
+        event.listen(h.engine.sync_engine, "before_cursor_execute", count)
+        try:
+            await action()
+        finally:
+            event.remove(h.engine.sync_engine, "before_cursor_execute", count)
+        return len(statements)
+
+    figures = {}
+    for total, first_id in ((1, 5000), (10, 5100)):
+        if total == 10:
+            await _add_creatives(h, first_id, 9)
+        else:
+            await _add_creatives(h, first_id, 1)
+        browse = await measured(lambda: company.say("/browse"))
+        assert f"1 / {total}" in company.last.text
+        filter_press = await measured(lambda: company.press("Filter"))
+        figures[total] = (browse, filter_press)
+    assert figures[1] == figures[10], figures
