@@ -698,7 +698,8 @@ def form_rounds(
     1. as many meetings as possible in this round;
     2. fair breaks: the people who sit out are those with the fewest breaks
        so far (so nobody sits out twice before everyone on the larger side
-       sat out once, whenever the forbidden pairs allow);
+       sat out once — unless the pairs still open, after forbidden and
+       earlier ones, leave a company nobody else to meet);
     3. the largest total utility (relevance + wish bonus).
 
     No pair meets twice (the pairs of earlier rounds, and locked pairs of
