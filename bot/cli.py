@@ -50,6 +50,18 @@ def _build_parser() -> argparse.ArgumentParser:
                     help="leave-one-cohort-out over the labelled cohorts: fitted fusion weights per fold")
     ev.set_defaults(func=_cmd_match_eval)
 
+    plan = sub.add_parser("plan", help="breakout groups or speed-meetup rounds for a cohort file")
+    plan.add_argument("--cohort", required=True)
+    plan.add_argument("--format", required=True, dest="plan_format", metavar="breakout|speed",
+                      help="breakout: 1 company + K creatives per group; speed: rounds of one-to-one meetings")
+    plan.add_argument("--rounds", type=int, default=None, help="speed: number of rounds (required)")
+    plan.add_argument("--group-size", type=int, default=None, help="breakout: creatives per group (default 2)")
+    plan.add_argument("--max-groups-per-creative", type=int, default=None,
+                      help="breakout: groups one creative may join (default 1)")
+    plan.add_argument("--json", action="store_true", help="print only one JSON object to stdout")
+    plan.add_argument("--model", default=None, help=MODEL_HELP)
+    plan.set_defaults(func=_cmd_plan)
+
     mig = sub.add_parser("migrate", help="apply database migrations and exit")
     mig.set_defaults(func=_cmd_migrate)
     return parser
@@ -91,6 +103,13 @@ def _cmd_match_eval(args: argparse.Namespace) -> int:
         return 2
     return run_match_eval(args.cohort[0] if args.cohort else None, k=args.k, model=args.model,
                           ranking=args.ranking, ablations=not args.no_ablations)
+
+
+def _cmd_plan(args: argparse.Namespace) -> int:
+    from matching.cli import run_plan
+
+    return run_plan(args.cohort, args.plan_format, rounds=args.rounds, group_size=args.group_size,
+                    max_groups=args.max_groups_per_creative, as_json=args.json, model=args.model)
 
 
 def _cmd_migrate(args: argparse.Namespace) -> int:

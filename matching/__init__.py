@@ -13,6 +13,10 @@ sentence-transformers; the model loads on the first text to embed):
     matcher.suggest(participants, exclude_pairs=bad_pairs(observations), feedback=model)
     # the exemplar bank (data only: problems and self-descriptions per discipline)
     bank = load_exemplars(); bank["ux"].problems, bank.creatives(lang="de")
+    # the programmes' formats (matching.formation, numpy/scipy): breakout groups, speed rounds
+    from matching.formation import score_matrix, form_groups, form_rounds
+    scores = score_matrix(matcher, participants, forbidden=met_or_declined, wishes=marked)
+    form_groups(scores, group_size=2, locked=pinned).groups;  form_rounds(scores, rounds=6).rounds
 
 See docs/matching.md.
 """

@@ -267,3 +267,141 @@ def _name(path: str) -> str:
     from pathlib import Path
 
     return Path(path).stem.removeprefix("cohort_")
+
+
+PLAN_FORMATS = ("breakout", "speed")
+_UNPLACED_TEXT = {
+    "all_pairs_forbidden": "every pair with the other side is excluded (declined, met or no common language)",
+    "not_enough_creatives": "not enough creatives for another group",
+    "not_enough_places": "every group this creative could join is full",
+}
+
+
+def _plan_usage(fmt: str, rounds: int | None, group_size: int | None, max_groups: int | None) -> str | None:
+    """The usage error of `crosslab plan`'s options, or None."""
+    if fmt not in PLAN_FORMATS:
+        return f"--format must be breakout or speed, not {fmt!r}"
+    if fmt == "speed":
+        if group_size is not None or max_groups is not None:
+            return "--group-size and --max-groups-per-creative apply to --format breakout only"
+        if rounds is None:
+            return "--format speed needs --rounds N"
+        if rounds < 1:
+            return f"--rounds must be at least 1, not {rounds}"
+    else:
+        if rounds is not None:
+            return "--rounds applies to --format speed only"
+        if group_size is not None and group_size < 1:
+            return f"--group-size must be at least 1, not {group_size}"
+        if max_groups is not None and max_groups < 1:
+            return f"--max-groups-per-creative must be at least 1, not {max_groups}"
+    return None
+
+
+def run_plan(cohort_path: str, fmt: str, rounds: int | None = None, group_size: int | None = None,
+             max_groups: int | None = None, as_json: bool = False, out: TextIO | None = None,
+             model: str | None = None) -> int:
+    """`crosslab plan`: breakout groups or speed-meetup rounds for a cohort
+    file (matching.formation), as the JSON contract or a readable table."""
+    from matching.formation import form_groups, form_rounds, pair_reasons, score_matrix
+
+    out = out or sys.stdout
+    problem = _plan_usage(fmt, rounds, group_size, max_groups)
+    if problem:
+        print(f"crosslab: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    if not _check_model(model):
+        return EXIT_USAGE
+    cohort = _load(cohort_path)
+    if cohort is None:
+        return EXIT_USAGE
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            matcher = _matcher(model)
+            prepared = matcher.prepare(cohort.participants, progress=len(cohort.participants) >= PROGRESS_FROM)
+            scores = score_matrix(matcher, cohort.participants, prepared=prepared)
+    except Exception as exc:  # model missing, out of memory…: one clear line
+        print(f"crosslab: matching failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    try:
+        if fmt == "breakout":
+            plan = form_groups(scores, group_size=group_size or 2, max_groups_per_creative=max_groups or 1)
+        else:
+            plan = form_rounds(scores, rounds=rounds)
+    except ValueError as exc:  # too many rounds and the like: the reader can fix the options
+        print(f"crosslab: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+    if as_json:
+        out.write(json.dumps(plan.to_json(), ensure_ascii=False))
+        out.write("\n")
+        out.flush()
+        return EXIT_OK
+    by_id = cohort.by_id()
+    if fmt == "breakout":
+        pairs = [(g.company, k) for g in plan.groups for k in g.creatives]
+    else:
+        pairs = [(mt.company, mt.creative) for r in plan.rounds for mt in r]
+    reasons = pair_reasons(prepared, pairs)
+
+    def who(pid: str) -> str:
+        p = by_id[pid]
+        org = f", {p.organisation}" if p.organisation and p.organisation != p.name else ""
+        return f"{p.name or p.id}{org} [{p.id}]"
+
+    def reason(company: str, creative: str) -> str:
+        lang = _reason_language(by_id[company].language)
+        texts = reasons[(company, creative)]
+        return texts.get(lang) or texts.get("en", "")
+
+    if fmt == "breakout":
+        _write_groups(out, plan, scores, by_id, who, reason)
+    else:
+        _write_rounds(out, plan, scores, who, reason)
+    out.flush()
+    return EXIT_OK
+
+
+def _write_groups(out: TextIO, plan, scores, by_id, who, reason) -> None:
+    from matching.taxonomy import DISCIPLINES
+
+    m, n = scores.shape
+    alike = sum(1 for g in plan.groups if not g.diverse)
+    out.write(f"Breakout groups: {m} companies, {n} creatives; groups of 1 + {plan.group_size}, "
+              f"each creative in at most {plan.max_groups_per_creative} group(s)\n")
+    out.write(f"{len(plan.groups)} groups ({plan.full_groups} full), total relevance {plan.total:.2f} "
+              f"(0–1 per pair: 1 = the cohort's best pair)"
+              + (f", {alike} group(s) with one discipline only" if alike else "") + "\n\n")
+    for number, g in enumerate(plan.groups, start=1):
+        lang = _reason_language(by_id[g.company].language)
+        out.write(f"Group {number} · {who(g.company)}   score {g.score:.2f}\n")
+        for k, score in zip(g.creatives, g.scores):
+            codes = by_id[k].disciplines
+            fields = ", ".join(DISCIPLINES[c][lang] for c in codes if c in DISCIPLINES) or "no discipline given"
+            out.write(f"   + {who(k)}  {score:.2f}  ({fields})\n      {reason(g.company, k)}\n")
+        if not g.diverse:
+            out.write("   ! all creatives of this group declared the same discipline(s)\n")
+        out.write("\n")
+    if plan.unplaced:
+        out.write("Not placed:\n")
+        for u in plan.unplaced:
+            out.write(f"   {who(u.id)} ({u.side}): {_UNPLACED_TEXT[u.reason]}\n")
+
+
+def _write_rounds(out: TextIO, plan, scores, who, reason) -> None:
+    m, n = scores.shape
+    out.write(f"Speed meetup: {len(plan.rounds)} rounds, {m} companies at tables 1–{m} (they keep their "
+              f"table), {n} creatives move; total relevance {plan.total:.2f} (0–1 per pair)\n\n")
+    for number, (meetings, sitting) in enumerate(zip(plan.rounds, plan.breaks), start=1):
+        out.write(f"Round {number}  (total relevance {sum(mt.score for mt in meetings):.2f})\n")
+        for mt in meetings:
+            out.write(f"   Table {mt.table}: {who(mt.company)} ↔ {who(mt.creative)}  {mt.score:.2f}"
+                      + ("  (locked)" if mt.locked else "") + "\n")
+            out.write(f"      {reason(mt.company, mt.creative)}\n")
+        if sitting:
+            out.write(f"   Break: {', '.join(who(pid) for pid in sitting)}\n")
+        out.write("\n")
+    if plan.unplaced:
+        out.write("No meeting in any round:\n")
+        for u in plan.unplaced:
+            out.write(f"   {who(u.id)} ({u.side}): {_UNPLACED_TEXT[u.reason]}\n")
