@@ -209,3 +209,45 @@ async def test_replies_stay_in_order_when_one_waits_out_a_429(h) -> None:
     help_at = next(i for i, text in enumerate(new) if "So funktioniert Crosslab" in text)
     meetings_at = next(i for i, text in enumerate(new) if "keine geplanten Termine" in text)
     assert help_at < meetings_at, new
+
+
+@pytest.mark.settings(send_rate=2.0)
+async def test_a_broadcast_restarted_half_way_reaches_everyone_once(h) -> None:
+    """Issue 12: restart mid-way → every reachable recipient exactly one copy."""
+    from tests.scenarios.broadcasts import choose, world_with_chats
+    from tests.support.config import ADMIN_ID
+
+    await world_with_chats(h)
+    organiser = h.chat(ADMIN_ID, "Orga", "de")
+    await choose(organiser, "all", None)
+    await organiser.say("Hallo {vorname}, das Programm für Freitag steht.")
+    await organiser.press("Vorschau")
+    progress = organiser.last
+    h.emu.press_button(ADMIN_ID, progress.message_id, progress.data_for("Senden"))  # not waiting for the sender
+    recipients = {7001, 7002, 7005, 7007, 7008}
+    chats = {c.user_id: c for c in h.chats}
+
+    def got(tid: int) -> int:
+        return sum("das Programm für Freitag" in m.text for m in chats[tid].messages)
+
+    await _wait_for(lambda: sum(got(t) for t in recipients) >= 1, timeout=20)
+    assert sum(got(t) for t in recipients) < len(recipients)  # half-way
+    await h.restart()
+    await _wait_for(lambda: all(got(t) >= 1 for t in recipients), timeout=30)
+    await asyncio.sleep(1.0)
+    assert {t: got(t) for t in recipients} == {t: 1 for t in recipients}
+    assert not any(got(t) for t in (7003, 7004, 7006))  # opted out, unreachable, no consent
+
+
+@pytest.mark.settings(send_rate=1.0)
+async def test_a_sweep_restarted_half_way_asks_everyone_once(h) -> None:
+    """Issue 12: the same for a follow-up sweep going through the outbox."""
+    company, creative, meeting = await scheduled_meeting(h)
+    h.set_time(_after_meeting(meeting))
+    await h.app.sweep()  # decided: both questions are in the outbox, sent one per second
+    await _wait_for(lambda: (ASK_DE in texts(company)) or (ASK_EN in texts(creative)), timeout=20)
+    await h.restart()
+    await _wait_for(lambda: ASK_DE in texts(company) and ASK_EN in texts(creative), timeout=30)
+    await asyncio.sleep(1.0)
+    assert sum(ASK_DE in m.text for m in company.messages) == 1
+    assert sum(ASK_EN in m.text for m in creative.messages) == 1
