@@ -14,6 +14,8 @@ log = logging.getLogger(__name__)
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    # Statement parameters are people's texts: never in errors or logs.
+    kwargs.setdefault("hide_parameters", True)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         memory = parsed.database in (None, "", ":memory:")

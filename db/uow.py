@@ -11,7 +11,7 @@ from types import TracebackType
 from typing import Any, Collection, Sequence
 
 from sqlalchemy import and_, case, delete, func, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.engine import truncate_wal
@@ -665,6 +665,22 @@ class BroadcastRepository:
                        Broadcast.id.desc())
              .offset(offset).limit(limit))
         return (await self.session.execute(q)).scalars().all(), total
+
+
+def is_transient_db_error(exc: BaseException) -> bool:
+    """The database is briefly unavailable — connection refused or dropped,
+    server restarting, SQLite locked — rather than the statement being wrong:
+    worth running the whole unit of work again."""
+    if isinstance(exc, ConnectionError):  # refused, reset, aborted
+        return True
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated or isinstance(exc, (OperationalError, InterfaceError)):
+            return True
+        text = str(exc.orig).lower() if exc.orig is not None else ""
+        return any(s in text for s in ("database is locked", "connection", "cannot connect", "terminating"))
+    name = exc.__class__.__name__
+    return name in ("ConnectionDoesNotExistError", "CannotConnectNowError", "ConnectionFailureError",
+                    "InterfaceError", "InternalClientError") and exc.__class__.__module__.startswith("asyncpg")
 
 
 class DuplicateUpdate(Exception):

@@ -5,6 +5,7 @@ payload type, text and anything else to the person's current flow."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import weakref
 from datetime import datetime, timedelta
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.exc import IntegrityError
 
 from db.models import utcnow
-from db.uow import DuplicateUpdate, SqlAlchemyUnitOfWork
+from db.uow import DuplicateUpdate, SqlAlchemyUnitOfWork, is_transient_db_error
 from handlers import account, broadcast, cards, commands, followups, introductions
 from handlers.callbacks import Choice, Consent, unpack
 from handlers.flows import Flow, current
@@ -29,6 +30,9 @@ if TYPE_CHECKING:
     from handlers.services import Services
 
 log = logging.getLogger(__name__)
+# An update whose database work failed because the database was away is run
+# again after each of these pauses (about half a minute in all).
+DB_RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0)
 _CONFLICT = Reply()  # marker: a concurrent change made the commit fail
 
 
@@ -72,11 +76,29 @@ class CrosslabCore:
     async def _handle_in_order(self, ev: Incoming) -> Reply:
         lock = self._lock(ev.user.id)  # strong reference while in use
         async with lock:
-            for attempt in range(3):
-                reply = await self._handle_once(ev)
+            conflicts = 0
+            for delay in (*DB_RETRY_DELAYS, None):
+                try:
+                    reply = await self._handle_once(ev)
+                except Exception as exc:
+                    if not is_transient_db_error(exc):
+                        raise
+                    if delay is None:
+                        log.error("update %s: the database stayed unavailable (%s); gave up",
+                                  ev.update_id, exc.__class__.__name__)
+                        break
+                    # The database is briefly away (restarting, locked): nothing was
+                    # committed, so the whole update runs again a little later.
+                    log.warning("update %s: the database is unavailable (%s); trying again in %.1f s",
+                                ev.update_id, exc.__class__.__name__, delay)
+                    await asyncio.sleep(delay)
+                    continue
                 if reply is not _CONFLICT:
                     return reply
-                log.info("update %s collided with a concurrent change; retrying (%d)", ev.update_id, attempt + 1)
+                conflicts += 1
+                log.info("update %s collided with a concurrent change; retrying (%d)", ev.update_id, conflicts)
+                if conflicts == 3:
+                    break
             return Reply(messages=[OutMessage(ev.chat_id, t(locale_for(self._fallback_language(ev), self.services.settings.german_form), "error.generic"))])
 
     def _fallback_language(self, ev: Incoming) -> str:
@@ -110,7 +132,11 @@ class CrosslabCore:
                     log.info("update %s was already handled", ev.update_id)
                     return Reply(duplicate=True)
                 return _CONFLICT  # e.g. both sides of a pair answered at once: run again
-            except Exception:
+            except Exception as exc:
+                if is_transient_db_error(exc):
+                    with contextlib.suppress(Exception):
+                        await uow.rollback()
+                    raise  # retried by _handle_in_order
                 log.exception("error while handling update %s", ev.update_id)
                 await uow.rollback()
                 return Reply(messages=[OutMessage(ev.chat_id, t(turn.locale, "error.generic"))])

@@ -341,3 +341,52 @@ async def test_browse_costs_the_same_queries_for_1_and_10_people(core_harness: C
         filter_press = await measured(lambda: company.press("Filter"))
         figures[total] = (browse, filter_press)
     assert figures[1] == figures[10], figures
+
+
+async def test_a_database_outage_delays_the_answer_instead_of_losing_it(core_harness: CoreHarness,
+                                                                         monkeypatch: pytest.MonkeyPatch,
+                                                                         caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 14.2: the database away for a moment (PostgreSQL restarting, SQLite
+    locked) raised before the error handler: no reply, the update lost. Now
+    the update runs again after a short pause and is answered."""
+    from sqlalchemy.exc import OperationalError
+
+    import handlers.core as core_module
+    from db.uow import PeopleRepository
+
+    chat = core_harness.chat(9401, "Ada", "de")
+    await chat.say("/start")
+    real = PeopleRepository.load_context
+    failures = {"left": 2}
+
+    async def flaky(self, telegram_id):  # noqa: ANN001
+        if failures["left"]:
+            failures["left"] -= 1
+            raise OperationalError("SELECT …", {"secret": "Geheimer Text"}, Exception("database is locked"))
+        return await real(self, telegram_id)
+
+    monkeypatch.setattr(PeopleRepository, "load_context", flaky)
+    monkeypatch.setattr(core_module, "DB_RETRY_DELAYS", (0.01, 0.01, 0.01))
+    replies = await chat.press("Einverstanden")
+    assert replies and "etwas schiefgegangen" not in chat.last.text
+    assert failures["left"] == 0
+    assert "the database is unavailable" in caplog.text and "Geheimer Text" not in caplog.text
+    person = await core_harness.person(9401)
+    assert person is not None and person.consent_at is not None  # consent recorded, onboarding goes on
+    assert (await core_harness.state(9401)).step == "name"
+
+
+async def test_sql_parameters_never_reach_errors_or_logs(database_url: str) -> None:
+    """Issue 14.2: a failed statement's error carried its parameters (people's texts)."""
+    from sqlalchemy import text
+
+    from db.engine import create_engine
+
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            with pytest.raises(Exception) as info:
+                await conn.execute(text("SELECT * FROM no_such_table WHERE x = :x"), {"x": "Mein privates Anliegen"})
+        assert "Mein privates Anliegen" not in str(info.value)
+    finally:
+        await engine.dispose()
