@@ -21,6 +21,9 @@ from sqlalchemy.orm import aliased
 from db.models import OutboxMessage, Person
 
 WAITING = ("pending", "sending")
+# A finished row keeps its status (reports count them) but not its text:
+# personal messages are not kept once they are out (or can never go out).
+GONE: dict[str, Any] = {}
 FINISHED = ("sent", "failed", "unreachable")
 
 
@@ -119,7 +122,8 @@ class OutboxStore:
             sent = [r for r in results if r.status == "sent"]
             for parts, group in _by(sent, lambda r: r.parts_done).items():
                 await session.execute(update(o).where(o.id.in_([r.row_id for r in group]))
-                                      .values(status="sent", sent_at=now, parts_done=parts, claimed_at=None))
+                                      .values(status="sent", sent_at=now, parts_done=parts, claimed_at=None,
+                                              payload=GONE))
             released = [r.row_id for r in results if r.status == "release"]
             if released:
                 await session.execute(update(o).where(o.id.in_(released), o.status == "sending")
@@ -137,13 +141,15 @@ class OutboxStore:
                         values["payload"] = r.payload
                 else:
                     values["status"] = r.status
+                    values["payload"] = GONE
                     if r.status == "failed":
                         values["attempts"] = o.attempts + 1
                 await session.execute(update(o).where(o.id == r.row_id).values(**values))
             unreachable = {r.chat_id for r in results if r.status == "unreachable"}
             if unreachable:
                 await session.execute(update(o).where(o.chat_id.in_(unreachable), o.status.in_(WAITING))
-                                      .values(status="unreachable", error="chat unreachable", claimed_at=None))
+                                      .values(status="unreachable", error="chat unreachable", claimed_at=None,
+                                              payload=GONE))
                 await session.execute(update(Person).where(Person.telegram_id.in_(unreachable))
                                       .values(unreachable_at=now))
             await session.commit()

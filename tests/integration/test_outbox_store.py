@@ -49,6 +49,9 @@ async def test_claim_takes_the_first_rows_of_each_chat_in_order(sessions) -> Non
     again = await store.claim(utcnow(), limit=10, per_chat=3)
     assert [r.id for r in again] == [a4]
     assert (await statuses(sessions))[a1] == "sent"
+    async with sessions() as s:
+        sent = await s.get(OutboxMessage, a1)
+        assert sent.payload == {}  # the text is not kept once it is out
 
 
 async def test_priority_orders_chats_but_never_one_chats_messages(sessions) -> None:
