@@ -202,6 +202,7 @@ class Crosslab:
         await self.transport.stop()
         if self.leadership is not None:
             await self.leadership.stop()  # stops what the leader runs
+        await self.outbox.flush()  # replies sent and not yet recorded (also on a worker)
         await self.engine.dispose()
 
 
@@ -262,6 +263,7 @@ async def _serve(settings: Settings) -> None:
     finally:
         if app.leadership is not None:
             await app.leadership.stop()
+        await app.outbox.flush()
         await app.engine.dispose()
 
 

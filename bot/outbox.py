@@ -142,6 +142,9 @@ class Outbox:
         self.sent = 0  # sends that succeeded in this process (tests, bench)
         self._stopping = False
         self._recorder: asyncio.Task[None] | None = None
+        self._sent_replies: list[Result] = []
+        self._flusher: asyncio.Task[None] | None = None
+        self._flush_now = asyncio.Event()
 
     # -- lifecycle ------------------------------------------------------------------
     def start(self) -> None:
@@ -169,6 +172,16 @@ class Outbox:
             if not fut.done():
                 fut.cancel()
         self._waiters.clear()
+        await self.flush()
+
+    async def flush(self) -> None:
+        """Record the replies sent since the last recording now (stop, tests)."""
+        self._flush_now.set()
+        flusher = self._flusher
+        if flusher is not None and not flusher.done():
+            await asyncio.shield(flusher)
+        if self._sent_replies:
+            await self._flush_replies(wait=False)
 
     @property
     def running(self) -> bool:
@@ -188,6 +201,7 @@ class Outbox:
         once if no sender runs."""
         if not self.running:
             return
+        await self.flush()  # a reply not yet recorded holds back later messages to its chat
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.append((self._cycle, fut))
         self.notify()
@@ -352,11 +366,36 @@ class Outbox:
                 self._backlog.add(chat_id)
                 queued = True
             try:
-                await self.store.finish(results, self.clock())
+                if handed_over or any(r.status != "sent" for r in results):
+                    await self.store.finish(results, self.clock())  # the sender needs these now
+                else:
+                    self._record_later(results)
             finally:
                 lock.release()
             if queued:
                 self.notify()
+
+    def _record_later(self, results: list[Result]) -> None:
+        """Replies that went out are recorded together every FLUSH_SECONDS, not
+        in one transaction each (half the database work per update); a crash
+        in between can send those replies once more (after the lease)."""
+        if not results:
+            return
+        self._sent_replies.extend(results)
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.get_running_loop().create_task(self._flush_replies(), name="outbox-replies")
+
+    async def _flush_replies(self, wait: bool = True) -> None:
+        if wait:
+            self._flush_now.clear()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._flush_now.wait(), FLUSH_SECONDS)
+        done, self._sent_replies = self._sent_replies, []
+        try:
+            await self.store.finish(done, self.clock())
+        except Exception:
+            log.exception("outbox: could not record %d sent replies; they may be sent again", len(done))
+        self.notify()  # messages queued behind those replies may go now
 
     async def _send_now(self, msg: OutMessage) -> Result:
         row = ClaimedRow(msg.outbox_id or 0, msg.chat_id, "reply", msg.to_payload(), 0, 0)
