@@ -151,11 +151,11 @@ async def test_a_one_sided_mark_comes_first_at_release(core_harness: CoreHarness
 
     from db.models import Suggestion
     from tests.support.config import ADMIN_ID
+    from tests.support.events import new_event
 
     h = core_harness
     admin = h.chat(ADMIN_ID, "Orga", "de")
-    await admin.say("/newevent Markierrunde")
-    slug = admin.last.text.split()[-1].rsplit("=", 1)[1]
+    slug = await new_event(admin, "Markierrunde")
     company = await meetings.onboard(h, 1801, lang="de", side="production", name="Uta Seifert",
                                      text=meetings.COMPANY_CHALLENGE, days=("Di",), window="vormittags", slug=slug)
     await meetings.onboard(h, 2801, lang="en", side="creative", name="Ben Okafor", text=meetings.PHOTOGRAPHER,
