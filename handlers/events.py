@@ -670,7 +670,7 @@ async def _send_question(turn: Turn, data: dict[str, Any], text: str) -> None:
     turn.say("app.question_sent", name=(profile.name if profile else None) or "?")
 
 
-_TELEGRAM_ID = re.compile(r"\d{5,15}")
+_TELEGRAM_ID = re.compile(r"[1-9]\d{0,14}")
 
 
 async def _add_co_organiser(turn: Turn, data: dict[str, Any]) -> None:

@@ -141,10 +141,10 @@ async def cmd_stats(turn: Turn, profile: Profile | None, args: str) -> None:
             turn.say("event.not_yours", event=event.name)
             return
         person_ids = {p.id for p, _ in await turn.uow.events.people(event)}
+        scope = turn.tr("admin.stats_scope", event=event.name)
     elif not await may_organise(turn, None):  # all events: admins only
         turn.say("admin.stats_own")
         return
-        scope = turn.tr("admin.stats_scope", event=event.name)
     fig = await figures(turn.uow, turn.services.policy.stages, person_ids)
     turn.send(render(turn.locale, fig, scope))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.scenarios import broadcasts, feedback, meetings, onboarding
+from tests.scenarios import broadcasts, events, feedback, meetings, onboarding
 from tests.support.harness import CoreHarness
 
 # Reminders 2 days and 1 day before, waits divided by 50,000: for a meeting six
@@ -32,6 +32,11 @@ async def test_feedback_and_followups(harness, scenario) -> None:
 
 @pytest.mark.parametrize("scenario", broadcasts.ALL, ids=lambda s: s.__name__)
 async def test_broadcasts(harness, scenario) -> None:
+    await scenario(harness)
+
+
+@pytest.mark.parametrize("scenario", events.ALL, ids=lambda s: s.__name__)
+async def test_events(harness, scenario) -> None:
     await scenario(harness)
 
 
