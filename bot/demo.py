@@ -304,13 +304,19 @@ async def create_event(emu: Any, organiser_id: int, name: str, *, timeout: float
     chat (`/newevent`, question by question, in German); its invitation code."""
     from datetime import date
 
-    mark = len(emu.sent(organiser_id))
-    await emu.say(organiser_id, f"/newevent {name}", timeout=timeout)
-    await emu.say(organiser_id, f"12.03.{date.today().year + 1} 18:00 bis 21:00", timeout=timeout)
-    await emu.say(organiser_id, "Spinnerei, Halle 14, Leipzig", timeout=timeout)
-    for label in ("Offenes Networking", "Unbegrenzt", "Nein, ohne Prüfung", "Anlegen"):
-        await emu.tap(organiser_id, emu.last(organiser_id), label, timeout=timeout)
-    for sm in reversed(emu.sent(organiser_id)[mark:]):
+    start = len(emu.sent(organiser_id))
+    steps: list[tuple[str, str, int]] = [  # (type or press, what, new messages it brings)
+        ("type", f"/newevent {name}", 1), ("type", f"12.03.{date.today().year + 1} 18:00 bis 21:00", 1),
+        ("type", "Spinnerei, Halle 14, Leipzig", 1), ("press", "Offenes Networking", 1), ("press", "Unbegrenzt", 1),
+        ("press", "Nein, ohne Prüfung", 1), ("press", "Anlegen", 2)]  # the link, then the QR code
+    for kind, what, expected in steps:
+        mark = len(emu.sent(organiser_id))
+        if kind == "type":
+            emu.send_text(organiser_id, what)
+        else:
+            emu.click(organiser_id, emu.last(organiser_id), what)
+        await emu.wait_for(organiser_id, expected, timeout, since=mark)
+    for sm in reversed(emu.sent(organiser_id)[start:]):
         found = re.search(r"\?start=(\w+)", sm.text or sm.caption or "")
         if found:
             return found.group(1)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from domain.admission import Admission, decide, frees_a_place, moved_up, on_completion
 from handlers.callbacks import ApplicationButton, LeaveButton
-from handlers.flows import Flow, FlowHandler
+from handlers.flows import Flow, FlowHandler, current
 from handlers.text import profile_card, short
 from handlers.types import Button, OutMessage
 from i18n import locale_for, t
@@ -253,6 +253,8 @@ class ApplicationFlow(FlowHandler):
         turn.say("app.answer_sent", event=event.name)
         await notify_organisers(turn, event, turn.person, "app.answer", question=short(row.question, 500),
                                 answer=text)
+        if current(turn).awaits_answer(turn):  # back in the middle of something: its question again
+            current(turn).resume(turn, profile)
         return True
 
     def resume(self, turn: Turn, profile: Profile) -> None:

@@ -305,13 +305,15 @@ def _data(turn: Turn) -> dict[str, Any]:
     return dict(turn.state.data) if turn.flow == Flow.EVENT else {}
 
 
-def _back(turn: Turn) -> dict[str, Any] | None:
-    """Where the organiser was, to return to afterwards (a question of their own, a broadcast draft)."""
+def _back(turn: Turn, *, aside: bool = True) -> dict[str, Any] | None:
+    """Where the organiser was, to return to afterwards (a question of their
+    own, a broadcast draft, a new event half done). A new /newevent (`aside`
+    False) replaces a draft in progress instead of returning to it."""
     assert turn.state is not None
-    if turn.flow == Flow.EVENT:
-        return turn.state.data.get("back")
     if turn.flow in (Flow.IDLE, Flow.NONE):
         return None
+    if turn.flow == Flow.EVENT and not aside:
+        return turn.state.data.get("back")
     return {"flow": turn.state.flow, "step": turn.state.step, "data": turn.state.data}
 
 
@@ -320,9 +322,17 @@ def _go(turn: Turn, step: str, data: dict[str, Any]) -> None:
 
 
 def _leave(turn: Turn, data: dict[str, Any]) -> None:
+    """Back where the organiser was before (`_resume_draft` asks a new
+    event half done again, after this turn's other messages)."""
     back = data.get("back") or {}
     turn.goto(back.get("flow") or Flow.IDLE, back.get("step"), **(back.get("data") or {}))
     turn.bump()
+
+
+def _resume_draft(turn: Turn) -> None:
+    """Returned to a new event half done (an aside interrupted it): its question again."""
+    if turn.flow == Flow.EVENT:
+        resume_step(turn)
 
 
 def _btn(turn: Turn, label: str, op: str, event_id: int = 0, arg: object = "") -> Button:
@@ -416,6 +426,7 @@ async def _change_event(turn: Turn, data: dict[str, Any], event_id: int, values:
     _leave(turn, data)
     if event is None:
         turn.say("event.gone")
+        _resume_draft(turn)
         return
     approval_before = event.approval
     apply(event, values)
@@ -426,6 +437,7 @@ async def _change_event(turn: Turn, data: dict[str, Any], event_id: int, values:
         await admission.move_up_all(turn, event)  # more places: the waiting list moves up
     turn.say("event.saved")
     await send_card(turn, event)
+    _resume_draft(turn)
 
 
 async def create(turn: Turn, data: dict[str, Any]) -> None:
@@ -449,7 +461,7 @@ async def create(turn: Turn, data: dict[str, Any]) -> None:
 async def cmd_newevent(turn: Turn, profile: Profile | None, args: str) -> None:
     """A new event, question by question; `/newevent NAME` starts at the date."""
     await organiser_record(turn)  # organisers need no profile, but a place in a conversation
-    data: dict[str, Any] = {"back": _back(turn), "draft": {}}
+    data: dict[str, Any] = {"back": _back(turn, aside=False), "draft": {}}
     if args.strip():
         name = read_name(args)
         if name is None:
@@ -524,6 +536,7 @@ async def on_event_button(turn: Turn, payload: EventButton) -> None:
         _leave(turn, data)
         turn.edit(turn.ev.message_id, turn.tr("event.discarded" if step in (*FIELDS, "summary", "menu")
                                               and not payload.event_id else "cancel.done"))
+        _resume_draft(turn)
     elif op == "bk":
         await _back_button(turn, data, step)
     elif op == "fmt" and step == "format" and arg in FORMATS:
@@ -559,6 +572,7 @@ async def _back_button(turn: Turn, data: dict[str, Any], step: str | None) -> No
         event = await turn.uow.events.get(event_id)
         if event is not None and step in FIELDS:
             await send_card(turn, event)
+        _resume_draft(turn)
         return
     turn.edit(turn.ev.message_id, turn.tr("event.unchanged"))
     show_summary(turn, data)
@@ -660,6 +674,7 @@ async def _send_question(turn: Turn, data: dict[str, Any], text: str) -> None:
     _leave(turn, data)
     if event is None or row is None or applicant is None or row.status != Admission.PENDING:
         turn.say("app.gone")
+        _resume_draft(turn)
         return
     row.question, row.answer = text, None
     reply = ApplicationButton(event.id, applicant.id, "r")
@@ -668,6 +683,7 @@ async def _send_question(turn: Turn, data: dict[str, Any], text: str) -> None:
     await put_at_question(turn, applicant, Flow.APPLICATION, "answer", event_id=event.id)
     profile = await turn.uow.intros.profile(applicant.id)
     turn.say("app.question_sent", name=(profile.name if profile else None) or "?")
+    _resume_draft(turn)
 
 
 _TELEGRAM_ID = re.compile(r"[1-9]\d{0,14}")
@@ -690,6 +706,7 @@ async def _add_co_organiser(turn: Turn, data: dict[str, Any]) -> None:
     if event is None:
         _leave(turn, data)
         turn.say("event.gone")
+        _resume_draft(turn)
         return
     label = name or str(telegram_id)
     if turn.services.is_admin(telegram_id):
@@ -708,6 +725,7 @@ async def _add_co_organiser(turn: Turn, data: dict[str, Any]) -> None:
         turn.reply.messages.append(OutMessage(telegram_id, t(locale, "event.co_welcome", event=event.name,
                                                              code=event.slug)))
     await send_card(turn, event)
+    _resume_draft(turn)
 
 
 class EventFlow(FlowHandler):
@@ -784,23 +802,26 @@ class EventFlow(FlowHandler):
         return True
 
     def resume(self, turn: Turn, profile: Profile) -> None:
-        data, step = _data(turn), turn.step
-        if step in FIELDS:
-            ask(turn, step, data)
-        elif step == "summary":
-            show_summary(turn, data)
-        elif step == "menu":
-            show_summary(turn, data)  # the menu is one press away from it
-        elif step == "question":
-            turn.bump()
-            turn.send(turn.tr("app.type_question"),
-                      [[_btn(turn, turn.tr("event.btn_cancel"), "no", int(data.get("event_id") or 0))]])
-        elif step == "coorg":
-            turn.bump()
-            turn.send(turn.tr("event.type_co"),
-                      [[_btn(turn, turn.tr("event.btn_back"), "bk", int(data.get("event_id") or 0))]])
+        resume_step(turn)
 
     async def cancel(self, turn: Turn, profile: Profile) -> None:
-        data = _data(turn)
+        data, new_event = _data(turn), turn.step in (*FIELDS, "summary", "menu") and not _data(turn).get("event_id")
         _leave(turn, data)
-        turn.say("event.discarded" if not data.get("event_id") else "cancel.done")
+        turn.say("event.discarded" if new_event else "cancel.done")
+        _resume_draft(turn)
+
+
+def resume_step(turn: Turn) -> None:
+    """The current step's question again, as a new message."""
+    data, step = _data(turn), turn.step
+    event_id = int(data.get("event_id") or 0)
+    if step in FIELDS:
+        ask(turn, step, data)
+    elif step in ("summary", "menu"):  # the menu is one press away from the summary
+        show_summary(turn, data)
+    elif step == "question":
+        turn.bump()
+        turn.send(turn.tr("app.type_question"), [[_btn(turn, turn.tr("event.btn_cancel"), "no", event_id)]])
+    elif step == "coorg":
+        turn.bump()
+        turn.send(turn.tr("event.type_co"), [[_btn(turn, turn.tr("event.btn_back"), "bk", event_id)]])

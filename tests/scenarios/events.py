@@ -176,10 +176,13 @@ async def approval_with_a_question(h) -> None:
     assert application.labels == ["✅ Annehmen", "❌ Ablehnen", "❓ Rückfrage"]
     await company.say("/matches")
     assert "prüft das Organisationsteam noch" in company.last.text
-    await admin.press("Rückfrage")
+    await admin.say("/newevent Zwischendurch")  # the organiser is half-way through a new event ...
+    await admin.say("12.03.2031 18:00")
+    await admin.press("Rückfrage")  # ... and asks a question on the side
     assert "Ihre Rückfrage an Uta Seifert" in admin.last.text
     await admin.say("Welche Maschinen stehen in Ihrer Werkstatt?")
-    assert "an Uta Seifert weitergeleitet" in admin.last.text
+    assert "an Uta Seifert weitergeleitet" in admin.messages[-2].text
+    assert "(3/6) Wo?" in admin.last.text  # then the new event goes on where it stopped
     assert "„Welche Maschinen stehen in Ihrer Werkstatt?“" in company.last.text
     assert company.last.labels == ["✍️ Antworten"]
     await company.say("Eine CNC-Fräse und eine Kantenanleimmaschine.")  # typed straight away
@@ -223,6 +226,10 @@ async def approval_with_a_question(h) -> None:
     # Only approved participants are released.
     await admin.say(f"/release {slug}")
     assert "zugelassene Teilnehmende mit fertigem Profil: 1" in admin.last.text
+    await admin.say("Spinnerei, Halle 14, Leipzig")  # the draft survived both questions
+    assert "(4/6)" in admin.last.text
+    await admin.say("/cancel")
+    assert "Verworfen" in admin.last.text and await h.count(Event) == 1
     async with h.sessions() as s:
         row = (await s.execute(select(EventParticipant).join(Person).where(Person.telegram_id == 2901))).scalar_one()
     assert (row.question, row.answer) == ("Do you have references in furniture?", "Yes: catalogues for three joineries.")
