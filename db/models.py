@@ -139,7 +139,8 @@ class Event(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
 
     def capacity(self, side: str | None) -> int | None:
-        return self.capacity_production if side == "production" else self.capacity_creative
+        """The places of one side (None: no limit)."""
+        return {"production": self.capacity_production, "creative": self.capacity_creative}.get(side or "")
 
 
 class EventParticipant(Base):

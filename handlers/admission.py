@@ -109,6 +109,7 @@ async def move_up(turn: Turn, event: Event, side: str | None) -> int:
     first served; each is told. How many moved up."""
     if side is None:
         return 0
+    event = await turn.uow.events.get(event.id, lock=True) or event  # two places freed at once: one at a time
     moved = 0
     while True:
         taken = await turn.uow.events.holding(event.id, side)
@@ -170,7 +171,7 @@ async def leave(turn: Turn, event: Event, person: Person) -> bool:
     await turn.uow.events.leave(event.id, person.id)
     if frees:
         profile = await turn.uow.intros.profile(person.id)
-        await move_up(turn, await turn.uow.events.get(event.id, lock=True) or event, profile.side if profile else None)
+        await move_up(turn, event, profile.side if profile else None)
     return True
 
 
