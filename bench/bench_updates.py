@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.demo import DEMO_TOKEN, ChatWatcher, SimulatedParticipant, load_cohort  # noqa: E402
+from bot.demo import DEMO_TOKEN, ChatWatcher, SimulatedParticipant, create_event, load_cohort  # noqa: E402
 from emulator import BotAPIEmulator  # noqa: E402
 
 
@@ -61,9 +61,7 @@ async def main(users: int, framework: str, code: Path = ROOT) -> dict[str, float
                 # Participants join an event by its invitation link, as in a programme:
                 # their matches wait for the organiser, so onboarding never loads the model.
                 emu.add_user(ORGANISER, "Orga", language_code="de")
-                emu.send_text(ORGANISER, "/newevent Bench")
-                await emu.wait_for(ORGANISER, 1, timeout=30)
-                slug = emu.last(ORGANISER).text.split()[-1].rsplit("=", 1)[-1]
+                slug = await create_event(emu, ORGANISER, "Bench")
                 idle_rss = peak_rss_mb(proc.pid)
                 watcher = ChatWatcher(emu)
                 people = [SimulatedParticipant(emu, watcher, 10_000 + i, cohort[i % len(cohort)], slug)

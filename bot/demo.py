@@ -299,6 +299,30 @@ def _read(path: str | Path | None) -> dict[str, Any]:
     return json.loads(Path(path or DEFAULT_COHORT).read_text(encoding="utf-8"))
 
 
+async def create_event(emu: Any, organiser_id: int, name: str, *, timeout: float = 30.0) -> str:
+    """The organiser creates an open-networking event the way one does in the
+    chat (`/newevent`, question by question, in German); its invitation code."""
+    from datetime import date
+
+    start = len(emu.sent(organiser_id))
+    steps: list[tuple[str, str, int]] = [  # (type or press, what, new messages it brings)
+        ("type", f"/newevent {name}", 1), ("type", f"12.03.{date.today().year + 1} 18:00 bis 21:00", 1),
+        ("type", "Spinnerei, Halle 14, Leipzig", 1), ("press", "Offenes Networking", 1), ("press", "Unbegrenzt", 1),
+        ("press", "Nein, ohne Prüfung", 1), ("press", "Anlegen", 2)]  # the link, then the QR code
+    for kind, what, expected in steps:
+        mark = len(emu.sent(organiser_id))
+        if kind == "type":
+            emu.send_text(organiser_id, what)
+        else:
+            emu.click(organiser_id, emu.last(organiser_id), what)
+        await emu.wait_for(organiser_id, expected, timeout, since=mark)
+    for sm in reversed(emu.sent(organiser_id)[start:]):
+        found = re.search(r"\?start=(\w+)", sm.text or sm.caption or "")
+        if found:
+            return found.group(1)
+    raise RuntimeError(f"no invitation link after /newevent: {emu.transcript(organiser_id)[-500:]}")
+
+
 async def _demo(cohort: list[dict[str, Any]], framework: str, out: Any,
                 cohort_relevance: dict[str, dict[str, int]] | None = None) -> dict[str, Any]:
     cohort_relevance = cohort_relevance or {}
@@ -325,11 +349,8 @@ async def _demo(cohort: list[dict[str, Any]], framework: str, out: Any,
             await app.start(polling_timeout=1)
             try:
                 emu.add_user(ORGANISER_ID, "Orga", username="organiser", language_code="de")
-                emu.send_text(ORGANISER_ID, "/newevent cp/lab Demo")
-                await emu.wait_for(ORGANISER_ID, 1)
-                link = emu.last(ORGANISER_ID).text.split()[-1]
-                slug = link.rsplit("=", 1)[-1]
-                print(f"Organiser created the event: {link}", file=out)
+                slug = await create_event(emu, ORGANISER_ID, "cp/lab Demo")
+                print(f"Organiser created the event: https://t.me/{emu.bot_username}?start={slug}", file=out)
 
                 watcher = ChatWatcher(emu)
                 people = [SimulatedParticipant(emu, watcher, FIRST_USER_ID + i, entry, slug)

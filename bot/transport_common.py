@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ALLOWED_UPDATES", "BotApiChannel", "Framework", "Typing", "classify_bad_request", "incoming_from_callback", "incoming_from_message",
+__all__ = ["ALLOWED_UPDATES", "BotApiChannel", "Framework", "Typing", "classify_bad_request", "forward_origin", "incoming_from_callback", "incoming_from_message",
            "markup", "message_attachment", "retry_seconds", "user_ref"]
 
 
@@ -49,6 +49,20 @@ def message_attachment(message: Any, kind: str) -> Attachment | None:
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
 
 
+def forward_origin(message: Any) -> tuple[UserRef | None, str | None]:
+    """Who a forwarded message came from: (their user, None) when they allow
+    it, (None, the shown name) when they hide their account, else (None, None)."""
+    origin = getattr(message, "forward_origin", None)
+    if origin is None:
+        return None, None
+    kind = str(getattr(origin, "type", "")).split(".")[-1].lower()
+    if kind == "user" and getattr(origin, "sender_user", None) is not None:
+        return user_ref(origin.sender_user), None
+    if kind == "hidden_user":
+        return None, getattr(origin, "sender_user_name", None) or ""
+    return None, None
+
+
 def incoming_from_message(update_id: int, message: Any, kind_of: Callable[[Any], str], *,
                           edited: bool = False) -> Incoming | None:
     """The `Incoming` for a message from a person (`edited`: a message they
@@ -58,6 +72,7 @@ def incoming_from_message(update_id: int, message: Any, kind_of: Callable[[Any],
         return None
     kind = kind_of(message)
     attachment = message_attachment(message, kind)
+    forward_from, forward_hidden = forward_origin(message)
     return Incoming(
         update_id=update_id,
         user=user_ref(message.from_user),
@@ -67,6 +82,8 @@ def incoming_from_message(update_id: int, message: Any, kind_of: Callable[[Any],
         text=message.text or ((message.caption or "") if attachment is not None else ""),
         attachment=attachment,
         edited=edited,
+        forward_from=forward_from,
+        forward_hidden=forward_hidden,
     )
 
 

@@ -113,6 +113,10 @@ class Profile(Base):
 
 
 class Event(Base):
+    """An event organisers run (`/newevent`, `/event CODE`); participants join
+    it by its invitation link (`?start=<slug>`). See domain/admission.py for
+    places, approval and the waiting list."""
+
     __tablename__ = "events"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -120,18 +124,55 @@ class Event(Base):
     name: Mapped[str] = mapped_column(String(200), nullable=False)
     created_by: Mapped[int | None] = mapped_column(BigInteger)  # organiser's Telegram id
     starts_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ends_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # optional (a programme over several days)
+    place: Mapped[str | None] = mapped_column(String(500))  # an address, or an online link (http/https)
+    # open | breakout | speed (domain.admission.EventFormat)
+    format: Mapped[str] = mapped_column(String(16), default="open", nullable=False)
+    # Places per side; None = no limit. Beyond it people go on the waiting list.
+    capacity_production: Mapped[int | None] = mapped_column(Integer)
+    capacity_creative: Mapped[int | None] = mapped_column(Integer)
+    # Applications need the organisers' approval (a curated pool).
+    approval: Mapped[bool] = mapped_column(Boolean, default=False, nullable=False)
     # First /release: until then its participants get no suggestions at all,
     # afterwards only among each other (handlers.suggestions.Scopes).
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
 
+    def capacity(self, side: str | None) -> int | None:
+        """The places of one side (None: no limit)."""
+        return {"production": self.capacity_production, "creative": self.capacity_creative}.get(side or "")
+
 
 class EventParticipant(Base):
+    """Someone in an event, with where they stand (domain.admission.Admission)."""
+
     __tablename__ = "event_participants"
 
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), primary_key=True)
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+    # registered | pending | approved | declined | waiting
+    status: Mapped[str] = mapped_column(String(12), default="registered", nullable=False)
+    queue_no: Mapped[int | None] = mapped_column(Integer)  # order on the waiting list (while waiting)
+    applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # profile complete: place, application or list
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # approved or declined
+    # The organisers' last question about the application ("Rückfrage") and the answer.
+    question: Mapped[str | None] = mapped_column(Text)
+    answer: Mapped[str | None] = mapped_column(Text)
+
+
+class EventOrganiser(Base):
+    """A co-organiser of one event: a Telegram id an admin added (`/event CODE`
+    → "Co-Organisator hinzufügen"). They may use the organiser commands for
+    this event only (handlers.organisers.may_organise)."""
+
+    __tablename__ = "event_organisers"
+
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), primary_key=True)
+    telegram_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, index=True)
+    name: Mapped[str] = mapped_column(String(200), default="", nullable=False)  # as forwarded, or empty
+    added_by: Mapped[int] = mapped_column(BigInteger, nullable=False)  # the admin's Telegram id
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
 
 
 class ConversationState(Base):

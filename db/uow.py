@@ -29,6 +29,7 @@ from db.models import (
     ConversationState,
     Embedding,
     Event,
+    EventOrganiser,
     EventParticipant,
     Person,
     PendingInvitation,
@@ -127,6 +128,24 @@ class ConversationRepository:
             .execution_options(synchronize_session="fetch"))
 
 
+@dataclass
+class SideCounts:
+    """One side of an event: everyone who joined, those with a finished
+    profile, and where the finished ones stand."""
+
+    registered: int = 0
+    onboarded: int = 0
+    pending: int = 0
+    approved: int = 0
+    waiting: int = 0
+    declined: int = 0
+
+    @property
+    def holding(self) -> int:
+        """Places taken (applications and admitted)."""
+        return self.pending + self.approved
+
+
 class EventRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -134,8 +153,10 @@ class EventRepository:
     async def by_slug(self, slug: str) -> Event | None:
         return (await self.session.execute(select(Event).where(Event.slug == slug))).scalar_one_or_none()
 
-    async def get(self, event_id: int) -> Event | None:
-        return await self.session.get(Event, event_id)
+    async def get(self, event_id: int, *, lock: bool = False) -> Event | None:
+        """`lock`: for this transaction (PostgreSQL), so two admissions to the
+        same event at once cannot both take its last place."""
+        return await self.session.get(Event, event_id, with_for_update=lock)
 
     async def add(self, event: Event) -> Event:
         self.session.add(event)
@@ -150,9 +171,16 @@ class EventRepository:
         existing = await self.session.get(EventParticipant, (event.id, person.id))
         if existing is not None:
             return False
-        self.session.add(EventParticipant(event_id=event.id, person_id=person.id))
+        self.session.add(EventParticipant(event_id=event.id, person_id=person.id, status="registered"))
         await self.session.flush()
         return True
+
+    async def participant(self, event_id: int, person_id: int, *, lock: bool = False) -> EventParticipant | None:
+        return await self.session.get(EventParticipant, (event_id, person_id), with_for_update=lock)
+
+    async def leave(self, event_id: int, person_id: int) -> None:
+        await self.session.execute(delete(EventParticipant).where(
+            EventParticipant.event_id == event_id, EventParticipant.person_id == person_id))
 
     async def of_person(self, person: Person) -> Sequence[tuple[Event, EventParticipant]]:
         rows = await self.session.execute(
@@ -163,31 +191,126 @@ class EventRepository:
         )
         return [(e, ep) for e, ep in rows.all()]
 
-    async def people(self, event: Event) -> Sequence[tuple[Person, Profile | None]]:
-        rows = await self.session.execute(
-            select(Person, Profile)
-            .join(EventParticipant, EventParticipant.person_id == Person.id)
-            .outerjoin(Profile, Profile.person_id == Person.id)
-            .where(EventParticipant.event_id == event.id)
-            .order_by(Person.id)
-        )
+    async def people(self, event: Event, statuses: Collection[str] | None = None
+                     ) -> Sequence[tuple[Person, Profile | None]]:
+        """The event's participants (with one of `statuses`, when given)."""
+        q = (select(Person, Profile)
+             .join(EventParticipant, EventParticipant.person_id == Person.id)
+             .outerjoin(Profile, Profile.person_id == Person.id)
+             .where(EventParticipant.event_id == event.id))
+        if statuses is not None:
+            q = q.where(EventParticipant.status.in_(list(statuses)))
+        rows = await self.session.execute(q.order_by(Person.id))
         return [(p, pr) for p, pr in rows.all()]
 
-    async def memberships(self) -> dict[int, list[tuple[int, bool]]]:
-        """person id -> [(event id, released?)] for everyone in any event."""
+    async def applications(self, event_id: int) -> Sequence[tuple[Person, Profile, EventParticipant]]:
+        """Open applications (status pending), oldest first."""
         rows = await self.session.execute(
-            select(EventParticipant.person_id, Event.id, Event.released_at)
+            select(Person, Profile, EventParticipant)
+            .join(EventParticipant, EventParticipant.person_id == Person.id)
+            .join(Profile, Profile.person_id == Person.id)
+            .where(EventParticipant.event_id == event_id, EventParticipant.status == "pending")
+            .order_by(EventParticipant.applied_at, Person.id))
+        return [(p, pr, ep) for p, pr, ep in rows.all()]
+
+    async def memberships(self) -> dict[int, list[tuple[int, bool, bool]]]:
+        """person id -> [(event id, released?, admitted?)] for everyone in any event."""
+        rows = await self.session.execute(
+            select(EventParticipant.person_id, Event.id, Event.released_at, EventParticipant.status)
             .join(Event, Event.id == EventParticipant.event_id))
-        out: dict[int, list[tuple[int, bool]]] = {}
-        for person_id, event_id, released_at in rows.all():
-            out.setdefault(person_id, []).append((event_id, released_at is not None))
+        out: dict[int, list[tuple[int, bool, bool]]] = {}
+        for person_id, event_id, released_at, status in rows.all():
+            out.setdefault(person_id, []).append((event_id, released_at is not None, status == "approved"))
         return out
 
     async def participant_count(self, event: Event) -> int:
-        from sqlalchemy import func
-
         q = select(func.count()).select_from(EventParticipant).where(EventParticipant.event_id == event.id)
         return int((await self.session.execute(q)).scalar_one())
+
+    async def counts(self, event_ids: Collection[int]) -> dict[int, dict[str | None, SideCounts]]:
+        """event id -> side ("production", "creative", None: not chosen yet) ->
+        counts, for many events in one query."""
+        ids = sorted(set(event_ids))
+        out: dict[int, dict[str | None, SideCounts]] = {i: {} for i in ids}
+        if not ids:
+            return out
+        completed = Profile.completed_at.is_not(None)
+        q = (select(EventParticipant.event_id, Profile.side, EventParticipant.status, completed, func.count())
+             .select_from(EventParticipant)
+             .outerjoin(Profile, Profile.person_id == EventParticipant.person_id)
+             .where(EventParticipant.event_id.in_(ids))
+             .group_by(EventParticipant.event_id, Profile.side, EventParticipant.status, completed))
+        for event_id, side, status, done, n in (await self.session.execute(q)).all():
+            c = out[event_id].setdefault(side, SideCounts())
+            c.registered += n
+            if done:
+                c.onboarded += n
+            if status in ("pending", "approved", "waiting", "declined"):
+                setattr(c, status, getattr(c, status) + n)
+        return out
+
+    async def holding(self, event_id: int, side: str | None) -> int:
+        """Places taken on one side: open applications and admitted participants."""
+        q = (select(func.count()).select_from(EventParticipant)
+             .join(Profile, Profile.person_id == EventParticipant.person_id)
+             .where(EventParticipant.event_id == event_id, Profile.side == side,
+                    EventParticipant.status.in_(("pending", "approved"))))
+        return int((await self.session.execute(q)).scalar_one())
+
+    def _waiting(self, event_id: int, side: str | None) -> Any:
+        return (select(EventParticipant)
+                .join(Profile, Profile.person_id == EventParticipant.person_id)
+                .where(EventParticipant.event_id == event_id, Profile.side == side,
+                       EventParticipant.status == "waiting"))
+
+    async def first_waiting(self, event_id: int, side: str | None) -> EventParticipant | None:
+        """The next on one side's waiting list: who came first."""
+        q = self._waiting(event_id, side).order_by(EventParticipant.queue_no, EventParticipant.person_id).limit(1)
+        return (await self.session.execute(q)).scalars().first()
+
+    async def waiting_position(self, row: EventParticipant, side: str | None) -> int:
+        """1 for the first on the waiting list of their side."""
+        ahead = self._waiting(row.event_id, side).where(or_(
+            EventParticipant.queue_no < row.queue_no,
+            and_(EventParticipant.queue_no == row.queue_no, EventParticipant.person_id < row.person_id)))
+        n = (await self.session.execute(select(func.count()).select_from(ahead.subquery()))).scalar_one()
+        return int(n) + 1
+
+    async def next_queue_no(self, event_id: int) -> int:
+        q = select(func.max(EventParticipant.queue_no)).where(EventParticipant.event_id == event_id)
+        return int((await self.session.execute(q)).scalar_one() or 0) + 1
+
+    # -- co-organisers ----------------------------------------------------------------
+    async def co_organisers(self, event_id: int) -> Sequence[EventOrganiser]:
+        q = select(EventOrganiser).where(EventOrganiser.event_id == event_id).order_by(EventOrganiser.added_at,
+                                                                                       EventOrganiser.telegram_id)
+        return (await self.session.execute(q)).scalars().all()
+
+    async def add_co_organiser(self, row: EventOrganiser) -> bool:
+        """False if they co-organise this event already (the name is updated)."""
+        existing = await self.session.get(EventOrganiser, (row.event_id, row.telegram_id))
+        if existing is not None:
+            if row.name:
+                existing.name = row.name
+            return False
+        self.session.add(row)
+        await self.session.flush()
+        return True
+
+    async def remove_co_organiser(self, event_id: int, telegram_id: int) -> bool:
+        result = await self.session.execute(delete(EventOrganiser).where(
+            EventOrganiser.event_id == event_id, EventOrganiser.telegram_id == telegram_id))
+        return bool(result.rowcount)
+
+    async def co_organised(self, telegram_id: int) -> Sequence[Event]:
+        """The events this Telegram id co-organises."""
+        q = (select(Event).join(EventOrganiser, EventOrganiser.event_id == Event.id)
+             .where(EventOrganiser.telegram_id == telegram_id).order_by(Event.id))
+        return (await self.session.execute(q)).scalars().all()
+
+    async def forget_co_organiser(self, telegram_id: int) -> None:
+        """They deleted their data: they co-organise nothing any more."""
+        await self.session.execute(delete(EventOrganiser).where(EventOrganiser.telegram_id == telegram_id))
 
 
 class InvitationRepository:

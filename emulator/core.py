@@ -360,10 +360,21 @@ class BotAPIEmulator(ApiMethods):
 
     @_in_loop
     def send_text(self, user_id: int, text: str, *, chat_id: int | None = None,
-                  reply_to: int | None = None, entities: list[dict] | None = None) -> dict:
-        """The user sends ``text``; commands ("/start payload", "/help@bot") get bot_command entities."""
+                  reply_to: int | None = None, entities: list[dict] | None = None,
+                  forward_from: dict | None = None, forward_hidden: str | None = None) -> dict:
+        """The user sends ``text``; commands ("/start payload", "/help@bot") get bot_command entities.
+        ``forward_from`` (a User dict) or ``forward_hidden`` (the name a sender who hides their
+        account shows) make it a message the user forwarded (``forward_origin``)."""
         content: dict[str, Any] = {"text": text}
         ents = entities if entities is not None else detect_bot_commands(text)
+        if forward_from is not None:
+            content["forward_origin"] = {"type": "user", "sender_user": {"is_bot": False, **forward_from},
+                                         "date": self.now()}
+            ents = entities or []
+        elif forward_hidden is not None:
+            content["forward_origin"] = {"type": "hidden_user", "sender_user_name": forward_hidden,
+                                         "date": self.now()}
+            ents = entities or []
         if ents:
             content["entities"] = ents
         return self._user_message(user_id, chat_id, content, reply_to=reply_to,

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from db.models import Event, HandoverItem, Person, Profile, utcnow
 from domain import model
+from handlers import admission
 from handlers import onboarding as ob
 from handlers.callbacks import Choice, Consent, WelcomeLanguage, unpack
 from handlers.flows import Flow, FlowHandler
@@ -45,13 +46,21 @@ async def before_consent(turn: Turn) -> None:
     command = ev.command
     if command is not None and command[0] in ("mydata", "delete"):
         pending = await pending_invitation(turn)
-        if pending is None:
+        co_organised = await turn.uow.events.co_organised(ev.user.id)  # an admin added them by their Telegram id
+        if pending is None and not co_organised:
             turn.say("privacy.nothing_stored")
         elif command[0] == "mydata":
-            turn.say("privacy.only_invitation", event=pending.name, days=PENDING_DAYS)
+            if pending is not None:
+                turn.say("privacy.only_invitation", event=pending.name, days=PENDING_DAYS)
+            if co_organised:
+                turn.say("privacy.co_organiser", events=", ".join(e.name for e in co_organised))
         else:
-            await turn.uow.invitations.forget(_pseudonym(turn))
-            turn.say("privacy.invitation_forgotten", event=pending.name)
+            if pending is not None:
+                await turn.uow.invitations.forget(_pseudonym(turn))
+                turn.say("privacy.invitation_forgotten", event=pending.name)
+            if co_organised:
+                await turn.uow.events.forget_co_organiser(ev.user.id)
+                turn.say("privacy.co_organiser_forgotten", events=", ".join(e.name for e in co_organised))
         return
     event: Event | None = None
     if command is not None and command[0] == "start" and command[1]:
@@ -154,12 +163,17 @@ async def organiser_record(turn: Turn) -> Person:
 
 
 async def join_event_by_slug(turn: Turn, slug: str) -> None:
+    """An invitation link opened by a participant; with a finished profile
+    they are admitted at once (a place, an application, the waiting list)."""
     assert turn.person is not None
     event = await turn.uow.events.by_slug(slug[:64])
     if event is None:
         turn.say("event.unknown")
     elif await turn.uow.events.join(event, turn.person):
         turn.say("event.joined", event=event.name)
+        profile = await turn.uow.people.profile(turn.person)
+        if profile.completed_at is not None:
+            await admission.admit_completed(turn, turn.person, profile)
     else:
         turn.say("event.already", event=event.name)
 
@@ -233,7 +247,12 @@ async def collect_data(turn: Turn, profile: Profile) -> dict[str, object]:
             "completed_at": _iso(profile.completed_at),
             "updated_at": _iso(profile.updated_at),
         },
-        "events": [{"name": e.name, "joined_at": _iso(ep.joined_at)} for e, ep in events],
+        "events": [{"name": e.name, "joined_at": _iso(ep.joined_at), "status": ep.status,
+                    "applied_at": _iso(ep.applied_at), "decided_at": _iso(ep.decided_at),
+                    "waiting_list": ep.queue_no is not None, "question": ep.question, "answer": ep.answer}
+                   for e, ep in events],
+        "co_organiser_of": [{"name": e.name, "code": e.slug} for e in
+                            await turn.uow.events.co_organised(person.telegram_id)],
         "suggestions": suggestions,
         "meetings": meetings,
         "feedback": feedback,
@@ -299,7 +318,8 @@ class DeleteFlow(FlowHandler):
 
 async def delete_everything(turn: Turn, profile: Profile) -> None:
     """Erase the person and everything linked to them (ON DELETE CASCADE):
-    profile, state, memberships, cards, pairs, meetings, their feedback and
+    profile, state, memberships (a place they held goes to the next on the
+    waiting list), co-organiser roles, cards, pairs, meetings, their feedback and
     follow-ups, hand-over items not handed over, cached embeddings. What the
     other side of a pair said stays theirs (their feedback and follow-up
     answers outlive the meeting); results a company received stay the
@@ -311,6 +331,8 @@ async def delete_everything(turn: Turn, profile: Profile) -> None:
     for meeting, _pair in await turn.uow.intros.meetings_of(person.id, model.OPEN_MEETING):
         await turn.publish(model.cancel_meeting(meeting, person.id))
     await _leave_the_other_side_theirs(turn, person)
+    await admission.withdraw_everywhere(turn, person)  # their places go to the people waiting
+    await turn.uow.events.forget_co_organiser(person.telegram_id)
     await turn.uow.followups.forget_sender(person.id)
     await turn.uow.outbox.forget_chat(person.telegram_id)  # messages to them not yet sent, and sent ones' texts
     # every model string in the cache, so rows an earlier EMBEDDING_MODEL wrote go too

@@ -1,20 +1,22 @@
-"""Organiser (admin) commands. Admins are the Telegram ids in ADMIN_IDS; the
-command registry (`handlers.registry`) lets only them in, with or without a
-participant profile."""
+"""Releasing an event's suggestions (`/release`). Organisers are the admins
+(ADMIN_IDS) and each event's co-organisers (`handlers.organisers`); the
+command registry (`handlers.registry`) lets them in with or without a
+participant profile, and every button is checked on press for the event it
+is about. Creating and showing events: `handlers.events`."""
 from __future__ import annotations
 
 import hashlib
-import secrets
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from db.models import Event
+from domain.admission import Admission
 from handlers.callbacks import ReleaseButton
 from handlers.cards import offer_suggestions, preview_suggestions
+from handlers.organisers import may_organise, organised_events, refuse
 from handlers.text import short
 
 if TYPE_CHECKING:
-    from db.models import Person, Profile
+    from db.models import Event, Person, Profile
     from handlers.turn import Turn
     from handlers.types import Button
 
@@ -23,28 +25,6 @@ CHOICES = 12  # events offered as buttons
 
 def deep_link(turn: Turn, slug: str) -> str:
     return f"https://t.me/{turn.services.bot_username}?start={slug}"
-
-
-async def cmd_newevent(turn: Turn, profile: Profile | None, args: str) -> None:
-    name = " ".join(args.split())
-    if len(name) < 3 or len(name) > 200:
-        turn.say("admin.newevent_usage")
-        return
-    slug = "ev" + secrets.token_urlsafe(6).replace("-", "x").replace("_", "y")
-    event = await turn.uow.events.add(Event(name=name, slug=slug, created_by=turn.ev.user.id))
-    turn.say("admin.event_created", event=event.name, link=deep_link(turn, event.slug))
-
-
-async def cmd_events(turn: Turn, profile: Profile | None, args: str) -> None:
-    events = await turn.uow.events.all()
-    if not events:
-        turn.say("admin.no_events")
-        return
-    lines = []
-    for event in events:
-        count = await turn.uow.events.participant_count(event)
-        lines.append(turn.tr("admin.event_line", event=event.name, count=count, link=deep_link(turn, event.slug)))
-    turn.send("\n".join(lines))
 
 
 def find_events(events: Sequence[Event], args: str) -> list[Event]:
@@ -61,20 +41,23 @@ def find_events(events: Sequence[Event], args: str) -> list[Event]:
 async def cmd_release(turn: Turn, profile: Profile | None, args: str) -> None:
     """Release an event's suggestions: choose the event (buttons, or a code or
     name), see what would be sent, confirm. Nothing is sent before that."""
-    events = await turn.uow.events.all()
+    events = list(await organised_events(turn))
     if not events:
         turn.say("admin.no_events")
         return
-    choices = list(events)
+    choices = events
     if args.strip():
-        found = find_events(events, args)
+        found = find_events(await turn.uow.events.all(), args)
         if len(found) == 1:
+            if not await may_organise(turn, found[0]):
+                turn.say("event.not_yours", event=found[0].name)
+                return
             text, buttons = await _confirmation(turn, found[0])
             turn.send(text, buttons)
             return
         if not found:
             turn.say("admin.release_unknown", given=short(args, 80))
-        choices = found or choices
+        choices = [e for e in events if e in found] or choices
     rows = []
     for event in list(reversed(choices))[:CHOICES]:  # newest first
         count = await turn.uow.events.participant_count(event)
@@ -84,7 +67,9 @@ async def cmd_release(turn: Turn, profile: Profile | None, args: str) -> None:
 
 
 async def _completed(turn: Turn, event: Event) -> list[tuple[Person, Profile]]:
-    return [(p, pr) for p, pr in await turn.uow.events.people(event) if pr is not None and pr.completed_at is not None]
+    """The participants to match: admitted (approved), with a finished profile."""
+    return [(p, pr) for p, pr in await turn.uow.events.people(event, statuses=(Admission.APPROVED,))
+            if pr is not None and pr.completed_at is not None]
 
 
 async def _stamp(turn: Turn, event: Event, members: list[tuple[Person, Profile]]) -> str:
@@ -118,11 +103,12 @@ async def _confirmation(turn: Turn, event: Event) -> tuple[str, list[list[Button
 
 
 async def on_release_button(turn: Turn, payload: ReleaseButton) -> None:
-    """The chooser's and the confirmation's buttons, checked on press."""
-    if not turn.is_admin:
-        turn.toast("admin.only", alert=True)
-        return
+    """The chooser's and the confirmation's buttons, checked on press: the
+    event's organisers only."""
     event = await turn.uow.events.get(payload.event_id)
+    if not await may_organise(turn, event or payload.event_id):
+        refuse(turn)
+        return
     if event is None:
         turn.toast("admin.release_stale", alert=True)
         return

@@ -367,6 +367,85 @@ class SettingsButton(Payload, actions=("set",), versioned=False):
         return cls(value) if value in ("on", "off") else None
 
 
+@dataclass(frozen=True)
+class EventButton(Payload, actions=("ev",), versioned=False):
+    """An organiser's `/newevent` conversation and `/event` card: `op` on
+    `event_id` (0: the draft of a new event) with its argument, and the
+    conversation version it was offered at (0 for the card's buttons, which
+    are checked against the event's row). Checked on press: organisers of
+    that event (creating events and adding co-organisers: admins only)."""
+
+    OPS: ClassVar[frozenset[str]] = frozenset({
+        # the conversation (versioned)
+        "fmt",  # a format chosen (arg: open | breakout | speed)
+        "cap",  # "unlimited" places
+        "apr",  # approval (arg: y | n)
+        "plc",  # place left open
+        "ok", "chg", "no", "bk",  # summary: create, change (menu), cancel; back to the summary / card
+        "fld",  # a field to change (arg: its name)
+        # the card (row-checked)
+        "show", "edit", "qr", "apps", "co", "rmco",
+    })
+
+    op: str
+    event_id: int = 0
+    arg: str = ""
+    version: int = 0
+
+    def pack(self) -> str:
+        return f"{self.op}:{self.event_id}:{self.arg}:{self.version}"
+
+    @classmethod
+    def unpack(cls, action: str, value: str) -> EventButton | None:
+        parts = value.split(":")
+        if len(parts) != 4:
+            return None
+        op, event_id, arg, version = parts
+        if op not in cls.OPS or not event_id.isdigit() or not version.isdigit():
+            return None
+        if (arg and not arg.isalnum()) or len(arg) > 16 or len(event_id) > 12:
+            return None
+        return cls(op, int(event_id), arg, int(version))
+
+
+@dataclass(frozen=True)
+class ApplicationButton(Payload, actions=("ap",), versioned=False):
+    """An application to an event: the organisers' a(ccept) · d(ecline) ·
+    q(uestion) under it, and the applicant's r(eply) to a question. Checked
+    on press against the participant's row (still open?) and, for the
+    organisers' ops, `may_organise`."""
+
+    event_id: int
+    person_id: int
+    op: str  # "a" | "d" | "q" | "r"
+
+    def pack(self) -> str:
+        return f"{self.event_id}:{self.person_id}:{self.op}"
+
+    @classmethod
+    def unpack(cls, action: str, value: str) -> ApplicationButton | None:
+        parts = value.split(":")
+        if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit() or parts[2] not in ("a", "d", "q", "r"):
+            return None
+        return cls(int(parts[0]), int(parts[1]), parts[2])
+
+
+@dataclass(frozen=True)
+class LeaveButton(Payload, actions=("lv",), versioned=False):
+    """A participant's `/leave`: c(hoose) the event, y(es) leave it, n(o)."""
+
+    event_id: int
+    op: str  # "c" | "y" | "n"
+
+    def pack(self) -> str:
+        return f"{self.event_id}:{self.op}"
+
+    @classmethod
+    def unpack(cls, action: str, value: str) -> LeaveButton | None:
+        row = _row(value, 2, 2)
+        return cls(*row) if row and row[1] in ("c", "y", "n") else None
+
+
 def unpack(signed: Signed) -> Payload | None:
     """The typed payload of a verified button; None for an unknown action or a
     value that does not fit its type."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from handlers import account, cards
+from handlers import account, admission, cards
 from i18n import language_of
 from handlers import onboarding as ob
 from handlers.callbacks import Choice
@@ -29,13 +29,23 @@ async def cmd_start(turn: Turn, profile: Profile, args: str) -> None:
     current(turn).resume(turn, profile)
 
 
-async def cmd_help(turn: Turn, profile: Profile | None, args: str) -> None:
-    if profile is None:  # an organiser without a participant profile: no onboarding pushed on them
-        turn.say("help.admin")
-        return
-    turn.say("help.text")
+async def organiser_help(turn: Turn) -> None:
+    """The organiser commands this person may use: all of them for admins;
+    the event-scoped ones, with their events, for co-organisers."""
     if turn.is_admin:
         turn.say("help.admin")
+        return
+    events = await turn.uow.events.co_organised(turn.ev.user.id)
+    if events:
+        turn.say("help.co_organiser", events="\n".join(f"• {e.name} ({e.slug})" for e in events))
+
+
+async def cmd_help(turn: Turn, profile: Profile | None, args: str) -> None:
+    if profile is None:  # an organiser without a participant profile: no onboarding pushed on them
+        await organiser_help(turn)
+        return
+    turn.say("help.text")
+    await organiser_help(turn)
     if current(turn).awaits_answer(turn):
         current(turn).resume(turn, profile)
 
@@ -98,6 +108,10 @@ async def cmd_matches(turn: Turn, profile: Profile, args: str) -> None:
         return
     if person.paused:
         turn.say("matches.paused")
+        return
+    note = await admission.matches_note(turn, person)
+    if note is not None:  # an open application, the waiting list, declined
+        turn.say(note[0], **note[1])
         return
     await cards.offer_suggestions(turn, [person])
 

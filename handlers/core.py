@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from db.models import utcnow
 from db.uow import DuplicateUpdate, SqlAlchemyUnitOfWork, is_transient_db_error
-from handlers import account, broadcast, cards, commands, followups, introductions
+from handlers import account, broadcast, cards, commands, followups, introductions, organisers
 from handlers.callbacks import Choice, Consent, unpack
 from handlers.flows import Flow, current
 from handlers.turn import Turn
@@ -172,7 +172,7 @@ class CrosslabCore:
             # sees the privacy notice first.
             if await self.as_organiser(turn, command):
                 return
-            if not (self.organiser_in_flow(turn) or self.organiser_privacy(turn)):
+            if not (await self.organiser_in_flow(turn) or self.organiser_privacy(turn)):
                 await account.before_consent(turn)
                 return
         profile = await turn.uow.people.profile(turn.person)
@@ -186,13 +186,17 @@ class CrosslabCore:
             await self.on_other(turn, profile)
 
     async def as_organiser(self, turn: Turn, command: Command | None) -> bool:
-        """An organiser's command or button that needs no participant profile
-        (the handler gets profile None); False if this is not one."""
+        """An organiser's (an admin's or a co-organiser's) command or button
+        that needs no participant profile (the handler gets profile None);
+        False if this is not one."""
         ev = turn.ev
-        if not turn.is_admin:
+        if not await organisers.is_organiser(turn):
             return False
         if command is not None and ev.command is not None and command.without_profile:
-            await command.handler(turn, None, ev.command[1])  # type: ignore[arg-type]  # organisers need no profile
+            if await self.may_use(turn, command):
+                await command.handler(turn, None, ev.command[1])  # type: ignore[arg-type]  # organisers need no profile
+            else:
+                turn.say("admin.only")  # a co-organiser's global command
             return True
         if ev.kind == "button":
             signed = self.services.signer.verify(ev.user.id, ev.callback_data)
@@ -203,12 +207,23 @@ class CrosslabCore:
         return False
 
     @staticmethod
-    def organiser_in_flow(turn: Turn) -> bool:
+    async def may_use(turn: Turn, command: Command) -> bool:
+        """Organiser commands: global ones for admins only, event-scoped ones
+        for co-organisers too (the handler then checks the event)."""
+        if command.admin:
+            return turn.is_admin
+        if command.event_scoped:
+            return await organisers.is_organiser(turn)
+        return True
+
+    @staticmethod
+    async def organiser_in_flow(turn: Turn) -> bool:
         """An organiser's record (no consent) in a flow of theirs (the
-        hand-over): its text, files and /cancel go to that flow."""
+        hand-over, a broadcast, an event): its text, files and /cancel go to that flow."""
         ev = turn.ev
-        return (turn.is_admin and turn.person is not None and turn.flow not in (Flow.IDLE, Flow.NONE)
-                and ev.kind != "button" and (ev.command is None or ev.command[0] == "cancel"))
+        return (turn.person is not None and turn.flow not in (Flow.IDLE, Flow.NONE)
+                and ev.kind != "button" and (ev.command is None or ev.command[0] == "cancel")
+                and await organisers.is_organiser(turn))
 
     @staticmethod
     def organiser_privacy(turn: Turn) -> bool:
@@ -277,7 +292,7 @@ class CrosslabCore:
             turn.say("command.unknown", command=name[:40])
             if current(turn).awaits_answer(turn):
                 current(turn).resume(turn, profile)
-        elif command.admin and not turn.is_admin:
+        elif not await self.may_use(turn, command):
             turn.say("admin.only")
         else:
             await command.handler(turn, profile, args)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Iterable
 
 from domain.durations import parse_offsets
 from domain.model import OUTCOMES, MeetingStatus
+from handlers.organisers import may_organise
 from i18n import duration, t
 
 if TYPE_CHECKING:
@@ -136,8 +137,14 @@ async def cmd_stats(turn: Turn, profile: Profile | None, args: str) -> None:
         if event is None:
             turn.say("admin.stats_usage")
             return
+        if not await may_organise(turn, event):
+            turn.say("event.not_yours", event=event.name)
+            return
         person_ids = {p.id for p, _ in await turn.uow.events.people(event)}
         scope = turn.tr("admin.stats_scope", event=event.name)
+    elif not await may_organise(turn, None):  # all events: admins only
+        turn.say("admin.stats_own")
+        return
     fig = await figures(turn.uow, turn.services.policy.stages, person_ids)
     turn.send(render(turn.locale, fig, scope))
 

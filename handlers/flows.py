@@ -28,6 +28,8 @@ class Flow(StrEnum):
     FEEDBACK = "feedback"  # the questions after a meeting and the optional comment
     HANDOVER = "handover"  # collecting results for a company
     BROADCAST = "broadcast"  # an organiser writing an announcement (handlers/broadcast.py)
+    EVENT = "event"  # an organiser's /newevent, a field of /event, a question to an applicant, a co-organiser
+    APPLICATION = "application"  # an applicant answering the organisers' question (handlers/admission.py)
 
 
 class FlowHandler:
@@ -77,6 +79,7 @@ class IdleFlow(FlowHandler):
 QUESTIONS: frozenset[tuple[str, str]] = frozenset({
     (Flow.FEEDBACK, "met"), (Flow.FEEDBACK, "rating"), (Flow.FEEDBACK, "continue"), (Flow.FEEDBACK, "text"),
     (Flow.MEETING, "offer"), (Flow.MEETING, "slots"), (Flow.MEETING, "where"),
+    (Flow.APPLICATION, "answer"),
 })
 
 

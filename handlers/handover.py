@@ -99,6 +99,9 @@ async def on_handover_button(turn: Turn, payload: HandoverButton) -> None:
             return
         await _deliver(turn, person, int(data["company_id"]), data.get("pair_id"))
         return
+    if payload.op == "c" and not turn.is_admin:  # any company: the organisers' choice
+        turn.toast("admin.only", alert=True)
+        return
     target = await _target(turn, payload)
     if target is None:
         turn.toast("button.invalid", alert=True)

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from db.models import Profile, utcnow
+from domain.admission import Admission
+from handlers import admission
 from handlers.callbacks import Choice
 from handlers.cards import offer_suggestions
 from handlers.flows import Flow, FlowHandler
@@ -588,11 +590,14 @@ async def propose_help_again(turn: Turn, profile: Profile, challenge: str, raw: 
 
 
 async def after_onboarding(turn: Turn, profile: Profile) -> None:
-    """Event participants wait for the organisers to release matches; everyone
-    else gets suggestions right away."""
+    """Event participants are admitted to their events (a place, an
+    application to the organisers, or the waiting list: `handlers.admission`)
+    and wait for the organisers to release matches; everyone else gets
+    suggestions right away."""
     assert turn.person is not None
     if await turn.uow.events.of_person(turn.person):
-        turn.say("onboarding.wait_release")
+        if Admission.APPROVED in await admission.admit_completed(turn, turn.person, profile):
+            turn.say("onboarding.wait_release")
     else:
         await offer_suggestions(turn, [turn.person])
 

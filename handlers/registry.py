@@ -9,11 +9,13 @@ from typing import TYPE_CHECKING, Any
 
 from domain.events import (MeetingCancelled, MeetingMoved, MeetingPlaceSet, MeetingScheduled, MeetingSelfArranged,
                            PairIntroduced, TimeOffered)
-from handlers import admin, broadcast, browse, cards, commands, figures, followups, handover, introductions
+from handlers import (admin, admission, broadcast, browse, cards, commands, events, figures, followups, handover,
+                      introductions)
 from handlers.account import DeleteFlow
 from handlers.bus import MessageBus
-from handlers.callbacks import (BroadcastButton, BrowseButton, CardButton, FeedbackButton, HandoverButton, MeetingButton,
-                                OptOutButton, OutcomeButton, ReleaseButton, SettingsButton)
+from handlers.callbacks import (ApplicationButton, BroadcastButton, BrowseButton, CardButton, EventButton, FeedbackButton,
+                                HandoverButton, LeaveButton, MeetingButton, OptOutButton, OutcomeButton, ReleaseButton,
+                                SettingsButton)
 from handlers.flows import Flow, FlowHandler, IdleFlow
 from handlers.onboarding import OnboardingFlow, ProfileFlow
 
@@ -28,13 +30,16 @@ CommandHandler = Callable[["Turn", "Profile", str], Awaitable[None]]
 class Command:
     handler: CommandHandler
     admin: bool = False  # organisers only (ADMIN_IDS); they need no participant profile
+    # Organisers of an event: ADMIN_IDS and the event's co-organisers (the handler
+    # checks the event with handlers.organisers.may_organise); no profile needed.
+    event_scoped: bool = False
     menu: bool = False  # shown in Telegram's command menu (catalog key cmd.<name>)
     organisers_too: bool = False  # organisers may use it without a profile (the handler gets profile None)
 
     @property
     def without_profile(self) -> bool:
         """An organiser without a participant profile may use it."""
-        return self.admin or self.organisers_too
+        return self.admin or self.event_scoped or self.organisers_too
 
 
 @dataclass(frozen=True)
@@ -54,11 +59,12 @@ class Registry:
 def build_registry() -> Registry:
     flows: list[FlowHandler] = [IdleFlow(), OnboardingFlow(), ProfileFlow(), DeleteFlow(),
                                 introductions.MeetingFlow(), followups.FeedbackFlow(), handover.HandoverFlow(),
-                                broadcast.BroadcastFlow()]
+                                broadcast.BroadcastFlow(), events.EventFlow(), admission.ApplicationFlow()]
     by_flow: dict[str, FlowHandler] = {f.flow: f for f in flows}
     by_flow[Flow.NONE] = by_flow[Flow.IDLE]
     menu = lambda handler: Command(handler, menu=True)  # noqa: E731
     organisers = lambda handler: Command(handler, admin=True)  # noqa: E731
+    of_event = lambda handler: Command(handler, event_scoped=True)  # noqa: E731
     return Registry(
         flows=by_flow,
         commands={
@@ -77,10 +83,12 @@ def build_registry() -> Registry:
             "language": menu(commands.cmd_language),
             "help": Command(commands.cmd_help, menu=True, organisers_too=True),
             "cancel": menu(commands.cmd_cancel),
-            "newevent": organisers(admin.cmd_newevent),
-            "events": organisers(admin.cmd_events),
-            "release": organisers(admin.cmd_release),
-            "stats": organisers(figures.cmd_stats),
+            "leave": Command(admission.cmd_leave),
+            "newevent": organisers(events.cmd_newevent),
+            "events": of_event(events.cmd_events),
+            "event": of_event(events.cmd_event),
+            "release": of_event(admin.cmd_release),
+            "stats": of_event(figures.cmd_stats),
             "broadcast": organisers(broadcast.cmd_broadcast),
             "broadcasts": organisers(broadcast.cmd_broadcasts),
         },
@@ -95,8 +103,12 @@ def build_registry() -> Registry:
             BroadcastButton: broadcast.on_broadcast_button,
             OptOutButton: broadcast.on_opt_out,
             SettingsButton: broadcast.on_settings_button,
+            EventButton: events.on_event_button,
+            ApplicationButton: events.on_application_button,
+            LeaveButton: admission.on_leave_button,
         },
-        organiser_buttons=frozenset({HandoverButton, ReleaseButton, BroadcastButton, OptOutButton}),
+        organiser_buttons=frozenset({HandoverButton, ReleaseButton, BroadcastButton, OptOutButton, EventButton,
+                                     ApplicationButton}),
     )
 
 

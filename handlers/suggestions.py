@@ -35,7 +35,10 @@ class Scopes:
     - someone who joined an event (by its invitation link) waits until the
       organisers release it: no suggestions, and nobody's candidate;
     - after the release, they are matched only with people who share a
-      released event with them.
+      released event with them;
+    - an event counts for someone only once they are admitted to it
+      (`domain.admission`: approved, not an open application, declined or on
+      the waiting list).
     """
 
     events: dict[int, list[tuple[int, bool]]] = field(default_factory=dict)  # person -> [(event, released?)]
@@ -59,11 +62,11 @@ class Scopes:
 
 async def scopes(turn: Turn, release: int | None = None) -> Scopes:
     """The scopes now; `release`: as if that event were released (the
-    organiser's preview before confirming)."""
+    organiser's preview before confirming). Only admitted participants count
+    as released."""
     joined = await turn.uow.events.memberships()
-    if release is not None:
-        joined = {p: [(e, released or e == release) for e, released in es] for p, es in joined.items()}
-    return Scopes(joined)
+    return Scopes({p: [(e, admitted and (released or e == release)) for e, released, admitted in es]
+                   for p, es in joined.items()})
 
 
 class MatchingService:

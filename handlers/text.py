@@ -67,6 +67,31 @@ def describe(lang: str, profile: Profile) -> str:
     return f"{profile.name}" + (f" – {' · '.join(parts)}" if parts else "")
 
 
+def profile_card(locale: str, profile: Profile) -> str:
+    """A whole profile for an organiser's eyes (an application), in their
+    language: the answers of onboarding, no contact details."""
+    none = t(locale, "profile.empty")
+    lang = language_of(locale)
+
+    def line(field: str, value: str | None) -> str:
+        return f"{t(locale, 'field.' + field)}: {value or none}"
+
+    lines = [line("name", profile.name),
+             line("side", t(locale, "side." + profile.side) if profile.side in ("production", "creative") else None),
+             line("organisation", profile.organisation), line("role", profile.role)]
+    if profile.side == "production":
+        wanted = profile.wanted_disciplines
+        lines += [line("sector", profile.sector), line("challenge", profile.seeks),
+                  line("wanted", None if wanted is None else ", ".join(
+                      DISCIPLINES[c][lang] for c in wanted if c in DISCIPLINES) or t(locale, "wanted.none"))]
+    elif profile.side == "creative":
+        lines += [line("disciplines", ", ".join(DISCIPLINES[c][lang] for c in profile.disciplines or []
+                                                 if c in DISCIPLINES)),
+                  line("skills", profile.offers), line("collaboration", profile.seeks)]
+    lines.append(line("languages", ", ".join(t(locale, f"lang.{c}") for c in profile.languages or [])))
+    return "\n".join(lines)
+
+
 SOON = timedelta(hours=6)  # closer than this, a reminder says "in 1 hour" rather than "today at"
 
 

@@ -27,6 +27,8 @@ class Turn:
     state: ConversationState | None = None
     reply: Reply = field(default_factory=Reply)
     events: list[Event] = field(default_factory=list)  # published; acted on again after the commit
+    # The events this user co-organises, once asked (handlers.organisers.co_organised).
+    co_organised: frozenset[int] | None = None
 
     @classmethod
     def system(cls, services: Services, uow: SqlAlchemyUnitOfWork) -> Turn:

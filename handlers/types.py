@@ -54,6 +54,10 @@ class Incoming:
     # The person edited a message they had sent (Telegram's edited_message):
     # `text` is the new text; it is not read as an answer (handlers.core.on_edited).
     edited: bool = False
+    # A forwarded message: its original sender (Telegram's forward_origin of type
+    # "user"), or the name shown when the sender hides their account ("hidden_user").
+    forward_from: UserRef | None = None
+    forward_hidden: str | None = None
 
     @property
     def command(self) -> tuple[str, str] | None:

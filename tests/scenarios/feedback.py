@@ -17,6 +17,7 @@ from sqlalchemy import select
 from db.models import Feedback, HandoverItem, Meeting, Outcome, Person, Suggestion
 from i18n import t
 from tests.support.config import ADMIN_ID
+from tests.support.events import new_event
 from tests.scenarios.meetings import COMPANY_CHALLENGE, DESIGNER, introduced_pair, onboard, texts
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -303,8 +304,7 @@ async def feedback_survives_restarts_and_bad_input(h) -> None:
     assert (await _feedback(h))[0].text in (None, "Leider keine gemeinsame Basis.")
     # The badly rated pair is never suggested again, even by an organiser's release.
     admin = h.chat(ADMIN_ID, "Orga", "de")
-    await admin.say("/newevent Zweite Runde")
-    slug = admin.last.text.split()[-1].rsplit("=", 1)[1]
+    slug = await new_event(admin, "Zweite Runde")
     await company.say(f"/start {slug}")
     await creative.say(f"/start {slug}")
     await admin.say(f"/release {slug}")

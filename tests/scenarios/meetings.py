@@ -12,6 +12,7 @@ from sqlalchemy import select
 from db.models import Meeting, Pair
 from i18n import t
 from tests.support.config import ADMIN_ID
+from tests.support.events import new_event
 
 COMPANY_CHALLENGE = ("Unsere Möbel verkaufen wir nur im eigenen Laden. Wir wollen online verkaufen, "
                      "aber unsere Produktfotos sind schlecht und wir haben keinen Onlineshop.")
@@ -403,8 +404,7 @@ async def restart_before_reminder_sends_exactly_once(h) -> None:
 
 async def organiser_releases_event_matches(h) -> None:
     admin = h.chat(ADMIN_ID, "Orga", "de")
-    await admin.say("/newevent Exklusivrunde")
-    slug = admin.last.text.split()[-1].rsplit("=", 1)[1]
+    slug = await new_event(admin, "Exklusivrunde")
     company = await onboard(h, 1301, lang="de", side="production", name="Uta Seifert", text=COMPANY_CHALLENGE,
                             days=("Di",), window="vormittags", slug=slug)
     assert "sobald das Organisationsteam sie freigibt" in company.last.text
@@ -529,9 +529,8 @@ async def organiser_chooses_and_confirms_a_release(h) -> None:
     or its code or name) and sees how many cards go to whom before anything is
     sent; the buttons are checked on press."""
     admin = h.chat(ADMIN_ID, "Orga", "de")
-    await admin.say("/newevent Creative Production Lab 2027")
-    slug = admin.last.text.split()[-1].rsplit("=", 1)[1]
-    await admin.say("/newevent Leere Runde")  # the newest event, with nobody in it
+    slug = await new_event(admin, "Creative Production Lab 2027")
+    await new_event(admin, "Leere Runde")  # the newest event, with nobody in it
     company = await onboard(h, 1501, lang="de", side="production", name="Uta Seifert", text=COMPANY_CHALLENGE,
                             days=("Di",), window="vormittags", slug=slug)
     creative = await onboard(h, 2501, lang="en", side="creative", name="Ben Okafor", text=PHOTOGRAPHER,
@@ -575,8 +574,7 @@ async def event_participants_wait_for_their_release(h) -> None:
     it; afterwards they are matched within the event only. A first release
     after someone used /matches is a first release, not "already released"."""
     admin = h.chat(ADMIN_ID, "Orga", "de")
-    await admin.say("/newevent Werkstattrunde")
-    slug = admin.last.text.split()[-1].rsplit("=", 1)[1]
+    slug = await new_event(admin, "Werkstattrunde")
     company = await onboard(h, 1601, lang="de", side="production", name="Uta Seifert", text=COMPANY_CHALLENGE,
                             days=("Di",), window="vormittags", slug=slug)
     creative = await onboard(h, 2601, lang="en", side="creative", name="Ben Okafor", text=PHOTOGRAPHER,
@@ -617,8 +615,7 @@ async def participants_browse_and_choose(h) -> None:
     card's "interested", so two marks are an introduction. Before the release
     it says when browsing opens; forged or foreign buttons change nothing."""
     admin = h.chat(ADMIN_ID, "Orga", "de")
-    await admin.say("/newevent Stöberrunde")
-    slug = admin.last.text.split()[-1].rsplit("=", 1)[1]
+    slug = await new_event(admin, "Stöberrunde")
     company = await onboard(h, 1701, lang="de", side="production", name="Uta Seifert", text=COMPANY_CHALLENGE,
                             days=("Di",), window="vormittags", slug=slug, org="Seifert Möbelwerkstatt")
     await company.say("/browse")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from db.models import Person, Profile
 from matching.taxonomy import DISCIPLINES
 from tests.support.config import ADMIN_ID
+from tests.support.events import new_event
 
 CHALLENGE_DE = ("Unsere Möbel verkaufen wir nur im eigenen Laden. Wir wollen sie online verkaufen, "
                 "aber unsere Fotos sind schlecht und wir haben keinen Onlineshop.")
@@ -296,17 +297,15 @@ async def privacy_commands(h, user_id: int = 1001) -> None:
 
 async def event_deep_link(h) -> None:
     admin = h.chat(ADMIN_ID, "Orga", "de")
-    await admin.say("/newevent cp/lab Herbst 2026")
-    assert "angelegt" in admin.last.text
-    link = admin.last.text.split()[-1]
-    slug = link.rsplit("=", 1)[1]
+    slug = await new_event(admin, "cp/lab Herbst 2026")
+    assert any("angelegt" in m.text for m in admin.messages[-3:])
     chat = h.chat(8001, "Mia", "de")
     await chat.say(f"/start {slug}")
     assert "cp/lab Herbst 2026" in chat.last.text or "cp/lab Herbst 2026" in chat.messages[-2].text
     await chat.press("Einverstanden")
     assert any("angemeldet" in m.text for m in chat.messages)
     await admin.say("/events")
-    assert "1 Teilnehmende" in admin.last.text
+    assert "Bereich noch nicht gewählt: 1 angemeldet" in admin.last.text
     await chat.say("/start nonexistent")
     assert any("kenne ich nicht" in m.text for m in chat.messages[-3:])
 
@@ -605,13 +604,12 @@ async def declined_invitation_survives_start(h) -> None:
     from db.models import EventParticipant, PendingInvitation
 
     admin = h.chat(ADMIN_ID, "Orga", "de")
-    await admin.say("/newevent Werkstattabend")
-    slug = admin.last.text.split()[-1].rsplit("=", 1)[1]
+    slug = await new_event(admin, "Werkstattabend")
     chat = h.chat(8201, "Rosa", "de")
     await chat.say(f"/start {slug}")
     await chat.press("Nein")
     assert "Einladung zu „Werkstattabend“" in chat.last.text and "/start" in chat.last.text
-    assert await h.person(8201) is None and await h.count(Person) == 0
+    assert await h.person(8201) is None and await h.count(Person) == 1  # the organiser's own record (/newevent)
     assert await h.count(PendingInvitation) == 1
     async with h.sessions() as s:
         from sqlalchemy import select
@@ -627,7 +625,7 @@ async def declined_invitation_survives_start(h) -> None:
     assert await h.count(EventParticipant) == 1
     assert await h.count(PendingInvitation) == 0  # used up at consent
     await admin.say("/events")
-    assert "1 Teilnehmende" in admin.last.text
+    assert "Bereich noch nicht gewählt: 1 angemeldet" in admin.last.text
 
     # Declined, then /delete before consent: the invitation is forgotten.
     other = h.chat(8202, "Tom", "de")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.scenarios import broadcasts, feedback, meetings, onboarding
+from tests.scenarios import broadcasts, events, feedback, meetings, onboarding
 from tests.support.harness import CoreHarness
 
 # Reminders 2 days and 1 day before, waits divided by 50,000: for a meeting six
@@ -32,6 +32,11 @@ async def test_feedback_and_followups(harness, scenario) -> None:
 
 @pytest.mark.parametrize("scenario", broadcasts.ALL, ids=lambda s: s.__name__)
 async def test_broadcasts(harness, scenario) -> None:
+    await scenario(harness)
+
+
+@pytest.mark.parametrize("scenario", events.ALL, ids=lambda s: s.__name__)
+async def test_events(harness, scenario) -> None:
     await scenario(harness)
 
 
@@ -151,11 +156,11 @@ async def test_a_one_sided_mark_comes_first_at_release(core_harness: CoreHarness
 
     from db.models import Suggestion
     from tests.support.config import ADMIN_ID
+    from tests.support.events import new_event
 
     h = core_harness
     admin = h.chat(ADMIN_ID, "Orga", "de")
-    await admin.say("/newevent Markierrunde")
-    slug = admin.last.text.split()[-1].rsplit("=", 1)[1]
+    slug = await new_event(admin, "Markierrunde")
     company = await meetings.onboard(h, 1801, lang="de", side="production", name="Uta Seifert",
                                      text=meetings.COMPANY_CHALLENGE, days=("Di",), window="vormittags", slug=slug)
     await meetings.onboard(h, 2801, lang="en", side="creative", name="Ben Okafor", text=meetings.PHOTOGRAPHER,

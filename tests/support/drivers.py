@@ -49,6 +49,12 @@ class ChatBase:
         """The person edits the last text message they sent (an edited_message update)."""
         raise NotImplementedError
 
+    async def forward(self, text: str, from_id: int | None, first_name: str = "", *,
+                      hidden: str | None = None) -> list[Msg]:
+        """The person forwards a text message of someone else (`from_id`), or of
+        someone who hides their account (`hidden`: the name it shows)."""
+        raise NotImplementedError
+
     async def press(self, label_part: str) -> list[Msg]:
         """Press the button containing `label_part` on the newest message that has one."""
         for msg in reversed(self.messages):
@@ -125,6 +131,12 @@ class CoreChat(ChatBase):
 
     async def edit_last(self, text: str) -> list[Msg]:
         return await self._handle(Incoming(next(_update_ids), self.user, self.user_id, "text", text=text, edited=True))
+
+    async def forward(self, text: str, from_id: int | None, first_name: str = "", *,
+                      hidden: str | None = None) -> list[Msg]:
+        origin = UserRef(from_id, first_name) if from_id is not None else None
+        return await self._handle(Incoming(next(_update_ids), self.user, self.user_id, "text", text=text,
+                                           forward_from=origin, forward_hidden=hidden))
 
     async def send_file(self, kind: str, caption: str = "", filename: str | None = None) -> list[Msg]:
         """A photo or document (with a caption) that Telegram already holds."""

@@ -182,6 +182,12 @@ class EmulatorChat(ChatBase):
     async def edit_last(self, text: str) -> list[Msg]:
         return await self._settle(self.h.emu.edit_text(self.user_id, self.last_text_id, text))
 
+    async def forward(self, text: str, from_id: int | None, first_name: str = "", *,
+                      hidden: str | None = None) -> list[Msg]:
+        sender = {"id": from_id, "first_name": first_name} if from_id is not None else None
+        return await self._settle(self.h.emu.send_text(self.user_id, text, forward_from=sender,
+                                                       forward_hidden=hidden))
+
     async def send_kind(self, kind: str) -> list[Msg]:
         send = {"sticker": self.h.emu.send_sticker, "photo": self.h.emu.send_photo, "voice": self.h.emu.send_voice,
                 "location": self.h.emu.send_location, "video": self.h.emu.send_video,

@@ -92,9 +92,9 @@ def test_forms_differ_where_people_are_addressed() -> None:
 
 
 def test_numbers_agree_with_their_nouns() -> None:
-    assert "1 Teilnehmende:r" in t("de", "admin.event_line", event="X", count=1, link="L")
-    assert "2 Teilnehmende" in t("de", "admin.event_line", event="X", count=2, link="L")
-    assert "1 participant –" in t("en", "admin.event_line", event="X", count=1, link="L")
+    counts = dict(side="S", registered=1250, onboarded=1, approved=0, waiting=2)
+    assert "1.250 angemeldet · 1 mit fertigem Profil" in t("de", "event.counts", **counts)
+    assert "1,250 registered · 1 onboarded" in t("en", "event.counts", **counts)
     assert "Ihr Eintrag bleibt" in t("de", "ho.kept", count=1)
     assert "Deine 3 Einträge" in t("de-du", "ho.kept", count=3)
     assert "1 item." in t("en", "ho.sent", company="C", count=1)
