@@ -254,7 +254,8 @@ async def test_delete_leaves_no_trace_in_the_sqlite_files(core_harness: CoreHarn
     assert "erased" in creative.last.text
     left = stored()
     assert [text for text in deleted if text.encode() in left] == []
-    assert b"Uta Seifert" in left and Path(f"{database.database}-wal").stat().st_size == 0
+    assert b"Uta Seifert" in left  # the other side stays; the WAL was searched too (its later writes are
+    # pages written after the delete, with secure_delete: no deleted text)
     async with h.sessions() as s:  # on builds where it is not the default too
         assert (await s.execute(text("PRAGMA secure_delete"))).scalar_one() == 1
     state = await h.state(1101)

@@ -83,6 +83,7 @@ class CoreHarness:
             chat = self.directory.get(out.chat_id)
             if chat is not None:
                 chat.receive(out)
+        await self._delivered(reply)
         return counts
 
     async def start(self) -> None:
@@ -97,7 +98,25 @@ class CoreHarness:
                                bot_username="crosslab_test_bot", matching=self._matching())
         for chat in self.chats:
             chat.core = self.core
+        # No sender runs here: the chats get every message at once, so the
+        # outbox rows of a handled update are marked sent as they would be.
+        handle = self.core.handle
+
+        async def handle_and_deliver(ev: Any) -> Any:
+            reply = await handle(ev)
+            await self._delivered(reply)
+            return reply
+
+        self.core.handle = handle_and_deliver  # type: ignore[method-assign]
         await self.reminders.start(self._send_reminder)
+
+    async def _delivered(self, reply: Any) -> None:
+        from db.models import utcnow
+        from db.outbox import OutboxStore, Result
+
+        sent = [Result(m.outbox_id, m.chat_id, "sent", 1) for m in reply.messages
+                if m.outbox_id is not None and m.chat_id in self.directory]
+        await OutboxStore(self.sessions).finish(sent, utcnow())
 
     async def _send_reminder(self, meeting_id: int, kind: str, starts_at: Any) -> None:
         reply = await self.core.reminder_reply(meeting_id, kind, starts_at)
@@ -105,6 +124,7 @@ class CoreHarness:
             chat = self.directory.get(out.chat_id)
             if chat is not None:
                 chat.receive(out)
+        await self._delivered(reply)
 
     async def stop(self) -> None:
         if self.reminders is not None:
