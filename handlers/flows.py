@@ -28,6 +28,7 @@ class Flow(StrEnum):
     FEEDBACK = "feedback"  # the questions after a meeting and the optional comment
     HANDOVER = "handover"  # collecting results for a company
     BROADCAST = "broadcast"  # an organiser writing an announcement (handlers/broadcast.py)
+    PLAN = "plan"  # an organiser typing a plan's time, place or moderator (handlers/plans.py)
 
 
 class FlowHandler:

@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 from domain.events import (MeetingCancelled, MeetingMoved, MeetingPlaceSet, MeetingScheduled, MeetingSelfArranged,
                            PairIntroduced, TimeOffered)
-from handlers import admin, broadcast, browse, cards, commands, figures, followups, handover, introductions
+from handlers import admin, broadcast, browse, cards, commands, figures, followups, handover, introductions, plans
 from handlers.account import DeleteFlow
 from handlers.bus import MessageBus
 from handlers.callbacks import (BroadcastButton, BrowseButton, CardButton, FeedbackButton, HandoverButton, MeetingButton,
-                                OptOutButton, OutcomeButton, ReleaseButton, SettingsButton)
+                                OptOutButton, OutcomeButton, PlanButton, ReleaseButton, SettingsButton)
 from handlers.flows import Flow, FlowHandler, IdleFlow
 from handlers.onboarding import OnboardingFlow, ProfileFlow
 
@@ -54,7 +54,7 @@ class Registry:
 def build_registry() -> Registry:
     flows: list[FlowHandler] = [IdleFlow(), OnboardingFlow(), ProfileFlow(), DeleteFlow(),
                                 introductions.MeetingFlow(), followups.FeedbackFlow(), handover.HandoverFlow(),
-                                broadcast.BroadcastFlow()]
+                                broadcast.BroadcastFlow(), plans.PlanFlow()]
     by_flow: dict[str, FlowHandler] = {f.flow: f for f in flows}
     by_flow[Flow.NONE] = by_flow[Flow.IDLE]
     menu = lambda handler: Command(handler, menu=True)  # noqa: E731
@@ -80,6 +80,8 @@ def build_registry() -> Registry:
             "newevent": organisers(admin.cmd_newevent),
             "events": organisers(admin.cmd_events),
             "release": organisers(admin.cmd_release),
+            "plan": organisers(plans.cmd_plan),
+            "round": organisers(plans.cmd_round),
             "stats": organisers(figures.cmd_stats),
             "broadcast": organisers(broadcast.cmd_broadcast),
             "broadcasts": organisers(broadcast.cmd_broadcasts),
@@ -95,8 +97,9 @@ def build_registry() -> Registry:
             BroadcastButton: broadcast.on_broadcast_button,
             OptOutButton: broadcast.on_opt_out,
             SettingsButton: broadcast.on_settings_button,
+            PlanButton: plans.on_plan_button,
         },
-        organiser_buttons=frozenset({HandoverButton, ReleaseButton, BroadcastButton, OptOutButton}),
+        organiser_buttons=frozenset({HandoverButton, ReleaseButton, BroadcastButton, OptOutButton, PlanButton}),
     )
 
 

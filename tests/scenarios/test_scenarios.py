@@ -341,3 +341,11 @@ async def test_browse_costs_the_same_queries_for_1_and_10_people(core_harness: C
         filter_press = await measured(lambda: company.press("Filter"))
         figures[total] = (browse, filter_press)
     assert figures[1] == figures[10], figures
+
+
+# --- organisers' plans (issue 13) -----------------------------------------------------------------
+
+async def test_breakout_plan_review_and_release(harness) -> None:
+    from tests.scenarios import plans
+
+    await plans.breakout_review_and_release(harness)
