@@ -982,7 +982,7 @@ class PlanFlow(FlowHandler):
             data.update(moderator=turn.ev.user.id,
                         moderator_name=(profile.name if profile is not None and profile.name else None)
                         or (me.first_name if me is not None else None) or turn.ev.user.first_name)
-        elif text.isascii() and text.isdigit() and 5 <= len(text) <= 15:
+        elif text.isascii() and text.isdigit() and len(text) <= 15 and int(text) > 0:
             someone = await turn.uow.people.by_telegram_id(int(text))
             named = await turn.uow.intros.profile(someone.id) if someone is not None else None
             data.update(moderator=int(text), moderator_unknown=someone is None or someone.consent_at is None,

@@ -261,3 +261,216 @@ async def breakout_review_and_release(h: Any) -> None:
         assert len(got(tid)) == (2 if tid in {gone, company} | stays else 1), tid
     assert "Änderung" in w.chats[gone].last.text or "change" in w.chats[gone].last.text
     assert "keinen Platz" in w.chats[gone].last.text or "could not give you a place" in w.chats[gone].last.text
+
+
+# --- speed rounds -----------------------------------------------------------------------------
+
+async def speed_agenda_and_rounds(h: Any) -> None:
+    """/plan CODE speed 4: 3 companies at fixed tables, 6 creatives moving,
+    3 of them on a break each round (fairly: each meets twice); a swap with
+    someone on a break; the release sends everyone their agenda; /round next
+    pings partner, table and a line on why, or the break; a round announced
+    again needs a confirmation, once."""
+    from handlers.callbacks import PlanButton
+
+    w = await seed(h)
+    org, uta, ben = w.organiser, w.chats[3101], w.chats[4101]
+    await org.say(f"/plan {SLUG} speed 9")
+    assert "höchstens 6" in org.last.text and not await h.count(Plan)
+    await org.say(f"/plan {SLUG} speed 4")
+    view = org.last
+    assert "Speed-Meetup mit 4 Runden" in view.text and "Runde 1 von 4" in view.text and "Seite 1 von 4" in view.text
+    assert "T1 Uta Seifert (Seifert Möbelwerkstatt) ↔ " in view.text and "☕ Pause: " in view.text
+    assert [label[:2] for label in view.labels[:3]] == ["T1", "T2", "T3"] and "▶" in view.labels
+    rows = await entries(h)
+    assert len(rows) == 12 and len({(e.company_id, e.creative_id) for e in rows}) == 12  # no pair twice
+    assert {e.round for e in rows} == {1, 2, 3, 4} and all(
+        len([e for e in rows if e.round == r]) == 3 for r in range(1, 5))
+    tables = {e.company_id: e.table_no for e in rows}
+    assert all(e.table_no == tables[e.company_id] for e in rows)  # companies keep their table
+    meetings = {k: sum(e.creative_id == w.person(k) for e in rows) for k in CREATIVES}
+    assert set(meetings.values()) == {2}  # breaks rotate fairly: everyone meets twice
+
+    await org.press("▶")
+    assert "Runde 2 von 4" in org.last.text
+    round2 = [e for e in rows if e.round == 2]
+    resting = {w.person(k) for k in CREATIVES} - {e.creative_id for e in round2}
+    await org.press("T1 ")
+    assert "Runde 2 · Tisch 1" in org.last.text
+    await org.press("Tauschen")
+    assert any(label.startswith("➕") for label in org.last.labels)
+    await org.press("➕")
+    assert "übernimmt den Platz" in (org.last_toast or "")
+    rows = await entries(h)
+    table1 = next(e for e in rows if e.round == 2 and e.table_no == 1)
+    assert table1.creative_id in resting and table1.locked
+    assert len({(e.company_id, e.creative_id) for e in rows}) == 12
+    await org.press("Neu berechnen")
+    rows = await entries(h)
+    assert any(e.round == 2 and e.table_no == 1 and e.creative_id == table1.creative_id for e in rows)
+    assert len(rows) == 12 and len({(e.company_id, e.creative_id) for e in rows}) == 12
+    assert "Moderation" not in " ".join(org.last.labels)  # speed meetups have no moderator bundle
+
+    await org.say("/round next")
+    assert "noch kein freigegebenes Speed-Meetup" in org.last.text
+    await org.press("Freigeben …")
+    done = await org.press("Jetzt freigeben")
+    confirmation = with_text(done, "freigegeben")
+    assert "9 Teilnehmende" in confirmation.text and "/round next" in confirmation.text
+    agenda = uta.last.text
+    assert "Ihr Ablauf beim Speed-Meetup" in agenda and "Sie bleiben an Tisch 1" in agenda
+    assert all(f"Runde {r}: " in agenda for r in range(1, 5))
+    assert ben.last.text.count("☕ break") == 2 and "table" in ben.last.text
+    assert not any("Moderation" in m.text for m in org.messages)
+
+    # During the event.
+    base = {tid: len(c.messages) for tid, c in w.chats.items()}
+    await org.say("/round next")
+    assert "Runde 1 von 4 („Werkstatttag Gruppen“) angekündigt: 3 Gespräche, am Tisch 6, in der Pause 3" in org.last.text
+    rows = await entries(h)
+    first = {e.company_id: e for e in rows if e.round == 1}
+    for tid, chat in w.chats.items():
+        new = [m.text for m in chat.messages[base[tid]:]]
+        assert len(new) == 1, tid
+        pid = w.person(tid)
+        if tid in COMPANIES:
+            partner = CREATIVES[w.tid(first[pid].creative_id)][0]
+            said = (f"Round 1 of 4 starts: {partner}" if COMPANIES[tid][4] == "en"
+                    else f"Runde 1 von 4 beginnt: An Tisch {first[pid].table_no} kommt {partner}")
+            assert said in new[0] and ("Worüber:" in new[0] or "What about:" in new[0])
+        elif any(e.creative_id == pid for e in first.values()):
+            assert "Round 1 of 4 starts: please go to table" in new[0] or "Bitte gehen Sie zu Tisch" in new[0]
+        else:
+            assert "Pause für Sie. Weiter geht es in Runde" in new[0] or "a break for you" in new[0]
+    await org.say("/round 1")
+    again = org.last
+    assert "wurde schon angekündigt (1×)" in again.text and all(len(c.messages) == base[t] + 1 for t, c in w.chats.items())
+    repeat = again.data_for("Ja, noch einmal")
+    await org.press("Ja, noch einmal")
+    assert all(len(c.messages) == base[t] + 2 for t, c in w.chats.items())
+    assert "Runde 1 von 4" in org.last.text and "angekündigt" in org.last.text
+    await org.press_data(repeat, again.message_id)  # a second press: nothing
+    assert "Nicht mehr aktuell" in (org.last_toast or "") and all(len(c.messages) == base[t] + 2
+                                                                   for t, c in w.chats.items())
+    await org.say("/round next")
+    assert "Runde 2 von 4" in org.last.text
+    await org.say("/round 7")
+    assert "die Runden 1 bis 4" in org.last.text
+    await ben.say("/round next")
+    assert "for organisers only" in ben.last.text
+    plan = await plan_row(h)
+    await ben.press_data(forged(h, 4101, PlanButton("rn", plan.id, plan.version, 1, 2)), ben.last.message_id)
+    assert "for organisers only" in (ben.last_toast or "") and (await plan_row(h)).announced == {"1": 2, "2": 1}
+    await org.say("/round 4")
+    await org.say("/round next")
+    assert "Alle 4 Runden" in org.last.text
+
+
+# --- results per group --------------------------------------------------------------------------
+
+async def released_groups(h: Any) -> World:
+    w = await seed(h)
+    await w.organiser.say(f"/plan {SLUG}")
+    await w.organiser.press("Freigeben …")
+    await w.organiser.press("Jetzt freigeben")
+    return w
+
+
+async def results_per_group(h: Any) -> None:
+    """After the breakout round the group's members hand notes and photos to
+    their company: each on their own, or the organiser sends everything of
+    a group as one bundle. Someone of another group cannot collect for it."""
+    from db.models import HandoverItem
+    from handlers.callbacks import HandoverButton
+
+    w = await released_groups(h)
+    plan = await plan_row(h)
+    rows = await entries(h)
+    uta = w.person(3101)
+    first, second = [w.chats[w.tid(e.creative_id)] for e in rows if e.company_id == uta]
+    outsider = w.chats[w.tid(next(e.creative_id for e in rows if e.company_id != uta))]
+
+    await first.say("/results")
+    assert any(" 1: Uta Seifert" in label for label in first.last.labels)
+    await first.press(" 1: Uta Seifert")
+    assert "Gruppe mit Uta Seifert" in first.last.text or "group with Uta Seifert" in first.last.text
+    await first.say("Idee: Produktfotos im Tageslicht, Shop mit drei Kategorien")
+    await first.send_file("photo", caption="Skizze vom Board")
+    await first.say("/cancel")
+    await second.say("/results")
+    await second.press(" 1: Uta Seifert")
+    await second.say("Nächster Schritt: Testshop bis Ende März")
+    await second.say("/cancel")
+    assert await h.count(HandoverItem) == 3
+
+    # Someone of another group, with a button forged for themselves: nothing.
+    await outsider.press_data(forged(h, outsider.user_id, HandoverButton("g", uta, plan.id)), outsider.last.message_id)
+    assert outsider.last_toast in ("Diese Schaltfläche ist ungültig.", "This button is not valid.")
+    assert (await h.state(outsider.user_id)).flow != "handover"
+
+    # The organiser sends it all as one message.
+    org = w.organiser
+    await org.say("/results")
+    assert "📦 Alles für Uta Seifert gebündelt senden (3)" in org.last.labels
+    before = len(w.chats[3101].messages)
+    await org.press("📦 Alles für Uta Seifert")
+    assert "gebündelt gesendet – Einträge: 3, von 2 Personen" in org.last.text
+    got = w.chats[3101].messages[before:]
+    assert [m.kind for m in got] == ["text", "photo"]
+    text = got[0].text
+    assert "Ergebnisse Ihrer Gruppe bei „Werkstatttag Gruppen“, gebündelt vom Organisationsteam" in text
+    assert "Produktfotos im Tageslicht" in text and "Testshop bis Ende März" in text and text.count("— von ") == 2
+    async with h.sessions() as s:
+        items = list((await s.execute(select(HandoverItem))).scalars())
+    assert all(i.delivered_at is not None and i.plan_id == plan.id for i in items)
+    await org.say("/results")
+    assert not any(label.startswith("📦") for label in org.last.labels)  # nothing left to bundle
+
+    # A member of another group hands over on their own.
+    jonas = w.person(3102)
+    member = w.chats[w.tid(next(e.creative_id for e in rows if e.company_id == jonas))]
+    await member.say("/results")
+    await member.press(" 2: Jonas Berger")
+    await member.say("Bedienkonzept: große Tasten, klare Fehlermeldungen")
+    await member.press("Send")
+    assert "Aus Ihrer Gruppe bei „Werkstatttag Gruppen“" in w.chats[3102].last.text
+    assert "große Tasten" in w.chats[3102].last.text
+
+
+# --- restarts, the moderator --------------------------------------------------------------------
+
+async def draft_survives_a_restart_and_a_named_moderator(h: Any) -> None:
+    """The draft is the database's: after a restart /plan shows it as it was
+    (not computed again), and typing continues where it stopped. A moderator
+    named by Telegram id gets every profile instead of the organiser."""
+    w = await seed(h)
+    org = w.organiser
+    await org.say(f"/plan {SLUG}")
+    before = [(e.company_id, e.creative_id) for e in await entries(h)]
+    await org.press("Zeit & Ort")
+    await h.restart()
+    await org.say("Freitag, 13. März, 10 Uhr")
+    assert "Wo?" in org.last.text
+    await org.press("So lassen")
+    assert "Gespeichert: 🕒 Freitag, 13. März, 10 Uhr · 📍 wird noch bekanntgegeben" in org.last.text
+    await org.say(f"/plan {SLUG}")
+    assert "Entwurf (Stand 2)" in org.last.text and "Plan berechnet" not in org.last.text
+    assert [(e.company_id, e.creative_id) for e in await entries(h)] == before
+    await org.press("Moderation")
+    await org.say("Max")
+    assert "nicht als Telegram-ID" in org.last.text
+    await org.say("4106")
+    assert "Moderation: Pia Pohl." in org.last.text and "👤 Moderation: Pia Pohl\n" in org.last.text, org.last.text
+    [shown] = await org.press("Freigeben …")
+    assert "Die Moderation (Pia Pohl) bekommt alle Steckbriefe" in shown.text
+    await org.press("Jetzt freigeben")
+    pia = w.chats[4106]
+    said = sorted(m.text.split("\n")[0] for m in pia.messages)
+    assert len(said) == 2 and said[0].startswith("👤 Moderation bei „Werkstatttag Gruppen“: 3 Gruppen mit allen")
+    assert said[1].startswith("🧩 Ihre Gruppe bei „Werkstatttag Gruppen“"), said
+    assert not any("Moderation bei" in m.text for m in org.messages)
+    await pia.say("/results")  # the moderator collects for any of the groups
+    assert sum("Gruppe" in label for label in pia.last.labels) == 3
+
+
+CORE_ONLY = [speed_agenda_and_rounds, results_per_group, draft_survives_a_restart_and_a_named_moderator]

@@ -349,3 +349,13 @@ async def test_breakout_plan_review_and_release(harness) -> None:
     from tests.scenarios import plans
 
     await plans.breakout_review_and_release(harness)
+
+
+@pytest.mark.parametrize("scenario", ["speed_agenda_and_rounds", "results_per_group",
+                                      "draft_survives_a_restart_and_a_named_moderator"])
+async def test_plans_on_the_core(core_harness: CoreHarness, scenario: str) -> None:
+    """Speed rounds, results per group, restarts: on the core (the whole
+    review and release runs on every harness above)."""
+    from tests.scenarios import plans
+
+    await getattr(plans, scenario)(core_harness)
