@@ -51,7 +51,9 @@ DEFAULT_GROUP_SIZE, DEFAULT_MAX_GROUPS, DEFAULT_ROUNDS = 2, 1, 6
 MAX_GROUP_SIZE, MAX_MAX_GROUPS, MAX_ROUNDS = 6, 5, 30
 GROUPS_PER_PAGE = 8
 MEETINGS_PER_PAGE = 12
-PAGE_LIMIT = 3500  # characters of a page's blocks (a Telegram message holds 4,096)
+MESSAGE_LIMIT = 4096  # characters of a Telegram message
+NOTE_ROOM = 600  # kept free on every page for a note above it ("✓ Plan berechnet …")
+BREAKS_SHOWN = 40  # names in a round's break line
 TARGETS_PER_PAGE = 20
 REASON_CHARS = 110  # of a reason in the review list
 UNPLACED_SHOWN = 15
@@ -413,22 +415,39 @@ class Page:
 
 
 def pages(view: View, locale: str, pieces: list[Block] | None = None) -> list[Page]:
-    """Breakout: ~8 groups a page; speed: one round a page (a long round on
-    several); never more text than a message holds."""
+    """Breakout: up to 8 groups a page; speed: one round a page (a long round
+    on several); never more text than a message holds with the header, the
+    footer, the hint and a note."""
     pieces = blocks(view, locale) if pieces is None else pieces
     sizes = [len(b.text) + 1 for b in pieces]
+    room = (MESSAGE_LIMIT - NOTE_ROOM - len(header(view, locale)) - len(footer(view, locale))
+            - len(t(locale, "plan.hint")) - 200)  # 200: the round's and the page's lines, breaks
     if view.plan.format == BREAKOUT:
-        return [Page(0, rng) for rng in rules.paginate(sizes, GROUPS_PER_PAGE, PAGE_LIMIT)]
+        return [Page(0, rng) for rng in rules.paginate(sizes, GROUPS_PER_PAGE, room)]
     out = []
     for r in range(1, view.plan.rounds + 1):
         idx = [i for i, b in enumerate(pieces) if b.round == r]
         if not idx:
             out.append(Page(r, range(0, 0)))
             continue
-        chunks = rules.paginate([sizes[i] for i in idx], MEETINGS_PER_PAGE, PAGE_LIMIT)
+        chunks = rules.paginate([sizes[i] for i in idx], MEETINGS_PER_PAGE, room - _breaks_length(view, locale, r))
         for n, chunk in enumerate(chunks):
             out.append(Page(r, range(idx[chunk.start], idx[chunk.start] + len(chunk)), n == len(chunks) - 1))
     return out
+
+
+def break_line(view: View, locale: str, number: int) -> str:
+    sitting = rules.on_break(view.present(), view.slots, number)
+    if not sitting:
+        return ""
+    names = ", ".join(view.name(p) for p in sitting[:BREAKS_SHOWN])
+    if len(sitting) > BREAKS_SHOWN:
+        names += " " + t(locale, "plan.and_more", count=len(sitting) - BREAKS_SHOWN)
+    return t(locale, "plan.break_line", names=names)
+
+
+def _breaks_length(view: View, locale: str, number: int) -> int:
+    return len(break_line(view, locale, number))
 
 
 def page_of_entry(view: View, locale: str, entry_id: int) -> int:
@@ -497,9 +516,9 @@ def overview(view: View, locale: str, page: int) -> tuple[str, list[tuple[str, S
     if not view.slots:
         body.append(t(locale, "plan.empty"))
     elif view.plan.format == SPEED and shown.last_of_round:
-        sitting = rules.on_break(view.present(), view.slots, shown.round)
-        if sitting:
-            body.append(t(locale, "plan.break_line", names=", ".join(view.name(p) for p in sitting)))
+        line = break_line(view, locale, shown.round)
+        if line:
+            body.append(line)
     text = "\n".join(parts) + "\n\n" + "\n".join(body)
     if page == len(all_pages) - 1:
         foot = footer(view, locale)
