@@ -753,8 +753,9 @@ async def _claim(turn: Turn, plan: Plan, version: int) -> bool:
 
 
 async def _name_of(turn: Turn, person_id: int) -> str:
+    """A name short enough for a toast (Telegram shows at most 200 characters)."""
     profile = await turn.uow.intros.profile(person_id)
-    return (profile.name if profile is not None else None) or "?"
+    return short((profile.name if profile is not None else None) or "?", 40)
 
 
 async def _cheap_forbidden(turn: Turn, view: View) -> set[tuple[int, int]]:
@@ -847,8 +848,9 @@ async def _recompute(turn: Turn, plan: Plan, event: Event, p: PlanButton) -> Non
     params = Params.of(plan)
     try:
         computed = await compute(turn, event, params, locks, list(plan.removed))
-    except PlanProblem as problem:
-        turn.toast(problem.key, alert=True, **problem.fields)
+    except PlanProblem as problem:  # said in the message (a toast holds 200 characters)
+        turn.edit(turn.ev.message_id, turn.tr(problem.key, **problem.fields),
+                  [[_btn(turn, turn.tr("plan.btn_back"), "pg", plan, 0)]])
         return
     if not await _claim(turn, plan, version):
         return
@@ -1180,6 +1182,9 @@ async def _release_preview(turn: Turn, plan: Plan, event: Event, p: PlanButton) 
     text = turn.tr(key, event=event.name, unplaced=missing, **counts)
     if moderator:
         text += "\n" + turn.tr("plan.release_moderator", moderator=view.moderator or turn.tr("plan.moderator_you"))
+    late = [p for p, _ in await cohort(turn, event) if p.id not in set(plan.people)]
+    if late:
+        text += "\n" + turn.tr("plan.release_late", count=len(late))
     turn.edit(turn.ev.message_id, text,
               [[_btn(turn, turn.tr("plan.btn_release_now"), "rlc", plan)], back])
 

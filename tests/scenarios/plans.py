@@ -461,8 +461,14 @@ async def draft_survives_a_restart_and_a_named_moderator(h: Any) -> None:
     assert "nicht als Telegram-ID" in org.last.text
     await org.say("4106")
     assert "Moderation: Pia Pohl." in org.last.text and "👤 Moderation: Pia Pohl\n" in org.last.text, org.last.text
+    async with h.sessions() as s:  # someone joins after the plan was computed
+        event = await s.get(Event, w.event_id)
+        await _person(s, event, 4199, "Lena Spät", "de", Profile(
+            name="Lena Spät", side="creative", disciplines=["text"], offers="Texte für Webseiten.", languages=["de"]))
+        await s.commit()
     [shown] = await org.press("Freigeben …")
     assert "Die Moderation (Pia Pohl) bekommt alle Steckbriefe" in shown.text
+    assert "1 Person ist seit der Berechnung dazugekommen" in shown.text and "9 Teilnehmende" in shown.text
     await org.press("Jetzt freigeben")
     pia = w.chats[4106]
     said = sorted(m.text.split("\n")[0] for m in pia.messages)
