@@ -527,11 +527,9 @@ class PlanRepository:
              .order_by(PlanEntry.round, PlanEntry.table_no, PlanEntry.id))
         return list((await self.session.execute(q)).scalars().all())
 
-    async def delete_entries(self, plan_id: int, *, keep_locked: bool = False) -> None:
-        q = delete(PlanEntry).where(PlanEntry.plan_id == plan_id)
-        if keep_locked:
-            q = q.where(PlanEntry.locked.is_(False))
-        await self.session.execute(q.execution_options(synchronize_session="fetch"))
+    async def delete_entries(self, plan_id: int) -> None:
+        await self.session.execute(delete(PlanEntry).where(PlanEntry.plan_id == plan_id)
+                                   .execution_options(synchronize_session="fetch"))
 
     async def delete_entry(self, entry: PlanEntry) -> None:
         await self.session.delete(entry)

@@ -436,6 +436,12 @@ async def results_per_group(h: Any) -> None:
     assert "Aus Ihrer Gruppe bei „Werkstatttag Gruppen“" in w.chats[3102].last.text
     assert "große Tasten" in w.chats[3102].last.text
 
+    # /mydata names the groups a person was in.
+    await first.say("/mydata")
+    [mine] = first.last.json()["plans"]
+    assert (mine["event"], mine["format"], mine["group"], mine["released"]) == (EVENT, "breakout", 1, True)
+    assert mine["with"] == "Uta Seifert"
+
 
 # --- restarts, the moderator --------------------------------------------------------------------
 
@@ -479,4 +485,43 @@ async def draft_survives_a_restart_and_a_named_moderator(h: Any) -> None:
     assert sum("Gruppe" in label for label in pia.last.labels) == 3
 
 
-CORE_ONLY = [speed_agenda_and_rounds, results_per_group, draft_survives_a_restart_and_a_named_moderator]
+# --- what the plan respects ----------------------------------------------------------------------
+
+async def declined_and_met_pairs_and_marks(h: Any) -> None:
+    """Pairs declined (a pair, or a card answered "not a fit") and pairs
+    introduced already are never proposed; a "möchte ich treffen" mark goes
+    to the solver as a wish."""
+    from db.models import Pair, Suggestion
+
+    w = await seed(h)
+    uta, jonas, mira = w.person(3101), w.person(3102), w.person(3103)
+    nora, lea, ben, otto = w.person(4104), w.person(4102), w.person(4101), w.person(4105)
+    async with h.sessions() as s:
+        s.add_all([Pair(company_id=uta, creative_id=nora, status="declined"),
+                   Pair(company_id=jonas, creative_id=lea, status="introduced", introduced_at=NOW),
+                   Suggestion(person_id=otto, counterpart_id=mira, status="declined"),
+                   Suggestion(person_id=mira, counterpart_id=ben, status="interested")])
+        await s.commit()
+    inner = h.matching.inner
+    seen: dict[str, Any] = {}
+    original = inner.formation
+
+    async def formation(turn: Any, rows: Any, **kwargs: Any) -> Any:
+        seen.update(kwargs)
+        return await original(turn, rows, **kwargs)
+
+    inner.formation = formation
+    try:
+        await w.organiser.say(f"/plan {SLUG}")
+    finally:
+        inner.formation = original
+    pairs = {(e.company_id, e.creative_id) for e in await entries(h)}
+    assert len(pairs) == 6 and not pairs & {(uta, nora), (jonas, lea), (mira, otto)}
+    assert {(str(uta), str(nora)), (str(jonas), str(lea)), (str(otto), str(mira))} <= set(seen["forbidden"])
+    assert set(seen["wishes"]) == {(str(mira), str(ben))}
+
+
+# On the core only (the whole review and release runs on every harness: the
+# frameworks see nothing new in these, and the suite's time matters).
+CORE_ONLY = [speed_agenda_and_rounds, results_per_group, draft_survives_a_restart_and_a_named_moderator,
+             declined_and_met_pairs_and_marks]
