@@ -11,6 +11,7 @@ import pytest
 from db.models import Event, Person, Plan, Profile
 from domain import plans as rules
 from domain.plans import BREAKOUT, SPEED, EditProblem, Slot
+from handlers import plan_texts as texts
 from handlers import plans
 from handlers.callbacks import CallbackSigner, HandoverButton, PlanButton, unpack
 from handlers.types import TELEGRAM_TEXT_LIMIT
@@ -120,7 +121,7 @@ def test_event_and_options_from_the_arguments() -> None:
 
 # --- pages and texts ----------------------------------------------------------------------------
 
-def _view(fmt: str, slots: list[Slot], companies: int, creatives: int, **plan: object) -> plans.View:
+def _view(fmt: str, slots: list[Slot], companies: int, creatives: int, **plan: object) -> texts.View:
     people: dict[int, tuple[Person, Profile]] = {}
     for i in range(companies):
         pid = 100 + i
@@ -140,64 +141,64 @@ def _view(fmt: str, slots: list[Slot], companies: int, creatives: int, **plan: o
                released_version=None)
     reasons = {s.id: ("Die Herausforderung passt zur Erfahrung mit Bedienkonzepten. " * 3,
                       "The challenge fits the experience with operating concepts. " * 3) for s in slots}
-    return plans.View(row, Event(id=1, name="Werkstatttag", slug="ev1"), slots, reasons, people, TZ)
+    return texts.View(row, Event(id=1, name="Werkstatttag", slug="ev1"), slots, reasons, people, TZ)
 
 
 def test_breakout_pages_hold_every_group_once_and_fit_a_message() -> None:
     slots = [Slot(g * 3 + i, 100 + g, 1000 + g * 3 + i, 0, g + 1, 0.5 + i / 10) for g in range(30) for i in range(3)]
     view = _view(BREAKOUT, slots, 30, 95, group_size=3, unplaced=[[1093, "not_enough_places"]])
     seen: list[int] = []
-    all_pages = plans.pages(view, "de")
+    all_pages = texts.pages(view, "de")
     count = len(all_pages)
     assert 4 <= count <= 8 and all(len(p.indexes) <= 8 for p in all_pages)  # up to 8 groups, as the text allows
     for page in range(count):
-        text, items, shown, pages_ = plans.overview(view, "de", page)
+        text, items, shown, pages_ = texts.overview(view, "de", page)
         note = "✓ Plan berechnet. Noch ist nichts verschickt.\n⚠️ " + "x" * 200
         assert shown == page and pages_ == count and len(note + "\n\n" + text) <= TELEGRAM_TEXT_LIMIT
         seen += [s.id for _, s in items]
         assert f"Seite {page + 1} von {count}" in text
     assert sorted(seen) == sorted(s.id for s in slots)  # every entry on exactly one page
-    text, items, *_ = plans.overview(view, "de", count - 1)
+    text, items, *_ = texts.overview(view, "de", count - 1)
     assert "Ohne Platz (5):" in text and "alle passenden Gruppen sind voll" in text  # the footer on the last page
     assert "vom Organisationsteam herausgenommen" in text  # the others without a place: no solver's reason
-    assert items[-1][0] == "30c" and plans.page_of_entry(view, "de", slots[-1].id) == count - 1
-    assert plans.page_of_entry(view, "de", slots[0].id) == 0
-    assert plans.overview(view, "de", 99)[2] == count - 1  # a page beyond the end: the last one
+    assert items[-1][0] == "30c" and texts.page_of_entry(view, "de", slots[-1].id) == count - 1
+    assert texts.page_of_entry(view, "de", slots[0].id) == 0
+    assert texts.overview(view, "de", 99)[2] == count - 1  # a page beyond the end: the last one
 
 
 def test_speed_pages_one_round_each_and_long_rounds_split() -> None:
     slots = [Slot(r * 100 + t, 100 + t, 1000 + (t + r) % 30, r, t + 1, 0.5) for r in (1, 2, 3) for t in range(30)]
     view = _view(SPEED, slots, 30, 32, rounds=3)
-    all_pages = plans.pages(view, "de")
+    all_pages = texts.pages(view, "de")
     assert [p.round for p in all_pages] == [1, 1, 1, 2, 2, 2, 3, 3, 3]  # 12 tables a page
-    text, items, *_ = plans.overview(view, "de", 2)
+    text, items, *_ = texts.overview(view, "de", 2)
     assert "Runde 1 von 3" in text and [code for code, _ in items] == [f"T{n}" for n in range(25, 31)]
     assert "☕ Pause: Kreative 31, Kreative 32" in text  # the breaks under the round's last page
-    assert "☕ Pause" not in plans.overview(view, "de", 0)[0]
+    assert "☕ Pause" not in texts.overview(view, "de", 0)[0]
 
 
 def test_texts_for_members_agendas_and_rounds() -> None:
     groups = [Slot(1, 100, 1000, 0, 1, 0.9), Slot(2, 100, 1001, 0, 1, 0.4)]
     view = _view(BREAKOUT, groups, 1, 3, time_text="Do, 12.03., 14 Uhr")
-    company = plans.member_texts(view, 100, "de")
+    company = texts.member_texts(view, 100, "de")
     assert "Ihre Frage, in Ihren eigenen Worten:\n„Frage 1: Wie verkaufen wir online?“" in company
     assert "Kreative 1 – Studio · UX & Interaction Design" in company and "🕒 Do, 12.03., 14 Uhr" in company
-    creative = plans.member_texts(view, 1001, "en")
+    creative = texts.member_texts(view, 1001, "en")
     assert "Your group at “Werkstatttag” (group 1)" in creative and "Kreative 1" in creative
     assert "Why you are in it: The challenge" in creative and "📍 to be announced" in creative
-    assert "keinen Platz in einer Gruppe" in plans.member_texts(view, 1002, "de")
-    assert "dir leider keinen Platz" in plans.member_texts(view, 1002, "de-du")
-    moderator = plans.moderator_text(view, "de")
+    assert "keinen Platz in einer Gruppe" in texts.member_texts(view, 1002, "de")
+    assert "dir leider keinen Platz" in texts.member_texts(view, 1002, "de-du")
+    moderator = texts.moderator_text(view, "de")
     assert "1 Gruppe mit allen Steckbriefen" in moderator and moderator.count("Stärken:") == 2
 
     rota = [Slot(1, 100, 1000, 1, 1), Slot(2, 100, 1001, 2, 1)]
     view = _view(SPEED, rota, 1, 2, rounds=2)
-    assert "Sie bleiben an Tisch 1" in plans.agenda_text(view, 100, "de")
-    agenda = plans.agenda_text(view, 1001, "en")
+    assert "Sie bleiben an Tisch 1" in texts.agenda_text(view, 100, "de")
+    agenda = texts.agenda_text(view, 1001, "en")
     assert "Round 1: ☕ break" in agenda and "Round 2: table 1 · Firma Nummer 1" in agenda
-    assert "Weiter geht es in Runde 2 an Tisch 1" in plans.round_text(view, 1001, 1, "de")
-    assert "keine weiteren Gespräche" in plans.round_text(view, 1000, 2, "de")
-    assert plans.round_text(view, 100, 1, "de").startswith("🔔 Runde 1 von 2 beginnt: An Tisch 1 kommt Kreative 1")
+    assert "Weiter geht es in Runde 2 an Tisch 1" in texts.round_text(view, 1001, 1, "de")
+    assert "keine weiteren Gespräche" in texts.round_text(view, 1000, 2, "de")
+    assert texts.round_text(view, 100, 1, "de").startswith("🔔 Runde 1 von 2 beginnt: An Tisch 1 kommt Kreative 1")
 
 
 # --- buttons ----------------------------------------------------------------------------------
