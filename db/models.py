@@ -378,6 +378,8 @@ class HandoverItem(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), nullable=False, index=True)
     pair_id: Mapped[int | None] = mapped_column(ForeignKey("pairs.id", ondelete="SET NULL"))
+    # Collected for a breakout group of this plan (the group is the plan's company `company_id`).
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id", ondelete="SET NULL"), index=True)
     from_person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"), index=True)
     from_name: Mapped[str] = mapped_column(String(200), default="", nullable=False)
     kind: Mapped[str] = mapped_column(String(16), nullable=False)  # note | photo | document
@@ -453,3 +455,86 @@ class Broadcast(Base):
     recipients: Mapped[int | None] = mapped_column(Integer)
     # When sent: who was left out; when done: sent, unreachable, failed, in_doubt.
     report: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+
+
+class Plan(Base):
+    """An organiser's plan for an event's format (issue 13): breakout groups
+    (`format` "breakout": groups of one company and `group_size` creatives,
+    each creative in at most `max_groups` groups) or speed-meetup rounds
+    ("speed": `rounds` rounds of one-to-one meetings). One per event. A draft
+    until released; edits after a release make it a draft again, and the
+    next release sends only what changed (`PlanNotice`).
+
+    `version` grows with every change (computed, edited, time or place set,
+    released): a button of an older version is out of date. `people` are the
+    participants it was computed for (person ids, companies first);
+    `unplaced` who got no place and why ([[person id, reason]]); `removed`
+    the pairs the organiser took out ([[company id, creative id]]: never
+    proposed again for this plan)."""
+
+    __tablename__ = "plans"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), nullable=False, unique=True)
+    format: Mapped[str] = mapped_column(String(16), nullable=False)  # breakout | speed
+    group_size: Mapped[int] = mapped_column(Integer, nullable=False, default=2)
+    max_groups: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    rounds: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    people: Mapped[list[int]] = mapped_column(JSON, nullable=False, default=list)
+    unplaced: Mapped[list[list[Any]]] = mapped_column(JSON, nullable=False, default=list)
+    removed: Mapped[list[list[int]]] = mapped_column(JSON, nullable=False, default=list)
+    # What the organiser typed before releasing (else the event's, else "to be announced").
+    time_text: Mapped[str | None] = mapped_column(String(200))
+    place_text: Mapped[str | None] = mapped_column(String(300))
+    # Who moderates the rooms: this Telegram id, else the organiser who released.
+    moderator_tid: Mapped[int | None] = mapped_column(BigInteger)
+    optimal: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
+    created_by: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    released_by: Mapped[int | None] = mapped_column(BigInteger)
+    released_version: Mapped[int | None] = mapped_column(Integer)  # the version last released
+    current_round: Mapped[int] = mapped_column(Integer, nullable=False, default=0)  # speed: last round announced
+    # speed: how often each round was announced ({"3": 1}); a repeat needs a confirmation
+    announced: Mapped[dict[str, int]] = mapped_column(JSON, nullable=False, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False)
+
+
+class PlanEntry(Base):
+    """One pair of a plan: a creative in a company's group (`round` 0,
+    `table` = the group's number) or a meeting in speed round `round`
+    (1 …) at the company's `table`. No pair twice in a plan. `score` is the
+    pair's relevance on [0, 1] over the event's pairs; `locked` pins it for
+    recomputing; the reasons are the matcher's, for the organiser and the
+    briefings."""
+
+    __tablename__ = "plan_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"), nullable=False, index=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), nullable=False, index=True)
+    creative_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), nullable=False, index=True)
+    round: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    table_no: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    score: Mapped[float] = mapped_column(Float, nullable=False, default=0.0)
+    locked: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    reason_de: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    reason_en: Mapped[str] = mapped_column(Text, nullable=False, default="")
+
+    __table_args__ = (UniqueConstraint("plan_id", "company_id", "creative_id", name="uq_plan_entries_pair"),)
+
+
+class PlanNotice(Base):
+    """What one chat was last sent at a plan's release: `kind` "plan" (their
+    group or agenda, or that they have no place) or "moderator" (the
+    profiles of every group). `digest` is a hash of the text: a release
+    sends a chat only a text it has not had yet."""
+
+    __tablename__ = "plan_notices"
+
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id", ondelete="CASCADE"), primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(32), nullable=False)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)

@@ -33,6 +33,9 @@ from db.models import (
     EventParticipant,
     Person,
     PendingInvitation,
+    Plan,
+    PlanEntry,
+    PlanNotice,
     ProcessedUpdate,
     Profile,
     utcnow,
@@ -85,6 +88,16 @@ class PeopleRepository:
             select(Person, Profile).join(Profile, Profile.person_id == Person.id)
             .where(Profile.completed_at.is_not(None), Profile.side == "production").order_by(Person.id.desc()))
         return [(p, pr) for p, pr in rows.all()]
+
+    async def many(self, person_ids: Collection[int]) -> dict[int, tuple[Person, Profile | None]]:
+        """People by id with their profiles, in bulk (the gone are missing)."""
+        ids, out = sorted(set(person_ids)), {}
+        for i in range(0, len(ids), 500):
+            rows = await self.session.execute(
+                select(Person, Profile).outerjoin(Profile, Profile.person_id == Person.id)
+                .where(Person.id.in_(ids[i:i + 500])))
+            out.update({p.id: (p, pr) for p, pr in rows.all()})
+        return out
 
     async def count(self) -> int:
         from sqlalchemy import func
@@ -404,6 +417,17 @@ class IntroductionRepository:
                                 Pair.status == "introduced").order_by(Pair.id.desc()))
         return (await self.session.execute(q)).scalars().all()
 
+    async def cards_among(self, person_ids: Collection[int], statuses: Collection[str]) -> list[tuple[int, int, str]]:
+        """(person, counterpart, status) of the cards between these people with
+        one of `statuses` (e.g. "interested": a "möchte ich treffen" mark)."""
+        ids, out = sorted(set(person_ids)), []
+        among = set(ids)
+        for i in range(0, len(ids), 500):
+            q = select(Suggestion.person_id, Suggestion.counterpart_id, Suggestion.status).where(
+                Suggestion.person_id.in_(ids[i:i + 500]), Suggestion.status.in_(list(statuses)))
+            out += [(a, b, st) for a, b, st in (await self.session.execute(q)).all() if b in among]
+        return out
+
     async def closed_pairs(self) -> list[tuple[int, int]]:
         """(person, person) ids never to suggest again: declined or already introduced."""
         q = select(Pair.company_id, Pair.creative_id).where(Pair.status.in_(("declined", "introduced")))
@@ -555,6 +579,21 @@ class FollowupRepository:
              .order_by(HandoverItem.id))
         return (await self.session.execute(q)).scalars().all()
 
+    async def undelivered_for_group(self, plan_id: int, company_id: int) -> Sequence[HandoverItem]:
+        """Everyone's items not handed over yet for one breakout group (a plan's company)."""
+        q = (select(HandoverItem).where(HandoverItem.plan_id == plan_id, HandoverItem.company_id == company_id,
+                                        HandoverItem.delivered_at.is_(None))
+             .order_by(HandoverItem.from_person_id, HandoverItem.id))
+        return (await self.session.execute(q)).scalars().all()
+
+    async def undelivered_group_counts(self) -> dict[tuple[int, int], tuple[int, int]]:
+        """(plan, company) -> (items, senders) of the groups with items not handed over yet."""
+        q = (select(HandoverItem.plan_id, HandoverItem.company_id, func.count(),
+                    func.count(func.distinct(HandoverItem.from_person_id)))
+             .where(HandoverItem.plan_id.is_not(None), HandoverItem.delivered_at.is_(None))
+             .group_by(HandoverItem.plan_id, HandoverItem.company_id))
+        return {(p, c): (int(n), int(k)) for p, c, n, k in (await self.session.execute(q)).all()}
+
     async def items_for_company(self, company_id: int) -> Sequence[HandoverItem]:
         q = (select(HandoverItem).where(HandoverItem.company_id == company_id, HandoverItem.delivered_at.is_not(None))
              .order_by(HandoverItem.id))
@@ -579,6 +618,102 @@ class FollowupRepository:
         feedback = (await self.session.execute(select(Feedback))).scalars().all()
         outcomes = (await self.session.execute(select(Outcome))).scalars().all()
         return meetings, pairs, feedback, outcomes
+
+
+class PlanRepository:
+    """Organisers' plans (breakout groups, speed rounds), their entries and
+    what was sent about them."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, plan_id: int) -> Plan | None:
+        return await self.session.get(Plan, plan_id)
+
+    async def for_event(self, event_id: int) -> Plan | None:
+        return (await self.session.execute(select(Plan).where(Plan.event_id == event_id))).scalar_one_or_none()
+
+    async def add(self, plan: Plan) -> Plan:
+        self.session.add(plan)
+        await self.session.flush()
+        return plan
+
+    async def released(self, fmt: str | None = None) -> Sequence[tuple[Plan, Event]]:
+        """Released plans with their events, newest first."""
+        q = select(Plan, Event).join(Event, Event.id == Plan.event_id).where(Plan.released_at.is_not(None))
+        if fmt is not None:
+            q = q.where(Plan.format == fmt)
+        return [(p, e) for p, e in (await self.session.execute(q.order_by(Plan.released_at.desc(), Plan.id.desc()))).all()]
+
+    async def entries(self, plan_id: int) -> list[PlanEntry]:
+        q = (select(PlanEntry).where(PlanEntry.plan_id == plan_id)
+             .order_by(PlanEntry.round, PlanEntry.table_no, PlanEntry.id))
+        return list((await self.session.execute(q)).scalars().all())
+
+    async def delete_entries(self, plan_id: int) -> None:
+        await self.session.execute(delete(PlanEntry).where(PlanEntry.plan_id == plan_id)
+                                   .execution_options(synchronize_session="fetch"))
+
+    async def delete_entry(self, entry: PlanEntry) -> None:
+        await self.session.delete(entry)
+        await self.session.flush()
+
+    def add_entries(self, entries: Sequence[PlanEntry]) -> None:
+        self.session.add_all(list(entries))
+
+    async def claim(self, plan: Plan, version: int) -> bool:
+        """Move the plan from `version` to the next in one conditional UPDATE:
+        False if someone (another organiser, a second press) changed it first."""
+        result = await self.session.execute(
+            update(Plan).where(Plan.id == plan.id, Plan.version == version)
+            .values(version=version + 1, updated_at=utcnow()).execution_options(synchronize_session="fetch"))
+        if not result.rowcount:
+            return False
+        plan.version = version + 1
+        return True
+
+    async def groups_of(self, person_id: int) -> Sequence[tuple[Plan, Event, PlanEntry]]:
+        """The released breakout groups this creative is in (one entry each)."""
+        q = (select(Plan, Event, PlanEntry).join(Event, Event.id == Plan.event_id)
+             .join(PlanEntry, PlanEntry.plan_id == Plan.id)
+             .where(Plan.format == "breakout", Plan.released_at.is_not(None), PlanEntry.creative_id == person_id)
+             .order_by(Plan.released_at.desc(), PlanEntry.table_no))
+        return [(p, e, pe) for p, e, pe in (await self.session.execute(q)).all()]
+
+    async def group_companies(self, plan_ids: Collection[int]) -> list[tuple[int, int, int]]:
+        """(plan, company, group number) of these plans' breakout groups."""
+        if not plan_ids:
+            return []
+        q = (select(PlanEntry.plan_id, PlanEntry.company_id, func.min(PlanEntry.table_no))
+             .where(PlanEntry.plan_id.in_(list(plan_ids)), PlanEntry.round == 0)
+             .group_by(PlanEntry.plan_id, PlanEntry.company_id))
+        return [(p, c, n) for p, c, n in (await self.session.execute(q)).all()]
+
+    async def of_person(self, person_id: int) -> Sequence[tuple[Plan, Event, PlanEntry]]:
+        """Every entry of any plan with this person (for /mydata)."""
+        q = (select(Plan, Event, PlanEntry).join(Event, Event.id == Plan.event_id)
+             .join(PlanEntry, PlanEntry.plan_id == Plan.id)
+             .where((PlanEntry.company_id == person_id) | (PlanEntry.creative_id == person_id))
+             .order_by(Plan.id, PlanEntry.round, PlanEntry.table_no))
+        return [(p, e, pe) for p, e, pe in (await self.session.execute(q)).all()]
+
+    async def notices(self, plan_id: int, kind: str | None = None) -> dict[tuple[int, str], PlanNotice]:
+        q = select(PlanNotice).where(PlanNotice.plan_id == plan_id)
+        if kind is not None:
+            q = q.where(PlanNotice.kind == kind)
+        return {(n.chat_id, n.kind): n for n in (await self.session.execute(q)).scalars().all()}
+
+    async def note(self, plan_id: int, chat_id: int, kind: str, digest: str, now: datetime) -> None:
+        """Remember what this chat was sent (replacing what it had before)."""
+        row = await self.session.get(PlanNotice, (plan_id, chat_id, kind))
+        if row is None:
+            self.session.add(PlanNotice(plan_id=plan_id, chat_id=chat_id, kind=kind, digest=digest, sent_at=now))
+        else:
+            row.digest, row.sent_at = digest, now
+
+    async def forget_chat(self, chat_id: int) -> None:
+        """A person deleted their data: what they were sent about plans goes too."""
+        await self.session.execute(delete(PlanNotice).where(PlanNotice.chat_id == chat_id))
 
 
 class UpdateLog:
@@ -828,6 +963,7 @@ class SqlAlchemyUnitOfWork:
         self.followups = FollowupRepository(self.session)
         self.outbox = OutboxRepository(self.session)
         self.broadcasts = BroadcastRepository(self.session)
+        self.plans = PlanRepository(self.session)
         self._committed = False
         self._erased = False
         return self

@@ -216,6 +216,12 @@ async def collect_data(turn: Turn, profile: Profile) -> dict[str, object]:
         outcomes.append({"with": await name_of(other) if other else "", "stage": o.stage, "due_at": _iso(o.due_at),
                          "status": o.status, "answer": o.answer, "answered_at": _iso(o.answered_at)})
 
+    plans = [{"event": e.name, "format": p.format, "round": pe.round or None,
+              "group" if p.format == "breakout" else "table": pe.table_no,
+              "with": await name_of(pe.creative_id if pe.company_id == person.id else pe.company_id),
+              "released": p.released_at is not None}
+             for p, e, pe in await turn.uow.plans.of_person(person.id)]
+
     def item(i: HandoverItem) -> dict[str, object]:
         return {"from": i.from_name, "kind": i.kind, "text": i.text, "filename": i.filename, "file_id": i.file_id,
                 "created_at": _iso(i.created_at), "delivered_at": _iso(i.delivered_at)}
@@ -257,6 +263,7 @@ async def collect_data(turn: Turn, profile: Profile) -> dict[str, object]:
         "meetings": meetings,
         "feedback": feedback,
         "outcomes": outcomes,
+        "plans": plans,
         "results_received": [item(i) for i in await fu.items_for_company(person.id)],
         "results_sent": [item(i) for i in await fu.items_from(person.id)],
         "conversation": {"flow": turn.state.flow, "step": turn.state.step},
@@ -335,6 +342,7 @@ async def delete_everything(turn: Turn, profile: Profile) -> None:
     await turn.uow.events.forget_co_organiser(person.telegram_id)
     await turn.uow.followups.forget_sender(person.id)
     await turn.uow.outbox.forget_chat(person.telegram_id)  # messages to them not yet sent, and sent ones' texts
+    await turn.uow.plans.forget_chat(person.telegram_id)  # what plans sent them (their places go with them)
     # every model string in the cache, so rows an earlier EMBEDDING_MODEL wrote go too
     models = await turn.uow.embeddings.models()
     await turn.uow.embeddings.delete_keys(turn.services.matching.embedding_keys(profile, models))

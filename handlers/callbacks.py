@@ -233,12 +233,18 @@ class OutcomeButton(Payload, actions=("oc",), versioned=False):
 
 @dataclass(frozen=True)
 class HandoverButton(Payload, actions=("ho",), versioned=False):
-    """p<pair id> / c<company id>: whom to collect for; s<company id>: send; x: later."""
+    """p<pair id> / c<company id>: whom to collect for; g<plan>.<company>: a
+    breakout group of a released plan; s<company id>: send; b<plan>.<company>:
+    an organiser sends a group's company everything collected for it, in one
+    message; x: later."""
 
-    op: str  # "p" | "c" | "s" | "x"
+    op: str  # "p" | "c" | "g" | "s" | "b" | "x"
     target: int | None = None
+    plan_id: int | None = None  # for "g" and "b"
 
     def pack(self) -> str:
+        if self.plan_id is not None:
+            return f"{self.op}{self.plan_id}.{self.target}"
         return self.op + (str(self.target) if self.target is not None else "")
 
     @classmethod
@@ -247,6 +253,10 @@ class HandoverButton(Payload, actions=("ho",), versioned=False):
             return cls("x")
         if len(value) > 1 and value[0] in "pcs" and value[1:].isdigit():
             return cls(value[0], int(value[1:]))
+        if len(value) > 3 and value[0] in "gb":
+            plan, _, company = value[1:].partition(".")
+            if plan.isascii() and plan.isdigit() and company.isascii() and company.isdigit():
+                return cls(value[0], int(company), int(plan))
         return None
 
 
@@ -271,6 +281,51 @@ class ReleaseButton(Payload, actions=("rl",), versioned=False):
         if (head[0] == "c") != bool(stamp):
             return None
         return cls(head[0], int(head[1:]), stamp)
+
+
+@dataclass(frozen=True)
+class PlanButton(Payload, actions=("pn",), versioned=False):
+    """An organiser's plan review (/plan, /round): `op` on plan `plan_id` as
+    it was at `version` (any change since makes the button out of date),
+    with up to two numbers (a page, an entry id, a person id, a round).
+    Checked on press: organisers only."""
+
+    OPS: ClassVar[frozenset[str]] = frozenset({
+        "ev",  # /plan without a code: the event chosen (a: its id)
+        "pg",  # a page of the plan (a: the page)
+        "sel",  # an entry chosen (a: its id): what to do with it
+        "lk",  # lock or unlock an entry (a)
+        "rm",  # take an entry out (a)
+        "swl",  # whom entry a may swap with (b: the page of that list)
+        "sw",  # swap entries a and b
+        "swu",  # person b (no place / on a break) takes entry a's place
+        "rc",  # recompute around the locked entries
+        "tp",  # type a time and a place
+        "mod",  # name the moderator
+        "tk",  # at a typed question: leave the value as it is
+        "rl",  # release: what would be sent
+        "rlc",  # release: confirmed
+        "rn",  # announce round a again (b: how often it was announced when asked)
+    })
+
+    op: str
+    plan_id: int = 0
+    version: int = 0
+    a: int = 0
+    b: int = 0
+
+    def pack(self) -> str:
+        return f"{self.op}:{self.plan_id}:{self.version}:{self.a}:{self.b}"
+
+    @classmethod
+    def unpack(cls, action: str, value: str) -> PlanButton | None:
+        parts = value.split(":")
+        if len(parts) != 5 or parts[0] not in cls.OPS:
+            return None
+        numbers = parts[1:]
+        if not all(n.isascii() and n.isdigit() and len(n) <= 12 for n in numbers):
+            return None
+        return cls(parts[0], *(int(n) for n in numbers))
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ class Flow(StrEnum):
     BROADCAST = "broadcast"  # an organiser writing an announcement (handlers/broadcast.py)
     EVENT = "event"  # an organiser's /newevent, a field of /event, a question to an applicant, a co-organiser
     APPLICATION = "application"  # an applicant answering the organisers' question (handlers/admission.py)
+    PLAN = "plan"  # an organiser typing a plan's time, place or moderator (handlers/plans.py)
 
 
 class FlowHandler:

@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Any
 from domain.events import (MeetingCancelled, MeetingMoved, MeetingPlaceSet, MeetingScheduled, MeetingSelfArranged,
                            PairIntroduced, TimeOffered)
 from handlers import (admin, admission, broadcast, browse, cards, commands, events, figures, followups, handover,
-                      introductions)
+                      introductions, plans)
 from handlers.account import DeleteFlow
 from handlers.bus import MessageBus
 from handlers.callbacks import (ApplicationButton, BroadcastButton, BrowseButton, CardButton, EventButton, FeedbackButton,
-                                HandoverButton, LeaveButton, MeetingButton, OptOutButton, OutcomeButton, ReleaseButton,
-                                SettingsButton)
+                                HandoverButton, LeaveButton, MeetingButton, OptOutButton, OutcomeButton, PlanButton,
+                                ReleaseButton, SettingsButton)
 from handlers.flows import Flow, FlowHandler, IdleFlow
 from handlers.onboarding import OnboardingFlow, ProfileFlow
 
@@ -59,7 +59,8 @@ class Registry:
 def build_registry() -> Registry:
     flows: list[FlowHandler] = [IdleFlow(), OnboardingFlow(), ProfileFlow(), DeleteFlow(),
                                 introductions.MeetingFlow(), followups.FeedbackFlow(), handover.HandoverFlow(),
-                                broadcast.BroadcastFlow(), events.EventFlow(), admission.ApplicationFlow()]
+                                broadcast.BroadcastFlow(), events.EventFlow(), admission.ApplicationFlow(),
+                                plans.PlanFlow()]
     by_flow: dict[str, FlowHandler] = {f.flow: f for f in flows}
     by_flow[Flow.NONE] = by_flow[Flow.IDLE]
     menu = lambda handler: Command(handler, menu=True)  # noqa: E731
@@ -88,6 +89,8 @@ def build_registry() -> Registry:
             "events": of_event(events.cmd_events),
             "event": of_event(events.cmd_event),
             "release": of_event(admin.cmd_release),
+            "plan": organisers(plans.cmd_plan),
+            "round": organisers(plans.cmd_round),
             "stats": of_event(figures.cmd_stats),
             "broadcast": organisers(broadcast.cmd_broadcast),
             "broadcasts": organisers(broadcast.cmd_broadcasts),
@@ -106,9 +109,10 @@ def build_registry() -> Registry:
             EventButton: events.on_event_button,
             ApplicationButton: events.on_application_button,
             LeaveButton: admission.on_leave_button,
+            PlanButton: plans.on_plan_button,
         },
         organiser_buttons=frozenset({HandoverButton, ReleaseButton, BroadcastButton, OptOutButton, EventButton,
-                                     ApplicationButton}),
+                                     ApplicationButton, PlanButton}),
     )
 
 

@@ -11,13 +11,15 @@ import asyncio
 import gc
 import logging
 import time
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from db.models import Person, Profile
 
 if TYPE_CHECKING:
     from matching import FeedbackModel, Participant, Suggestion
+    from matching.formation import ScoreMatrix
 
     from handlers.turn import Turn
 
@@ -223,6 +225,58 @@ class MatchingService:
         }
 
 
+    async def formation(
+        self,
+        turn: Turn,
+        rows: list[tuple[Person, Profile]],
+        *,
+        forbidden: Collection[tuple[str, str]] = (),
+        wishes: Collection[tuple[str, str]] = (),
+        solve: Callable[[ScoreMatrix], Any] | None = None,
+        explain: Callable[[ScoreMatrix, Any], Iterable[tuple[str, str]]] = lambda matrix, result: (),
+    ) -> Formation:
+        """The score matrix of these people (an event's participants, ids as
+        strings) for `matching.formation`: the matcher's relevance on [0, 1]
+        over their pairs with what meetings taught (as `suggest_many`; pairs
+        rated badly are forbidden too), `forbidden` and `wishes` (unordered
+        pairs). `solve(matrix)` (a plan) and the reasons of the pairs
+        `explain(matrix, result)` names run in the worker thread, after the
+        database connection was released (the unit of work is checkpointed);
+        a `ValueError` of `solve` is raised here."""
+        import numpy as np
+
+        from matching import InMemoryEmbeddingCache, Matcher, cache_key
+        from matching.encoder import CachedEncoder
+        from matching.formation import pair_reasons, score_matrix
+        from matching.matcher import embedding_requests
+
+        model, bad = await self.learned(turn)
+        participants = [to_participant(p, pr) for p, pr in rows]
+        embedder = CachedEncoder(self.encoder)
+        keys = {cache_key(ns, t) for ns, t in embedding_requests(participants, embedder)}
+        cached = await turn.uow.embeddings.get_many(sorted(keys))
+        cache = InMemoryEmbeddingCache({k: np.frombuffer(row.vector, dtype=np.float32) for k, row in cached.items()})
+        matcher = Matcher(encoder=self.encoder, cache=cache)
+        banned = set(forbidden) | set(bad)
+        await turn.uow.checkpoint()  # do not hold the database while the model and the solver work
+        if keys - cached.keys():
+            await self._model_loaded()
+
+        def work() -> Formation:
+            prepared = matcher.prepare(participants)
+            matrix = score_matrix(matcher, participants, prepared=prepared, forbidden=banned, wishes=wishes,
+                                  feedback=model)
+            result = solve(matrix) if solve is not None else None
+            return Formation(matrix, result, pair_reasons(prepared, list(explain(matrix, result))))
+
+        async with self._lock:
+            done = await asyncio.to_thread(work)
+            self._freeze()
+        for key, (namespace, vector) in cache.drain_new_entries().items():
+            vector = np.asarray(vector, dtype=np.float32)
+            await turn.uow.embeddings.put(key, namespace, int(vector.shape[0]), vector.tobytes())
+        return done
+
     async def relevance(self, turn: Turn, person_id: int) -> dict[int, float]:
         """The matcher's score of every counterpart this person may be
         suggested (for the order of /browse): the computation of
@@ -273,6 +327,17 @@ class MatchingService:
         bad |= {(str(pair.company_id), str(pair.creative_id)) for f, pair in answered
                 if (f.rating is not None and f.rating <= 2) or f.wants_to_continue == "no"}
         return FeedbackModel.fit(observations), bad
+
+
+@dataclass(frozen=True)
+class Formation:
+    """What `MatchingService.formation` computed: the score matrix, the
+    solver's result (None without `solve`) and the reasons ({"de", "en"})
+    of the pairs asked for."""
+
+    matrix: ScoreMatrix
+    result: Any
+    reasons: dict[tuple[str, str], dict[str, str]]
 
 
 def to_participant(person: Person, profile: Profile) -> Participant:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.scenarios import broadcasts, events, feedback, meetings, onboarding
+from tests.scenarios import broadcasts, events, feedback, meetings, onboarding, plans
 from tests.support.harness import CoreHarness
 
 # Reminders 2 days and 1 day before, waits divided by 50,000: for a meeting six
@@ -396,3 +396,16 @@ async def test_sql_parameters_never_reach_errors_or_logs(database_url: str) -> N
         assert "Mein privates Anliegen" not in str(info.value)
     finally:
         await engine.dispose()
+
+
+# --- organisers' plans (issue 13) -----------------------------------------------------------------
+
+async def test_breakout_plan_review_and_release(harness) -> None:
+    await plans.breakout_review_and_release(harness)
+
+
+@pytest.mark.parametrize("scenario", plans.CORE_ONLY, ids=lambda s: s.__name__)
+async def test_plans_on_the_core(core_harness: CoreHarness, scenario) -> None:
+    """Speed rounds, results per group, restarts, what a plan respects: on the
+    core (the whole review and release runs on every harness above)."""
+    await scenario(core_harness)
