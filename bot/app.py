@@ -243,7 +243,7 @@ async def _serve(settings: Settings) -> None:
     except BaseException as exc:
         if webhook is not None:
             await webhook.stop()
-        if isinstance(exc, (SettingsError, KeyboardInterrupt, asyncio.CancelledError)):
+        if not isinstance(exc, Exception) or isinstance(exc, SettingsError):
             raise
         raise SettingsError(
             f"Cannot talk to the Telegram Bot API at {settings.telegram_api_url} ({exc.__class__.__name__}: {exc})."

@@ -57,6 +57,7 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 PING_TIMEOUT = 5.0  # seconds the database may take to answer the health check
 STOP_GRACE = 30.0  # seconds a stopping server waits for updates being handled
 WARN_EVERY = 60.0  # refused requests are logged at most this often (a flood must not flood the log)
+WEAK_SECRET = 16  # a shorter WEBHOOK_SECRET is accepted (Telegram allows 1-256) with a warning at start
 
 State = Literal["starting", "ready", "stopping", "stopped"]
 
@@ -139,6 +140,10 @@ class WebhookServer:
         self._runner = runner
         if self.state == "stopped":
             self.state = "starting"
+        if len(self.config.secret) < WEAK_SECRET:
+            log.warning("WEBHOOK_SECRET has only %d characters: anyone who guesses it can post updates as "
+                        "anybody; use %d or more random ones (e.g. openssl rand -hex 32)",
+                        len(self.config.secret), WEAK_SECRET)
 
     @property
     def port(self) -> int:

@@ -211,14 +211,17 @@ async def test_health_when_the_database_is_gone(tmp_path: Path) -> None:
         assert (await get(f"{base(h)}/readyz"))[0] == 200
 
 
-async def test_health_before_start_and_with_an_unreachable_postgresql(tmp_path: Path) -> None:
+async def test_health_before_start_and_with_an_unreachable_postgresql(tmp_path: Path,
+                                                                     caplog: pytest.LogCaptureFixture) -> None:
     """Listening before the database is migrated: both checks 503 (and
     updates 503: Telegram retries); attached to a PostgreSQL that refuses
-    connections: /healthz 503."""
+    connections: /healthz 503. A short secret is accepted with a warning."""
     port = free_port()
     server = WebhookServer(WebhookConfig(url=f"http://127.0.0.1:{port}/hook", secret="s3cret-s3cret",
                                          host="127.0.0.1", port=port, path="/hook"))
     await server.listen()
+    weak = [r for r in caplog.records if "WEBHOOK_SECRET has only 13 characters" in r.getMessage()]
+    assert len(weak) == 1 and "s3cret" not in weak[0].getMessage()
     engine = create_engine("postgresql+asyncpg://crosslab:pw@127.0.0.1:1/crosslab", pool_pre_ping=False)
     try:
         url = f"http://127.0.0.1:{port}"
