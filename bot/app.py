@@ -9,7 +9,7 @@ import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -20,6 +20,7 @@ from bot.leader import Leadership
 from bot.outbox import Outbox
 from bot.reminders import ReminderService
 from bot.settings import Settings, SettingsError, load_settings
+from bot.webhook import WebhookConfig, WebhookServer, until_stopped
 from db.engine import create_engine, create_session_factory
 from db.migrate import upgrade
 from db.models import utcnow
@@ -39,8 +40,10 @@ class Transport(Protocol):
     def bind(self, core: CrosslabCore, on_delivered: Callable[[Incoming, Reply], None] | None = None,
              outbox: Outbox | None = None) -> None: ...
     async def get_username(self) -> str: ...
-    async def start(self, *, polling_timeout: int = 10) -> None: ...
+    async def start(self, *, polling_timeout: int = 10, webhook: WebhookConfig | None = None) -> None: ...
     async def run_forever(self) -> None: ...
+    def parse_update(self, data: dict[str, Any]) -> object: ...  # webhook mode: bot/webhook.py
+    async def process_update(self, update: object) -> None: ...
     async def stop(self) -> None: ...
     async def set_commands(self, commands: list[tuple[str, str]], language: str | None) -> None: ...
 
@@ -100,6 +103,7 @@ class Crosslab:
     outbox: Outbox
     broadcasts: BroadcastMonitor  # progress of broadcasts being sent, scheduled ones started
     warming: asyncio.Future[None] | None = field(default=None, repr=False)  # the model's warm-up (`warm_up`)
+    webhook: WebhookServer | None = None  # webhook mode (WEBHOOK_URL set); None: long polling
     leadership: Leadership | None = field(default=None, repr=False)
     _synced: datetime | None = field(default=None, repr=False)  # reminders planned from the database up to here
 
@@ -191,12 +195,32 @@ class Crosslab:
             self.warming = asyncio.ensure_future(self.core.services.matching.warm_up())
         return self.warming
 
+    def model_state(self) -> str:
+        """The embedding model's warm-up, for /readyz."""
+        if self.warming is None:
+            return "not loaded yet"
+        if not self.warming.done():
+            return "loading"
+        return "failed" if self.warming.cancelled() or self.warming.exception() is not None else "ready"
+
+    async def start_transport(self, *, polling_timeout: int = 10) -> None:
+        """Long polling, or in webhook mode: the server listens, then setWebhook
+        (Telegram posts from now on), then /readyz says ready."""
+        if self.webhook is None:
+            await self.transport.start(polling_timeout=polling_timeout)
+            return
+        await self.webhook.listen()
+        await self.transport.start(webhook=self.webhook.config)
+        self.webhook.set_ready()
+
     async def start(self, *, polling_timeout: int = 10) -> None:
         self.warm_up()
         await self.start_background()
-        await self.transport.start(polling_timeout=polling_timeout)
+        await self.start_transport(polling_timeout=polling_timeout)
 
     async def stop(self) -> None:
+        if self.webhook is not None:
+            await self.webhook.stop()  # the updates being handled finish first; the webhook stays set
         if self.warming is not None and not self.warming.done():
             self.warming.cancel()  # its worker thread finishes on its own
         await self.transport.stop()
@@ -214,12 +238,14 @@ def make_outbox(settings: Settings, sessions: async_sessionmaker[AsyncSession], 
 
 async def create_app(settings: Settings, *, framework: str | None = None, clock: Callable[[], datetime] = utcnow,
                      on_delivered: Callable[[Incoming, Reply], None] | None = None,
-                     matching: MatchingPort | None = None) -> Crosslab:
+                     matching: MatchingPort | None = None, webhook: WebhookServer | None = None) -> Crosslab:
     """Settings -> migrated database -> transport (for the bot's username) ->
     reminder service (started by `start`) -> core, bound to the transport.
     `clock` is the conversations' clock (the demo and tests simulate days);
     `on_delivered` hears of each handled update after its reply went out;
     `matching` replaces the `MatchingService` (tests compose a slow one).
+    With WEBHOOK_URL set the app gets a `WebhookServer` (`webhook`, or a new
+    one), attached to the transport and the database; `start` makes it listen.
     `start` (or `crosslab run`) begins loading the embedding model in the background.
     From here on no log record carries the token or another secret (`bot.logs`)."""
     install_redaction(*secrets_of(settings))
@@ -240,27 +266,55 @@ async def create_app(settings: Settings, *, framework: str | None = None, clock:
                 await transport.stop()
         await engine.dispose()
         raise
-    return Crosslab(settings, engine, sessions, core, transport, reminders, outbox, BroadcastMonitor(core, outbox))
+    app = Crosslab(settings, engine, sessions, core, transport, reminders, outbox, BroadcastMonitor(core, outbox))
+    if settings.webhook_mode:
+        app.webhook = webhook or WebhookServer(WebhookConfig.from_settings(settings))
+        app.webhook.attach(transport, engine, app.model_state)
+    return app
 
 
 async def _serve(settings: Settings) -> None:
+    webhook = WebhookServer(WebhookConfig.from_settings(settings)) if settings.webhook_mode else None
+    if webhook is not None:
+        try:
+            await webhook.listen()  # the health checks answer while the database is migrated
+        except OSError as exc:
+            raise SettingsError(f"{exc}.") from None
     try:
-        app = await create_app(settings)
-    except SettingsError:
-        raise
-    except Exception as exc:
+        app = await create_app(settings, webhook=webhook)
+    except BaseException as exc:
+        if webhook is not None:
+            await webhook.stop()
+        if not isinstance(exc, Exception) or isinstance(exc, SettingsError):
+            raise
         raise SettingsError(
             f"Cannot talk to the Telegram Bot API at {settings.telegram_api_url} ({exc.__class__.__name__}: {exc})."
         ) from None
-    log.info("Crosslab is running as @%s with %s", app.core.services.bot_username, app.transport.name)
+    if webhook is None:
+        mode = "long polling (getUpdates)"
+    else:
+        cfg = webhook.config
+        mode = f"webhook mode: listening on {cfg.host}:{webhook.port}, path {cfg.path}, Telegram posts to {cfg.url}"
+    log.info("Crosslab is running as @%s with %s, %s", app.core.services.bot_username, app.transport.name, mode)
     app.warm_up()
     await app.start_background()
     # Everything allocated so far (framework models, ORM mappers) lives for the
     # whole run: keep it out of the cyclic GC's full collections (halves GC time).
     gc.freeze()
     try:
-        await app.transport.run_forever()
+        if webhook is None:
+            await app.transport.run_forever()
+        else:
+            try:
+                await app.start_transport()
+            except Exception as exc:
+                raise SettingsError(f"Telegram did not accept the webhook at WEBHOOK_URL "
+                                    f"({exc.__class__.__name__}: {exc}).") from None
+            await until_stopped()  # SIGTERM or Ctrl-C
     finally:
+        if webhook is not None:
+            await webhook.stop()
+            await app.transport.stop()
         if app.leadership is not None:
             await app.leadership.stop()
         await app.outbox.flush()

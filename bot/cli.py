@@ -17,7 +17,7 @@ def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="crosslab", description="Crosslab matchmaking assistant")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", help="run the Telegram bot (polling)")
+    run = sub.add_parser("run", help="run the Telegram bot (long polling, or webhook mode with WEBHOOK_URL)")
     run.set_defaults(func=_cmd_run)
 
     emu = sub.add_parser("emulator", help="run the local Telegram Bot API emulator")

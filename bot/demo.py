@@ -338,6 +338,7 @@ async def _demo(cohort: list[dict[str, Any]], framework: str, out: Any,
                 _env_file=None, telegram_bot_token=DEMO_TOKEN, telegram_api_url=emu.base_url,
                 database_url=f"sqlite+aiosqlite:///{tmp}/demo.sqlite3", admin_ids=str(ORGANISER_ID),
                 time_factor=DEMO_TIME_FACTOR,
+                webhook_url="",  # the demo polls its own emulator, whatever the environment says
                 # Simulated people answer at machine speed (dozens of answers a second). At the real
                 # rates (SEND_RATE 25/s, one message a second per chat) every reply to them counts
                 # against the outbox's budget, and the bot's next messages (cards, introductions)

@@ -13,13 +13,17 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from datetime import time, timedelta
 
-from pydantic import BeforeValidator, Field, ValidationError, field_validator
+from pydantic import BeforeValidator, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from typing_extensions import Annotated
 
 from domain.durations import Offsets, parse_offsets, parse_quiet_hours
 
 _TOKEN_RE = re.compile(r"^\d{3,12}:[A-Za-z0-9_-]{20,}$")
+_WEBHOOK_SECRET_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what setWebhook's secret_token allows
+OFFICIAL_API_HOST = "api.telegram.org"
+WEBHOOK_PORTS = (443, 80, 88, 8443)  # the only ports Telegram's own servers post webhooks to
+HEALTH_PATHS = ("/healthz", "/readyz")
 
 
 class SettingsError(Exception):
@@ -74,8 +78,12 @@ class Settings(BaseSettings):
     default_language: Literal["de", "en"] = "de"
     german_form: Literal["sie", "du"] = "sie"
     timezone: str = "Europe/Berlin"
+    # Webhook mode (bot/webhook.py): set WEBHOOK_URL and Telegram posts updates
+    # there; empty = long polling (the default).
     webhook_url: str = ""
     webhook_secret: str = Field(default="", repr=False)
+    webhook_listen: str = "0.0.0.0:8080"
+    webhook_max_connections: int = 40
     callback_secret: str = Field(default="", repr=False)
     log_level: str = "INFO"
     reminder_offsets: ReminderOffsets = (
@@ -144,6 +152,67 @@ class Settings(BaseSettings):
         if url.drivername not in ("sqlite+aiosqlite", "postgresql+asyncpg"):
             raise ValueError("DATABASE_URL must use sqlite+aiosqlite or postgresql+asyncpg")
         return url.render_as_string(hide_password=False)
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            return value
+        parsed = urlparse(value)
+        try:
+            parsed.port  # noqa: B018  (raises on a port that is not a number)
+        except ValueError:
+            raise ValueError(f"WEBHOOK_URL has an invalid port: {value!r}") from None
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise ValueError(f"WEBHOOK_URL must be an https URL such as https://bot.example.org/telegram, got {value!r}")
+        if parsed.fragment:
+            raise ValueError("WEBHOOK_URL must not contain a #fragment")
+        if (parsed.path or "/") in HEALTH_PATHS:
+            raise ValueError(f"WEBHOOK_URL's path must not be {parsed.path}: the health checks are served there")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: str) -> str:
+        value = value.strip()
+        if value and not _WEBHOOK_SECRET_RE.fullmatch(value):
+            raise ValueError("WEBHOOK_SECRET must be 1 to 256 characters of A-Z, a-z, 0-9, _ and - "
+                             "(what Telegram allows)")
+        return value
+
+    @field_validator("webhook_listen")
+    @classmethod
+    def _webhook_listen(cls, value: str) -> str:
+        value = value.strip()
+        host, sep, port = value.rpartition(":")
+        host = host.strip("[]")  # [::]:8080
+        if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+            raise ValueError(f"WEBHOOK_LISTEN must be host:port such as 0.0.0.0:8080 or [::]:8080, got {value!r}")
+        return value
+
+    @field_validator("webhook_max_connections")
+    @classmethod
+    def _webhook_max_connections(cls, value: int) -> int:
+        if not 1 <= value <= 100:
+            raise ValueError("WEBHOOK_MAX_CONNECTIONS must be between 1 and 100 (Telegram's limits)")
+        return value
+
+    @model_validator(mode="after")
+    def _webhook_mode(self) -> "Settings":
+        if not self.webhook_url:
+            return self
+        if not self.webhook_secret:
+            raise ValueError("WEBHOOK_SECRET is required with WEBHOOK_URL: 1 to 256 characters of A-Z, a-z, 0-9, "
+                             "_ and -, e.g. from `openssl rand -hex 32`")
+        url = urlparse(self.webhook_url)
+        if urlparse(self.telegram_api_url).hostname == OFFICIAL_API_HOST:
+            # A local Bot API server (or the emulator) also posts to http and any port.
+            if url.scheme != "https":
+                raise ValueError("WEBHOOK_URL must start with https:// (Telegram posts webhooks only over HTTPS)")
+            if (url.port or 443) not in WEBHOOK_PORTS:
+                raise ValueError("WEBHOOK_URL must use port 443, 80, 88 or 8443 (the only ports Telegram posts to)")
+        return self
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -235,6 +304,22 @@ class Settings(BaseSettings):
         return value
 
     @property
+    def webhook_mode(self) -> bool:
+        """True with WEBHOOK_URL set: Telegram posts updates; else long polling."""
+        return bool(self.webhook_url)
+
+    @property
+    def webhook_path(self) -> str:
+        """The path the webhook server answers POSTs on: WEBHOOK_URL's path."""
+        return urlparse(self.webhook_url).path or "/"
+
+    @property
+    def webhook_address(self) -> tuple[str, int]:
+        """WEBHOOK_LISTEN as (host, port)."""
+        host, _, port = self.webhook_listen.rpartition(":")
+        return host.strip("[]"), int(port)
+
+    @property
     def updates_kept_for(self) -> timedelta:
         return self.processed_updates_keep[0][1]
 
@@ -263,6 +348,6 @@ def load_settings(**overrides: object) -> Settings:
         field = ".".join(str(p) for p in err.get("loc", ())) or "settings"
         msg = str(err.get("msg", "invalid value"))
         msg = msg.removeprefix("Value error, ")
-        if field.upper() not in msg:
+        if err.get("loc") and field.upper() not in msg:  # a check of several fields names them itself
             msg = f"{field.upper()}: {msg}"
         raise SettingsError(msg.rstrip(".") + ".") from None

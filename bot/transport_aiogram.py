@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TYPE_CHECKING, Any
 
 from bot.aiogram_models import build, import_aiogram
 
@@ -29,6 +30,7 @@ from aiogram.methods import (  # noqa: E402
     SendMessage,
     SendPhoto,
     SetMyCommands,
+    SetWebhook,
 )
 from aiogram.methods.base import Response  # noqa: E402
 from aiogram.types import BotCommand, BufferedInputFile, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup  # noqa: E402
@@ -37,6 +39,9 @@ from aiogram.types import InputMediaDocument, InputMediaPhoto, Message, Update  
 from bot.transport_common import ALLOWED_UPDATES, BotApiChannel, Framework, incoming_from_callback, incoming_from_message  # noqa: E402
 from handlers.types import Document  # noqa: E402
 
+if TYPE_CHECKING:
+    from bot.webhook import WebhookConfig
+
 log = logging.getLogger(__name__)
 
 # aiogram parses each API response as `Response[<return type>]`, a pydantic
@@ -44,7 +49,7 @@ log = logging.getLogger(__name__)
 # are garbage-collected and rebuilt (~6 ms each; 288 rebuilds in a 1,700-update
 # bench). Holding them here keeps them alive for the life of the process.
 _METHODS = (GetMe, GetUpdates, DeleteWebhook, SendMessage, EditMessageText, SendDocument,
-            SendPhoto, SendMediaGroup, AnswerCallbackQuery, SetMyCommands, SendChatAction)
+            SendPhoto, SendMediaGroup, AnswerCallbackQuery, SetMyCommands, SendChatAction, SetWebhook)
 _RESPONSE_TYPES = [Response[method.__returning__] for method in _METHODS]  # type: ignore[misc]
 # what the transport reads and sends, built now (the rest of aiogram's models
 # only if an update ever needs them)
@@ -101,12 +106,26 @@ class AiogramTransport(BotApiChannel):
     async def _on_callback(self, query: CallbackQuery, event_update: Update) -> None:
         await self.serve(incoming_from_callback(event_update.update_id, query))
 
+    # -- webhook mode (bot/webhook.py) ---------------------------------------------
+    def parse_update(self, data: dict[str, Any]) -> Update:
+        return Update.model_validate(data, context={"bot": self.bot})
+
+    async def process_update(self, update: object) -> None:
+        """Through the dispatcher, in this request; a handler's exception propagates."""
+        await self.dp.feed_update(self.bot, update)  # type: ignore[arg-type]
+
     # -- lifecycle -------------------------------------------------------------
     async def get_username(self) -> str:
         me = await self.bot.get_me()
         return me.username or "crosslab_bot"
 
-    async def start(self, *, polling_timeout: int = 10) -> None:
+    async def start(self, *, polling_timeout: int = 10, webhook: WebhookConfig | None = None) -> None:
+        """Long polling (the webhook deleted first: a set webhook makes
+        getUpdates fail), or with `webhook` only setWebhook: Telegram posts."""
+        if webhook is not None:
+            await self.bot.set_webhook(url=webhook.url, secret_token=webhook.secret, allowed_updates=ALLOWED_UPDATES,
+                                       drop_pending_updates=False, max_connections=webhook.max_connections)
+            return
         await self.bot.delete_webhook(drop_pending_updates=False)
         self._polling = asyncio.create_task(self.dp.start_polling(
             self.bot, handle_signals=False, close_bot_session=False, polling_timeout=polling_timeout,

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any
 
 from telegram import BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaDocument, InputMediaPhoto
 from telegram import Message, Update
@@ -14,7 +16,14 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHand
 from bot.transport_common import ALLOWED_UPDATES, BotApiChannel, Framework, incoming_from_callback, incoming_from_message
 from handlers.types import Document
 
+if TYPE_CHECKING:
+    from bot.webhook import WebhookConfig
+
 log = logging.getLogger(__name__)
+
+# An update from a webhook request: PTB hands a handler's exception to the error
+# handler instead of raising it, which collects it here for `process_update`.
+_failures: ContextVar[list[BaseException] | None] = ContextVar("crosslab_ptb_failures", default=None)
 
 PTB = Framework(keyboard=InlineKeyboardMarkup, button=InlineKeyboardButton, command=BotCommand,
                 input_photo=InputMediaPhoto, input_document=InputMediaDocument,
@@ -69,16 +78,45 @@ class PTBTransport(BotApiChannel):
             await self.serve(ev)
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        failures = _failures.get()
+        if failures is not None and context.error is not None:
+            failures.append(context.error)  # the webhook answers 500 and logs it
+            return
         log.error("error while handling an update", exc_info=context.error)
+
+    # -- webhook mode (bot/webhook.py) ---------------------------------------------
+    def parse_update(self, data: dict[str, Any]) -> Update:
+        update = Update.de_json(data, self.bot)
+        if update is None:
+            raise ValueError("not an update")
+        return update
+
+    async def process_update(self, update: object) -> None:
+        """Through the application, in this request (handler and error handler
+        run in it); a handler's exception is raised here."""
+        failures: list[BaseException] = []
+        token = _failures.set(failures)
+        try:
+            await self.app.process_update(update)
+        finally:
+            _failures.reset(token)
+        if failures:
+            raise failures[0]
 
     # -- lifecycle -------------------------------------------------------------
     async def get_username(self) -> str:
         await self.app.initialize()  # idempotent; calls getMe
         return self.bot.username or "crosslab_bot"
 
-    async def start(self, *, polling_timeout: int = 10) -> None:
+    async def start(self, *, polling_timeout: int = 10, webhook: WebhookConfig | None = None) -> None:
+        """Long polling (PTB's polling start deletes the webhook first), or with
+        `webhook` only setWebhook: Telegram posts."""
         await self.app.initialize()
         await self.app.start()
+        if webhook is not None:
+            await self.bot.set_webhook(url=webhook.url, secret_token=webhook.secret, allowed_updates=ALLOWED_UPDATES,
+                                       drop_pending_updates=False, max_connections=webhook.max_connections)
+            return
         assert self.app.updater is not None
         await self.app.updater.start_polling(poll_interval=0, timeout=polling_timeout,
                                              allowed_updates=ALLOWED_UPDATES)

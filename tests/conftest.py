@@ -2,7 +2,9 @@
 
 `harness`: one fixture for every scenario, parametrised over the core on
 SQLite, the core on PostgreSQL (when TEST_DATABASE_URL is set), and the real
-bot on aiogram and on PTB through the Bot API emulator. Settings a test needs
+bot on aiogram and on PTB through the Bot API emulator (a test may ask for
+"aiogram-webhook" or "ptb-webhook" by indirect parametrisation: the emulator
+then posts to the bot's webhook). Settings a test needs
 come from its `settings` marker, e.g. ``@pytest.mark.settings(time_factor=50_000)``.
 `core_harness`: the core alone on each database; `database_url`: a fresh
 database on each.
@@ -55,7 +57,8 @@ async def harness(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
             await h.stop()
         return
     settings = make_settings(await database_for("sqlite", tmp_path), **_marked_settings(request))
-    async with running_emulator_harness(settings, kind) as h:
+    framework, _, mode = kind.partition("-")  # "aiogram", "ptb-webhook", ...
+    async with running_emulator_harness(settings, framework, mode=mode or "polling") as h:
         yield h
 
 

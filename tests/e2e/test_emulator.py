@@ -366,6 +366,53 @@ async def test_webhook_delivery_secret_reply_method_and_409(emu, http):
         await runner.cleanup()
 
 
+async def test_webhook_delivers_up_to_max_connections_at_once_one_per_chat(emu, http):
+    """Like Telegram: several requests at once (max_connections), but a chat's
+    next update only after its previous one was confirmed."""
+    inside: list[int] = []  # chats being delivered now
+    most = 0
+    order: list[tuple[int, str]] = []
+    gate = asyncio.Event()
+
+    async def hook(request: web.Request) -> web.Response:
+        nonlocal most
+        update = await request.json()
+        chat = update["message"]["chat"]["id"]
+        assert chat not in inside  # never two of one chat at once
+        inside.append(chat)
+        most = max(most, len(inside))
+        order.append((chat, update["message"]["text"]))
+        await gate.wait()
+        inside.remove(chat)
+        return web.Response()
+
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        for uid in (2001, 2002, 2003):
+            emu.add_user(uid, f"U{uid}")
+        status, _ = await call(http, emu, "setWebhook", url=f"http://127.0.0.1:{port}/hook", max_connections=2)
+        assert status == 200
+        for n in (1, 2):
+            for uid in (2001, 2002, 2003):
+                emu.send_text(uid, f"m{n}")
+        await emu.wait_until(lambda: len(inside) == 2, 5, "two deliveries in flight")
+        await asyncio.sleep(0.2)
+        assert sorted(inside) == [2001, 2002]  # the limit, in update_id order
+        gate.set()
+        await emu.wait_idle(timeout=5)
+        assert most == 2 and len(order) == 6 and emu.pending_updates == []
+        for uid in (2001, 2002, 2003):
+            assert [text for chat, text in order if chat == uid] == ["m1", "m2"]
+    finally:
+        await runner.cleanup()
+
+
 # ============================================================================ control API, standalone
 
 

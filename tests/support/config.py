@@ -42,6 +42,7 @@ def make_settings(database_url: str, api_url: str = "http://127.0.0.1:9", **extr
     # (1/s with bursts of 3 by default) is tested on its own (test_outbox.py).
     extra.setdefault("send_chat_rate", 1000.0)
     extra.setdefault("send_rate", 1000.0)
+    extra.setdefault("webhook_url", "")  # polling unless a harness asks for webhook mode
     return load_settings(
         _env_file=None,
         telegram_bot_token=TOKEN,

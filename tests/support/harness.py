@@ -241,12 +241,34 @@ class EmulatorChat(ChatBase):
         return answers[-1].get("text") if answers else None
 
 
-class EmulatorHarness(CoreHarness):
-    """The real bot (aiogram or PTB) polling the Bot API emulator over HTTP."""
+WEBHOOK_SECRET = "test-webhook-secret_0123456789"
+WEBHOOK_PATH = "/telegram/crosslab"
 
-    def __init__(self, settings: Settings, framework: str, matching: Any = None) -> None:
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class EmulatorHarness(CoreHarness):
+    """The real bot (aiogram or PTB) and the Bot API emulator over HTTP: the bot
+    polls (`mode="polling"`), or the emulator posts updates to the bot's
+    webhook server (`mode="webhook"`, bot/webhook.py)."""
+
+    def __init__(self, settings: Settings, framework: str, matching: Any = None, mode: str = "polling") -> None:
         super().__init__(settings, matching)
         self.framework = framework
+        self.mode = mode
+        if mode == "webhook":
+            port = free_port()
+            self.settings = settings.model_copy(update={
+                "webhook_url": f"http://127.0.0.1:{port}{WEBHOOK_PATH}", "webhook_secret": WEBHOOK_SECRET,
+                "webhook_listen": f"127.0.0.1:{port}"})
+        elif mode != "polling":
+            raise ValueError(f"unknown mode {mode!r}")
         self.handled: set[int] = set()
         self.queued: set[int] = set()  # updates whose reply wrote messages for the sender
         self.handled_count = 0
@@ -258,6 +280,7 @@ class EmulatorHarness(CoreHarness):
         if self.emu is None:
             self.emu = BotAPIEmulator()
             await self.emu.start()
+            self.emu.webhook_retry_delay = 0.05  # while the bot restarts, its port refuses
         await self._start_bot()
 
     async def _start_bot(self) -> None:
@@ -316,12 +339,13 @@ class EmulatorHarness(CoreHarness):
 
 
 @contextlib.asynccontextmanager
-async def running_emulator_harness(settings: Settings, framework: str,
-                                   matching: Any = None) -> AsyncIterator[EmulatorHarness]:
+async def running_emulator_harness(settings: Settings, framework: str, matching: Any = None,
+                                   mode: str = "polling") -> AsyncIterator[EmulatorHarness]:
     """The real bot on `framework` against a fresh emulator; every delivered
     reply is noted so chats can wait for exactly their update's answer.
-    `matching` replaces the `MatchingService` (e.g. one whose warm-up is held)."""
-    h = EmulatorHarness(settings, framework, matching)
+    `matching` replaces the `MatchingService` (e.g. one whose warm-up is held);
+    `mode` "webhook": the emulator posts updates to the bot's webhook."""
+    h = EmulatorHarness(settings, framework, matching, mode)
     await h.start()
     try:
         yield h
