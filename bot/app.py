@@ -274,7 +274,7 @@ def run_bot() -> int:
     try:
         settings = load_settings()
         settings.require_token()
-        configure_logging(settings.log_level, *secrets_of(settings))
+        configure_logging(settings.log_level, *secrets_of(settings), fmt=settings.log_format)
         asyncio.run(_serve(settings))
     except SettingsError as exc:
         return _fail(str(exc))
