@@ -6,6 +6,7 @@ import contextlib
 import gc
 import logging
 import sys
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from collections.abc import Callable
@@ -16,7 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.bootstrap import build_core
 from bot.logs import configure_logging, install_redaction
 from bot.broadcasts import BroadcastMonitor
+from bot import metrics
 from bot.leader import Leadership
+from bot.metrics import DepthSampler, MetricsServer
 from bot.outbox import Outbox
 from bot.reminders import ReminderService
 from bot.settings import Settings, SettingsError, load_settings
@@ -101,22 +104,27 @@ class Crosslab:
     broadcasts: BroadcastMonitor  # progress of broadcasts being sent, scheduled ones started
     warming: asyncio.Future[None] | None = field(default=None, repr=False)  # the model's warm-up (`warm_up`)
     leadership: Leadership | None = field(default=None, repr=False)
+    metrics_server: MetricsServer | None = field(default=None, repr=False)  # METRICS_LISTEN (bot/metrics.py)
     _synced: datetime | None = field(default=None, repr=False)  # reminders planned from the database up to here
 
     async def lead(self) -> None:
         """This process was elected (bot/leader.py): run what must run once."""
+        metrics.set_leader(True)
         self.outbox.start()
         self.broadcasts.start()
         await self.start_reminders()
 
     async def follow(self) -> None:
         """Another process leads (or this one is stopping)."""
+        metrics.set_leader(False)
         await self.broadcasts.stop()
         await self.outbox.stop()
         await self.reminders.shutdown()
 
     async def start_background(self) -> None:
-        """Take part in the leader election (SQLite: lead at once)."""
+        """Serve /metrics if METRICS_LISTEN is set; take part in the leader
+        election (SQLite: lead at once)."""
+        await self.start_metrics()
         self.leadership = Leadership(self.engine, elected=self.lead, deposed=self.follow,
                                      mode=self.settings.scheduler, retry=self.settings.leader_retry_seconds)
         await self.leadership.start()
@@ -156,13 +164,16 @@ class Crosslab:
                 await self.sync_reminders()
             except Exception:
                 log.exception("could not plan reminders from the database; the next sweep tries again")
+        started = time.perf_counter()
         try:
             _, counts = await self.core.tick()
             self.outbox.notify()
         except Exception:
             log.exception("follow-up sweep failed; the next sweep tries again")
+            metrics.note_sweep(None, time.perf_counter() - started)
             counts = {}
         else:
+            metrics.note_sweep(counts, time.perf_counter() - started)
             if any(counts.values()):
                 log.info("follow-up sweep: %s", counts)
         try:
@@ -180,7 +191,7 @@ class Crosslab:
         that marks it sent: once that commits, the job is done (the outbox
         delivers, retrying as needed); if the process dies before, the job runs
         again and finds nothing sent."""
-        await self.core.reminder_reply(meeting_id, kind, starts_at)
+        metrics.note_reminder(kind, await self.core.reminder_reply(meeting_id, kind, starts_at))
         self.outbox.notify()
 
     def warm_up(self) -> asyncio.Future[None]:
@@ -196,12 +207,31 @@ class Crosslab:
         await self.start_background()
         await self.transport.start(polling_timeout=polling_timeout)
 
+    async def start_metrics(self) -> None:
+        """``GET /metrics`` on METRICS_LISTEN (nothing when it is empty)."""
+        address = self.settings.metrics_address
+        if address is None or self.metrics_server is not None:
+            return
+        server = MetricsServer(*address, before_scrape=[DepthSampler(self.outbox.store).refresh])
+        try:
+            await server.start()
+        except OSError as exc:
+            raise SettingsError(f"Cannot serve metrics on METRICS_LISTEN {self.settings.metrics_listen} "
+                                f"({exc.strerror or exc}).") from None
+        self.metrics_server = server
+
+    async def stop_metrics(self) -> None:
+        server, self.metrics_server = self.metrics_server, None
+        if server is not None:
+            await server.stop()
+
     async def stop(self) -> None:
         if self.warming is not None and not self.warming.done():
             self.warming.cancel()  # its worker thread finishes on its own
         await self.transport.stop()
         if self.leadership is not None:
             await self.leadership.stop()  # stops what the leader runs
+        await self.stop_metrics()
         await self.engine.dispose()
 
 
@@ -262,6 +292,7 @@ async def _serve(settings: Settings) -> None:
     finally:
         if app.leadership is not None:
             await app.leadership.stop()
+        await app.stop_metrics()
         await app.engine.dispose()
 
 

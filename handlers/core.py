@@ -139,8 +139,9 @@ class CrosslabCore:
                         await uow.rollback()
                     raise  # retried by _handle_in_order
                 log.exception("error while handling update %s", ev.update_id)
+                locale = turn.locale  # before the rollback expires the person (reading it then would query)
                 await uow.rollback()
-                return Reply(messages=[OutMessage(ev.chat_id, t(turn.locale, "error.generic"))], error=True)
+                return Reply(messages=[OutMessage(ev.chat_id, t(locale, "error.generic"))], error=True)
         self.services.bus.after_commit(self.services, turn.events)
         return turn.reply
 
