@@ -5,12 +5,13 @@ import asyncio
 import contextlib
 import gc
 import logging
+import signal
 import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from collections.abc import Callable
-from typing import Protocol
+from collections.abc import Callable, Coroutine
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -296,6 +297,21 @@ async def _serve(settings: Settings) -> None:
         await app.engine.dispose()
 
 
+async def _until_sigterm(main: Coroutine[Any, Any, None]) -> None:
+    """Run `main`; SIGTERM (docker stop, systemctl stop) stops it like Ctrl-C:
+    the transport, the leader's work and the outbox sender finish in order.
+    (aiogram's polling installs its own handler that does the same.)"""
+    task = asyncio.ensure_future(main)
+    with contextlib.suppress(NotImplementedError, RuntimeError):  # not on Windows / outside the main thread
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+    try:
+        await task
+    except asyncio.CancelledError:
+        if not task.cancelled():
+            raise
+        log.info("stopped (SIGTERM)")
+
+
 def _fail(message: str) -> int:
     print(f"crosslab: {message}", file=sys.stderr)
     return 2
@@ -306,7 +322,7 @@ def run_bot() -> int:
         settings = load_settings()
         settings.require_token()
         configure_logging(settings.log_level, *secrets_of(settings), fmt=settings.log_format)
-        asyncio.run(_serve(settings))
+        asyncio.run(_until_sigterm(_serve(settings)))
     except SettingsError as exc:
         return _fail(str(exc))
     except KeyboardInterrupt:
