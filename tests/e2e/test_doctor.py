@@ -183,6 +183,7 @@ async def test_migrations_behind_or_unknown(tmp_path: Path) -> None:
     assert not (tmp_path / "missing-dir").exists()
 
 
+@pytest.mark.slow
 async def test_a_model_that_cannot_load_offline_is_a_cross(tmp_path: Path) -> None:
     settings = make_settings("sqlite+aiosqlite:///x.sqlite3",
                              embedding_model=f"sentence-transformers:{tmp_path / 'no-such-model'}")
