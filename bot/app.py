@@ -284,7 +284,11 @@ async def _serve(settings: Settings) -> None:
         ) from None
     log.info("Crosslab is running as @%s with %s", app.core.services.bot_username, app.transport.name)
     app.warm_up()
-    await app.start_background()
+    try:
+        await app.start_background()
+    except BaseException:  # e.g. METRICS_LISTEN's port is taken: close what was opened
+        await app.stop()
+        raise
     # Everything allocated so far (framework models, ORM mappers) lives for the
     # whole run: keep it out of the cyclic GC's full collections (halves GC time).
     gc.freeze()

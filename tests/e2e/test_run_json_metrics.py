@@ -9,6 +9,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import sys
 from pathlib import Path
 
@@ -61,3 +62,23 @@ async def test_json_logs_and_metrics_of_a_running_bot(tmp_path: Path, framework:
     assert any("bot<redacted>" in m for m in messages) or framework == "aiogram"  # PTB logs its URLs at DEBUG
     assert ("Received SIGTERM signal" if framework == "aiogram" else "stopped (SIGTERM)") in messages
     assert "Scheduler has been shut down" in messages  # the leader's work stopped in order
+
+
+async def test_a_taken_metrics_port_stops_the_start_with_one_sentence(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        async with BotAPIEmulator(token=TOKEN) as emu:
+            env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DATABASE_URL", "LOG_"))}
+            env.update({"PYTHONPATH": str(ROOT), "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": emu.base_url,
+                        "DATABASE_URL": f"sqlite:///{tmp_path}/bot.sqlite3", "METRICS_LISTEN": f"127.0.0.1:{port}"})
+            proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot.cli", "run", cwd=tmp_path, env=env,
+                                                        stdout=asyncio.subprocess.DEVNULL,
+                                                        stderr=asyncio.subprocess.PIPE)
+            _, err = await asyncio.wait_for(proc.communicate(), 120)
+    stderr = err.decode()
+    assert proc.returncode == 2
+    assert f"crosslab: Cannot serve metrics on METRICS_LISTEN 127.0.0.1:{port} (" in stderr
+    assert "address already in use" in stderr
+    assert "Traceback" not in stderr and "Unclosed" not in stderr  # what was opened is closed
