@@ -5,10 +5,12 @@ import asyncio
 import contextlib
 import gc
 import logging
+import signal
 import sys
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -16,7 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.bootstrap import build_core
 from bot.logs import configure_logging, install_redaction
 from bot.broadcasts import BroadcastMonitor
+from bot import metrics
 from bot.leader import Leadership
+from bot.metrics import DepthSampler, MetricsServer
 from bot.outbox import Outbox
 from bot.reminders import ReminderService
 from bot.settings import Settings, SettingsError, load_settings
@@ -105,22 +109,27 @@ class Crosslab:
     warming: asyncio.Future[None] | None = field(default=None, repr=False)  # the model's warm-up (`warm_up`)
     webhook: WebhookServer | None = None  # webhook mode (WEBHOOK_URL set); None: long polling
     leadership: Leadership | None = field(default=None, repr=False)
+    metrics_server: MetricsServer | None = field(default=None, repr=False)  # METRICS_LISTEN (bot/metrics.py)
     _synced: datetime | None = field(default=None, repr=False)  # reminders planned from the database up to here
 
     async def lead(self) -> None:
         """This process was elected (bot/leader.py): run what must run once."""
+        metrics.set_leader(True)
         self.outbox.start()
         self.broadcasts.start()
         await self.start_reminders()
 
     async def follow(self) -> None:
         """Another process leads (or this one is stopping)."""
+        metrics.set_leader(False)
         await self.broadcasts.stop()
         await self.outbox.stop()
         await self.reminders.shutdown()
 
     async def start_background(self) -> None:
-        """Take part in the leader election (SQLite: lead at once)."""
+        """Serve /metrics if METRICS_LISTEN is set; take part in the leader
+        election (SQLite: lead at once)."""
+        await self.start_metrics()
         self.leadership = Leadership(self.engine, elected=self.lead, deposed=self.follow,
                                      mode=self.settings.scheduler, retry=self.settings.leader_retry_seconds)
         await self.leadership.start()
@@ -160,13 +169,16 @@ class Crosslab:
                 await self.sync_reminders()
             except Exception:
                 log.exception("could not plan reminders from the database; the next sweep tries again")
+        started = time.perf_counter()
         try:
             _, counts = await self.core.tick()
             self.outbox.notify()
         except Exception:
             log.exception("follow-up sweep failed; the next sweep tries again")
+            metrics.note_sweep(None, time.perf_counter() - started)
             counts = {}
         else:
+            metrics.note_sweep(counts, time.perf_counter() - started)
             if any(counts.values()):
                 log.info("follow-up sweep: %s", counts)
         try:
@@ -184,7 +196,7 @@ class Crosslab:
         that marks it sent: once that commits, the job is done (the outbox
         delivers, retrying as needed); if the process dies before, the job runs
         again and finds nothing sent."""
-        await self.core.reminder_reply(meeting_id, kind, starts_at)
+        metrics.note_reminder(kind, await self.core.reminder_reply(meeting_id, kind, starts_at))
         self.outbox.notify()
 
     def warm_up(self) -> asyncio.Future[None]:
@@ -218,6 +230,24 @@ class Crosslab:
         await self.start_background()
         await self.start_transport(polling_timeout=polling_timeout)
 
+    async def start_metrics(self) -> None:
+        """``GET /metrics`` on METRICS_LISTEN (nothing when it is empty)."""
+        address = self.settings.metrics_address
+        if address is None or self.metrics_server is not None:
+            return
+        server = MetricsServer(*address, before_scrape=[DepthSampler(self.outbox.store).refresh])
+        try:
+            await server.start()
+        except OSError as exc:
+            raise SettingsError(f"Cannot serve metrics on METRICS_LISTEN {self.settings.metrics_listen} "
+                                f"({exc.strerror or exc}).") from None
+        self.metrics_server = server
+
+    async def stop_metrics(self) -> None:
+        server, self.metrics_server = self.metrics_server, None
+        if server is not None:
+            await server.stop()
+
     async def stop(self) -> None:
         if self.webhook is not None:
             await self.webhook.stop()  # the updates being handled finish first; the webhook stays set
@@ -227,6 +257,7 @@ class Crosslab:
         if self.leadership is not None:
             await self.leadership.stop()  # stops what the leader runs
         await self.outbox.flush()  # replies sent and not yet recorded (also on a worker)
+        await self.stop_metrics()
         await self.engine.dispose()
 
 
@@ -297,7 +328,11 @@ async def _serve(settings: Settings) -> None:
         mode = f"webhook mode: listening on {cfg.host}:{webhook.port}, path {cfg.path}, Telegram posts to {cfg.url}"
     log.info("Crosslab is running as @%s with %s, %s", app.core.services.bot_username, app.transport.name, mode)
     app.warm_up()
-    await app.start_background()
+    try:
+        await app.start_background()
+    except BaseException:  # e.g. METRICS_LISTEN's port is taken: close what was opened
+        await app.stop()
+        raise
     # Everything allocated so far (framework models, ORM mappers) lives for the
     # whole run: keep it out of the cyclic GC's full collections (halves GC time).
     gc.freeze()
@@ -318,7 +353,23 @@ async def _serve(settings: Settings) -> None:
         if app.leadership is not None:
             await app.leadership.stop()
         await app.outbox.flush()
+        await app.stop_metrics()
         await app.engine.dispose()
+
+
+async def _until_sigterm(main: Coroutine[Any, Any, None]) -> None:
+    """Run `main`; SIGTERM (docker stop, systemctl stop) stops it like Ctrl-C:
+    the transport, the leader's work and the outbox sender finish in order.
+    (aiogram's polling installs its own handler that does the same.)"""
+    task = asyncio.ensure_future(main)
+    with contextlib.suppress(NotImplementedError, RuntimeError):  # not on Windows / outside the main thread
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+    try:
+        await task
+    except asyncio.CancelledError:
+        if not task.cancelled():
+            raise
+        log.info("stopped (SIGTERM)")
 
 
 def _fail(message: str) -> int:
@@ -330,8 +381,8 @@ def run_bot() -> int:
     try:
         settings = load_settings()
         settings.require_token()
-        configure_logging(settings.log_level, *secrets_of(settings))
-        asyncio.run(_serve(settings))
+        configure_logging(settings.log_level, *secrets_of(settings), fmt=settings.log_format)
+        asyncio.run(_until_sigterm(_serve(settings)))
     except SettingsError as exc:
         return _fail(str(exc))
     except KeyboardInterrupt:

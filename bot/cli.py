@@ -64,6 +64,14 @@ def _build_parser() -> argparse.ArgumentParser:
 
     mig = sub.add_parser("migrate", help="apply database migrations and exit")
     mig.set_defaults(func=_cmd_migrate)
+
+    doc = sub.add_parser("doctor", help="check settings, database, model, Bot API, webhook and clock; "
+                                        "exit 1 if something will not work")
+    doc.add_argument("--skip-model", action="store_true", help="do not load the embedding model")
+    doc.add_argument("--model-timeout", type=float, default=180.0,
+                     help="seconds the embedding model may take to load (default 180)")
+    doc.add_argument("--timeout", type=float, default=10.0, help="seconds for each Bot API call (default 10)")
+    doc.set_defaults(func=_cmd_doctor)
     return parser
 
 
@@ -116,6 +124,12 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
     from bot.app import migrate_only
 
     return migrate_only()
+
+
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    from bot.doctor import run_doctor
+
+    return run_doctor(args)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,15 +16,24 @@ record ever carries the token or another configured secret, at any level:
 
 `configure_logging` (used by ``crosslab run``) sets the format and level and
 keeps httpx/httpcore at WARNING: their INFO lines only echo each request.
+``LOG_FORMAT=json`` writes one JSON object per line (`JsonFormatter`, the
+standard library's ``logging.Formatter`` with ``json``: no dependency); the
+redaction applies to it alike (it works on the record, before formatting).
 """
 from __future__ import annotations
 
+import json
 import logging
 import re
+import sys
 import threading
+from datetime import datetime, timezone
 from typing import Any
 
-__all__ = ["QUIET_LOGGERS", "RedactSecrets", "configure_logging", "install_redaction", "redaction"]
+__all__ = ["JsonFormatter", "QUIET_LOGGERS", "RedactSecrets", "TEXT_FORMAT", "configure_logging",
+           "install_redaction", "redaction"]
+
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 TOKEN_REDACTED = "bot<redacted>"
 REDACTED = "<redacted>"
@@ -115,10 +124,37 @@ def install_redaction(*secrets: str) -> RedactSecrets:
     return _FILTER
 
 
-def configure_logging(level: str, *secrets: str) -> None:
-    """The bot's logging: ``time LEVEL logger: message`` on stderr at `level`,
-    httpx/httpcore at WARNING, every secret redacted."""
-    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: ``time`` (UTC, ISO 8601 with milliseconds),
+    ``level``, ``logger``, ``message``, and ``exception`` (the traceback) or
+    ``stack`` when the record has one. Non-ASCII stays readable (UTF-8); a
+    line break inside a message is escaped, so one record is one line.
+    Formats what the record holds after `RedactSecrets` rewrote it."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exception"] = record.exc_text
+        if record.stack_info:
+            entry["stack"] = self.formatStack(record.stack_info)
+        return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def configure_logging(level: str, *secrets: str, fmt: str = "text") -> None:
+    """The bot's logging on stderr at `level`: ``time LEVEL logger: message``
+    (`fmt` "text") or one JSON object per line (`fmt` "json", `JsonFormatter`);
+    httpx/httpcore at WARNING, every secret redacted (also on this handler)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
+    handler.addFilter(_FILTER)
+    logging.basicConfig(level=level.upper(), handlers=[handler])
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
     install_redaction(*secrets)

@@ -37,6 +37,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import metrics
 from bot.delivery import (MAX_WAIT, RETRY_DELAYS, Channel, Rejected, RetryLater, Transient, Unreachable,
                           answer_callback, deliver_message, operations, without_url_buttons)
 from db.models import utcnow
@@ -79,8 +80,10 @@ class RateLimiter:
         now = self.clock()
         if chat_id is not None and self._chat_tat.get(chat_id, 0.0) > now:
             self._chat_paused[chat_id] = max(self._chat_paused.get(chat_id, 0.0), now + seconds)
+            metrics.note_rate_limit("chat", seconds)
         else:
             self.paused_until = max(self.paused_until, now + seconds)
+            metrics.note_rate_limit("all", seconds)
 
     def paused_for(self, chat_id: int | None = None) -> float:
         until = max(self.paused_until, self._chat_paused.get(chat_id, 0.0) if chat_id is not None else 0.0)
@@ -274,9 +277,9 @@ class Outbox:
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(stop.wait(), FLUSH_SECONDS)
                 done, results[:] = results[:], []
-                await self.store.finish(done, self.clock())
+                await self._finish(done, "queue")
             done, results[:] = results[:], []  # the batch is over: the rest
-            await self.store.finish(done, self.clock())
+            await self._finish(done, "queue")
 
         recorder = self._recorder = asyncio.get_running_loop().create_task(record())
         try:
@@ -287,6 +290,12 @@ class Outbox:
             await asyncio.shield(recorder)  # records the rest, even when the sender is being stopped
         if self._backlog:
             self._backlog &= await self.store.waiting_chats(list(self._backlog))
+
+    async def _finish(self, results: list[Result], path: str) -> None:
+        """Record results (one transaction), counted in the metrics by `path`
+        (reply: sent at once; queue: by the sender)."""
+        metrics.record_outbox_results(results, path)
+        await self.store.finish(results, self.clock())
 
     async def _send_row(self, row: ClaimedRow, *, immediate: bool = False) -> Result:
         msg = OutMessage.from_payload(row.chat_id, row.payload, row.id)
@@ -367,8 +376,9 @@ class Outbox:
                 queued = True
             try:
                 if handed_over or any(r.status != "sent" for r in results):
-                    await self.store.finish(results, self.clock())  # the sender needs these now
+                    await self._finish(results, "reply")  # the sender needs these now
                 else:
+                    metrics.record_outbox_results(results, "reply")
                     self._record_later(results)
             finally:
                 lock.release()

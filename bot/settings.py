@@ -30,6 +30,18 @@ class SettingsError(Exception):
     """A setting is missing or malformed; the message is one readable sentence."""
 
 
+def parse_host_port(value: str, name: str) -> tuple[str, int]:
+    """``host:port`` (``127.0.0.1:9100``, ``[::1]:9100``, ``:9100`` = every
+    interface) as (host, port); a ValueError names the variable."""
+    text = value.strip()
+    host, colon, port = text.rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if not colon or not port.isdigit() or not 0 < int(port) < 65536 or " " in host or (":" in host and "." in host):
+        raise ValueError(f"{name} must look like host:port, e.g. 127.0.0.1:9100 or 0.0.0.0:9100, got {value!r}")
+    return host or "0.0.0.0", int(port)
+
+
 def durations(name: str, example: str, *, least: int = 0, most: int | None = None) -> object:
     """The type of a setting written as comma-separated durations ("24h,1h"):
     parsed once, at start-up, by `domain.durations.parse_offsets` into
@@ -86,6 +98,10 @@ class Settings(BaseSettings):
     webhook_max_connections: int = 40
     callback_secret: str = Field(default="", repr=False)
     log_level: str = "INFO"
+    # text: "time LEVEL logger: message"; json: one JSON object per line (docs/operations.md)
+    log_format: Literal["text", "json"] = "text"
+    # host:port for Prometheus' /metrics (empty = off); see docs/operations.md "Metrics"
+    metrics_listen: str = ""
     reminder_offsets: ReminderOffsets = (
         ("24h", timedelta(hours=24)), ("1h", timedelta(hours=1)))
     time_factor: float = 1.0
@@ -249,6 +265,23 @@ class Settings(BaseSettings):
             raise ValueError(f"TIMEZONE {value!r} is not a known time zone (example: Europe/Berlin)") from None
         return value
 
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _log_format(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.strip().lower() or "text"
+            if value not in ("text", "json"):
+                raise ValueError(f"LOG_FORMAT must be text or json, got {value!r}")
+        return value
+
+    @field_validator("metrics_listen")
+    @classmethod
+    def _metrics_listen(cls, value: str) -> str:
+        value = value.strip()
+        if value:
+            parse_host_port(value, "METRICS_LISTEN")
+        return value
+
     @field_validator("time_factor")
     @classmethod
     def _time_factor(cls, value: float) -> float:
@@ -322,6 +355,11 @@ class Settings(BaseSettings):
     @property
     def updates_kept_for(self) -> timedelta:
         return self.processed_updates_keep[0][1]
+
+    @property
+    def metrics_address(self) -> tuple[str, int] | None:
+        """Where to serve /metrics, None when METRICS_LISTEN is empty (off)."""
+        return parse_host_port(self.metrics_listen, "METRICS_LISTEN") if self.metrics_listen else None
 
     @property
     def tz(self) -> ZoneInfo:

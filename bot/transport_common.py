@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, ClassVar, Literal
 
+from bot import metrics
 from bot.delivery import MediaRejected, NotModified, Rejected, RetryLater, Transient, Unreachable, deliver
 from handlers.types import Attachment, Button, Document, Incoming, Reply, UserRef
 
@@ -206,19 +208,26 @@ class BotApiChannel:
         until the reply is ready."""
         if self.core is None:
             raise RuntimeError("the transport is not bound to a core")
+        started = time.perf_counter()
+        reply: Reply | None = None
+        delivered = False
         typing = Typing(self, ev.chat_id, self.typing_after, self.typing_every)
         try:
-            reply = await self.core.handle(ev)
-        finally:
-            typing.stop()
-        try:
-            if self.outbox is not None:
-                await self.outbox.deliver_reply(reply, ev.chat_id, callback_id=ev.callback_id)
-            else:
-                await deliver(self, reply, callback_id=ev.callback_id)
-        finally:
-            if self.on_delivered is not None:
-                self.on_delivered(ev, reply)
+            try:
+                reply = await self.core.handle(ev)
+            finally:
+                typing.stop()
+            try:
+                if self.outbox is not None:
+                    await self.outbox.deliver_reply(reply, ev.chat_id, callback_id=ev.callback_id)
+                else:
+                    await deliver(self, reply, callback_id=ev.callback_id)
+                delivered = True
+            finally:
+                if self.on_delivered is not None:
+                    self.on_delivered(ev, reply)
+        finally:  # the metrics (bot/metrics.py): an exception anywhere counts as an error
+            metrics.observe_update(ev, reply if delivered else None, time.perf_counter() - started)
 
     async def _call(self, coro: Awaitable[Any]) -> Any:
         errors = self.framework

@@ -183,6 +183,24 @@ class OutboxStore:
             await session.commit()
         return int(result.rowcount or 0)
 
+    async def depth(self, now: datetime) -> tuple[dict[str, int], float]:
+        """What waits: rows "pending" and "sending" (always both keys), and how
+        many seconds the longest-waiting due row has been due (0 if none)."""
+        o = OutboxMessage
+        due_since = func.coalesce(o.not_before, o.created_at)
+        async with self.sessions() as session:
+            rows = await session.execute(select(o.status, func.count()).where(o.status.in_(WAITING))
+                                         .group_by(o.status))
+            oldest = (await session.execute(select(func.min(due_since)).where(
+                o.status == "pending", or_(o.not_before.is_(None), o.not_before <= now)))).scalar_one()
+        by_status = {status: 0 for status in WAITING}
+        by_status.update({status: int(n) for status, n in rows.all()})
+        if isinstance(oldest, str):  # SQLite returns min() of a coalesce as text
+            oldest = datetime.fromisoformat(oldest)
+        if oldest is not None and oldest.tzinfo is None:
+            oldest = oldest.replace(tzinfo=now.tzinfo)
+        return by_status, max(0.0, (now - oldest).total_seconds()) if oldest is not None else 0.0
+
     async def counts(self, broadcast_id: int | None = None) -> Counts:
         """Rows per status (of one broadcast, or of all), and how many were in doubt."""
         o = OutboxMessage

@@ -99,7 +99,8 @@ class CrosslabCore:
                 log.info("update %s collided with a concurrent change; retrying (%d)", ev.update_id, conflicts)
                 if conflicts == 3:
                     break
-            return Reply(messages=[OutMessage(ev.chat_id, t(locale_for(self._fallback_language(ev), self.services.settings.german_form), "error.generic"))])
+            return Reply(messages=[OutMessage(ev.chat_id, t(locale_for(self._fallback_language(ev), self.services.settings.german_form), "error.generic"))],
+                         error=True)
 
     def _fallback_language(self, ev: Incoming) -> str:
         return language_for(ev.user.language_code, self.services.settings.default_language)
@@ -138,8 +139,9 @@ class CrosslabCore:
                         await uow.rollback()
                     raise  # retried by _handle_in_order
                 log.exception("error while handling update %s", ev.update_id)
+                locale = turn.locale  # before the rollback expires the person (reading it then would query)
                 await uow.rollback()
-                return Reply(messages=[OutMessage(ev.chat_id, t(turn.locale, "error.generic"))])
+                return Reply(messages=[OutMessage(ev.chat_id, t(locale, "error.generic"))], error=True)
         self.services.bus.after_commit(self.services, turn.events)
         return turn.reply
 

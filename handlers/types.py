@@ -131,6 +131,7 @@ class Reply:
     callback_text: str | None = None  # toast shown for a pressed button
     callback_alert: bool = False
     duplicate: bool = False  # the update was seen before; nothing was done
+    error: bool = False  # handling failed: the person got the generic "something went wrong" message
     queued: int = 0  # messages to other chats written to the outbox (the sender sends them)
 
     def __bool__(self) -> bool:  # pragma: no cover - convenience
