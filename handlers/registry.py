@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from domain.events import (MeetingCancelled, MeetingMoved, MeetingPlaceSet, MeetingScheduled, MeetingSelfArranged,
                            PairIntroduced, TimeOffered)
-from handlers import admin, broadcast, browse, cards, commands, figures, followups, handover, introductions
+from handlers import admin, broadcast, browse, cards, commands, export, figures, followups, handover, introductions
 from handlers.account import DeleteFlow
 from handlers.bus import MessageBus
 from handlers.callbacks import (BroadcastButton, BrowseButton, CardButton, FeedbackButton, HandoverButton, MeetingButton,
@@ -81,6 +81,7 @@ def build_registry() -> Registry:
             "events": organisers(admin.cmd_events),
             "release": organisers(admin.cmd_release),
             "stats": organisers(figures.cmd_stats),
+            "export": organisers(export.cmd_export),
             "broadcast": organisers(broadcast.cmd_broadcast),
             "broadcasts": organisers(broadcast.cmd_broadcasts),
         },
