@@ -29,7 +29,7 @@ from i18n import duration, language_of, t
 
 if TYPE_CHECKING:
     from db.models import Event, EventParticipant, Feedback, Meeting, Outcome, Profile
-    from db.uow import ReportRows
+    from db.uow import ReportRows, SqlAlchemyUnitOfWork
     from handlers.turn import Turn
 
 log = logging.getLogger(__name__)
@@ -328,6 +328,12 @@ def chart_png(fun: Funnel, texts: ChartTexts, lang: str = "de") -> bytes:
 
 # -- the command ---------------------------------------------------------------------------
 
+async def figures(uow: SqlAlchemyUnitOfWork, stages: Iterable[str], event_id: int | None = None) -> tuple[Figures, Funnel]:
+    """The figures and the funnel for everyone, or for one event."""
+    rows = await uow.followups.report_rows(event_id)
+    return compute(rows.meetings, rows.feedback, rows.outcomes, stages), funnel(rows)
+
+
 async def rows_for(turn: Turn, event: Event | None) -> ReportRows:
     return await turn.uow.followups.report_rows(event.id if event is not None else None)
 
@@ -371,5 +377,5 @@ async def unknown_event(turn: Turn, usage: str, given: str) -> None:
     turn.send("\n".join([turn.tr("fig.unknown_event", given=short(given, 80)), *lines, "", turn.tr(usage)]))
 
 
-__all__ = ["Figures", "Funnel", "FunnelStep", "approved", "chart_png", "compute", "funnel", "reached", "render",
-           "cmd_stats"]
+__all__ = ["Figures", "Funnel", "FunnelStep", "approved", "chart_png", "compute", "figures", "funnel", "reached",
+           "render", "cmd_stats"]
