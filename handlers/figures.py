@@ -132,8 +132,10 @@ def approved(profile: Profile | None, memberships: Collection[EventParticipant])
     Today there is no approval of applications: whoever completed their
     profile takes part in the matching, so approved = onboarded. When
     applications need approval, point this at the participant's status:
-    approved in one of `memberships` (the person's rows of the event(s) in
-    scope; none for someone in the open pool, which needs no approval)."""
+    approved in one of `memberships` (the person's `EventParticipant` rows
+    of the event(s) in scope, loaded whole by `report_rows`, so a new column
+    is there; none for someone in the open pool, which needs no approval).
+    The participants export's "approved" column follows."""
     return profile is not None and profile.completed_at is not None
 
 
