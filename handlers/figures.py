@@ -28,7 +28,7 @@ from handlers.types import Document
 from i18n import duration, language_of, t
 
 if TYPE_CHECKING:
-    from db.models import Event, EventParticipant, Feedback, Meeting, Outcome, Profile
+    from db.models import EventParticipant, Feedback, Meeting, Outcome, Profile
     from db.uow import ReportRows, SqlAlchemyUnitOfWork
     from handlers.turn import Turn
 
@@ -336,10 +336,6 @@ async def figures(uow: SqlAlchemyUnitOfWork, stages: Iterable[str], event_id: in
     return compute(rows.meetings, rows.feedback, rows.outcomes, stages), funnel(rows)
 
 
-async def rows_for(turn: Turn, event: Event | None) -> ReportRows:
-    return await turn.uow.followups.report_rows(event.id if event is not None else None)
-
-
 async def cmd_stats(turn: Turn, profile: Profile | None, args: str) -> None:
     """/stats [CODE or NAME]: the funnel as a chart, then the figures in words."""
     event = None
@@ -349,9 +345,7 @@ async def cmd_stats(turn: Turn, profile: Profile | None, args: str) -> None:
             await unknown_event(turn, "admin.stats_usage", args)
             return
         event = found[0]
-    rows = await rows_for(turn, event)
-    fig = compute(rows.meetings, rows.feedback, rows.outcomes, turn.services.policy.stages)
-    fun = funnel(rows)
+    fig, fun = await figures(turn.uow, turn.services.policy.stages, event.id if event is not None else None)
     scope = turn.tr("admin.stats_scope", event=event.name) if event is not None else ""
     if fun.registered:
         name = event.name if event is not None else turn.tr("fig.everyone")
