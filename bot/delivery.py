@@ -9,8 +9,9 @@ the same request will fail again); its `send_media` maps a 400 to
 
 A message is a list of Bot API calls (`operations`): the text in parts of at
 most 4,096 characters (buttons under the last), a document, the photos and
-files as albums. The outbox (bot/outbox.py) remembers how many of them were
-made, so a retry continues with the next one.
+files as albums. An uploaded picture (`Document.as_photo`) goes as a photo,
+or as a file if Telegram refuses it as a photo. The outbox (bot/outbox.py)
+remembers how many of them were made, so a retry continues with the next one.
 """
 from __future__ import annotations
 
@@ -55,6 +56,7 @@ class Channel(Protocol):
     async def send_text(self, chat_id: int, text: str, buttons: list[list[Button]]) -> int: ...
     async def edit_text(self, chat_id: int, message_id: int, text: str, buttons: list[list[Button]]) -> None: ...
     async def send_document(self, chat_id: int, document: Document, caption: str) -> int: ...
+    async def send_photo(self, chat_id: int, document: Document, caption: str) -> int: ...  # an upload, as a picture
     # One Telegram message: a single photo/document (sendPhoto/sendDocument), or an album of
     # 2-10 items of one kind (sendMediaGroup). `deliver_message` groups via `media_groups`.
     async def send_media(self, chat_id: int, items: list[Attachment]) -> None: ...
@@ -93,7 +95,9 @@ Operation = tuple[str, Callable[[], Awaitable[object]]]  # (Bot API method, the 
 def operations(channel: Channel, msg: OutMessage) -> list[Operation]:
     """The Bot API calls that make up `msg`, in order (see the module doc)."""
     ops: list[Operation] = []
-    if msg.document is not None:
+    if msg.document is not None and msg.document.as_photo:
+        ops.append(("sendPhoto", lambda: _photo(channel, msg.chat_id, msg.document, msg.text[:CAPTION_LIMIT])))
+    elif msg.document is not None:
         ops.append(("sendDocument", lambda: channel.send_document(msg.chat_id, msg.document, msg.text[:1024])))
     elif msg.edit_message_id is not None:
         ops.append(("editMessageText", lambda: _edit(channel, msg)))
@@ -106,6 +110,16 @@ def operations(channel: Channel, msg: OutMessage) -> list[Operation]:
         method = "sendMediaGroup" if len(group) > 1 else ("sendPhoto" if group[0].kind == "photo" else "sendDocument")
         ops.append((method, lambda g=group: _send_group(channel, msg.chat_id, g)))
     return ops
+
+
+async def _photo(channel: Channel, chat_id: int, document: Document, caption: str) -> int:
+    """An uploaded picture; if Telegram refuses it as a photo (too large, odd
+    dimensions), the same bytes as a file."""
+    try:
+        return await channel.send_photo(chat_id, document, caption)
+    except Rejected as exc:
+        log.warning("photo %s for chat %s refused (%s); sent as a file", document.filename, chat_id, exc)
+        return await channel.send_document(chat_id, document, caption)
 
 
 async def _edit(channel: Channel, msg: OutMessage) -> None:

@@ -553,14 +553,15 @@ async def _followups(emu: Any, app: Any, people: list[SimulatedParticipant], rel
     async with app.core.uow() as uow:
         steps = dict((await uow.session.execute(select(Feedback.step, func.count()).group_by(Feedback.step))).all())
         statuses = dict((await uow.session.execute(select(Meeting.status, func.count()).group_by(Meeting.status))).all())
-        fig = await figures(uow, [stage for stage, _ in policy.followups])
+        fig, fun = await figures(uow, [stage for stage, _ in policy.followups])
     print(f"feedback questions by state: {steps}; meetings: {statuses}; took {time.perf_counter() - started:.1f} s",
           file=out)
     mark = len(emu.sent(ORGANISER_ID))
     emu.send_text(ORGANISER_ID, "/stats")
-    await emu.wait_for(ORGANISER_ID, 1, timeout=60, since=mark)
-    print(f"\n== Organiser: /stats ==\n{emu.last(ORGANISER_ID).text}", file=out)
-    print("\n== Figures (JSON) ==\n" + json.dumps(fig.to_dict(), ensure_ascii=False), file=out)
+    chart, text = await emu.wait_for(ORGANISER_ID, 2, timeout=60, since=mark)  # the funnel's chart, the figures
+    print(f"\n== Organiser: /stats ==\n[{chart.kind}: {chart.text}]\n{text.text}", file=out)
+    print("\n== Figures (JSON) ==\n" + json.dumps({"funnel": fun.to_dict(), **fig.to_dict()}, ensure_ascii=False),
+          file=out)
 
 
 async def _broadcast(emu: Any, app: Any, people: list[SimulatedParticipant], out: Any) -> None:

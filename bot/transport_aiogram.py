@@ -85,6 +85,11 @@ class AiogramTransport(BotApiChannel):
         msg = await self._call(self.bot.send_document(chat_id, file, caption=caption or None))
         return msg.message_id
 
+    async def send_photo(self, chat_id: int, document: Document, caption: str) -> int:
+        file = BufferedInputFile(document.content, filename=document.filename)
+        msg = await self._call(self.bot.send_photo(chat_id, file, caption=caption or None))
+        return msg.message_id
+
     # -- updates -------------------------------------------------------------
     def _router(self) -> Router:
         router = Router(name="crosslab")

@@ -178,7 +178,7 @@ class BotApiChannel:
     """`bot.delivery.Channel` over a framework's `Bot` (``self.bot``).
 
     A transport subclasses this, names its `framework` and implements
-    `send_document` (uploads differ). Framework errors become `RetryLater` (429),
+    `send_document` and `send_photo` (uploads differ). Framework errors become `RetryLater` (429),
     `Unreachable` (403, "chat not found") and `NotModified`; in `send_media` any
     other 400 becomes `MediaRejected`.
     """
@@ -259,6 +259,9 @@ class BotApiChannel:
                                                     reply_markup=self._markup(buttons)))
 
     async def send_document(self, chat_id: int, document: Document, caption: str) -> int:
+        raise NotImplementedError  # the transport's: uploads differ
+
+    async def send_photo(self, chat_id: int, document: Document, caption: str) -> int:
         raise NotImplementedError  # the transport's: uploads differ
 
     async def send_media(self, chat_id: int, items: list[Attachment]) -> None:

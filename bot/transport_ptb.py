@@ -64,6 +64,11 @@ class PTBTransport(BotApiChannel):
                                                       caption=caption or None))
         return msg.message_id
 
+    async def send_photo(self, chat_id: int, document: Document, caption: str) -> int:
+        msg = await self._call(self.bot.send_photo(chat_id, document.content, filename=document.filename,
+                                                   caption=caption or None))
+        return msg.message_id
+
     # -- updates -------------------------------------------------------------
     async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Collection, Sequence
 
-from sqlalchemy import and_, case, delete, func, insert, or_, select, update
+from sqlalchemy import and_, case, delete, func, insert, or_, select, true, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -611,13 +611,84 @@ class FollowupRepository:
         await self.session.execute(update(HandoverItem).where(HandoverItem.from_person_id == person_id)
                                    .values(from_name="").execution_options(synchronize_session="fetch"))
 
-    # -- figures -------------------------------------------------------------------------
-    async def all_for_figures(self) -> tuple[Sequence[Meeting], Sequence[Pair], Sequence[Feedback], Sequence[Outcome]]:
-        meetings = (await self.session.execute(select(Meeting))).scalars().all()
-        pairs = (await self.session.execute(select(Pair))).scalars().all()
-        feedback = (await self.session.execute(select(Feedback))).scalars().all()
-        outcomes = (await self.session.execute(select(Outcome))).scalars().all()
-        return meetings, pairs, feedback, outcomes
+    # -- figures and exports ---------------------------------------------------------------
+    async def report_rows(self, event_id: int | None = None) -> ReportRows:
+        """What the figures (`/stats`) and the exports (`/export`) read: one
+        event's participants and what happened among them (suggestions, pairs
+        and their meetings, feedback and outcomes where both people are in
+        the event), or, without `event_id`, everyone who signed up and
+        everything. An organiser's own record (no consent) is nobody's row.
+
+        Read-only rows of the columns used (no ORM objects: tens of thousands
+        of cards stay cheap, and nothing lands in the session). Membership is
+        checked row by row (EXISTS on the participants' key): `IN
+        (participants)` on both columns made SQLite probe every combination
+        of two participants."""
+        s = self.session
+
+        def member(column: Any) -> Any:
+            if event_id is None:
+                return true()
+            return select(EventParticipant.person_id).where(
+                EventParticipant.event_id == event_id, EventParticipant.person_id == column).exists()
+
+        async def rows(*columns: Any, where: Any = None, join: Any = None) -> list[Any]:
+            q = select(*columns)
+            for target, on in join or ():
+                q = q.join(target, on)
+            if where is not None:
+                q = q.where(where)
+            return list((await s.execute(q.order_by(columns[0]))).all())
+
+        in_scope = and_(member(Pair.company_id), member(Pair.creative_id))
+        people = await rows(Person.id, Person.consent_at, where=and_(Person.consent_at.is_not(None), member(Person.id)))
+        profiles = {r.person_id: r for r in await rows(
+            Profile.person_id, Profile.name, Profile.side, Profile.organisation, Profile.sector, Profile.disciplines,
+            Profile.completed_at, where=member(Profile.person_id))}
+        members = select(EventParticipant)
+        if event_id is not None:
+            members = members.where(EventParticipant.event_id == event_id)
+        return ReportRows(
+            event_id=event_id,
+            people=[(p, profiles.get(p.id)) for p in people],
+            memberships=list((await s.execute(members.order_by(EventParticipant.event_id,
+                                                               EventParticipant.person_id))).scalars()),
+            events=list((await s.execute(select(Event).order_by(Event.id))).scalars()),
+            suggestions=await rows(Suggestion.id, Suggestion.person_id, Suggestion.counterpart_id, Suggestion.score,
+                                   Suggestion.status, Suggestion.created_at, Suggestion.shown_at,
+                                   Suggestion.answered_at,
+                                   where=and_(member(Suggestion.person_id), member(Suggestion.counterpart_id))),
+            pairs=await rows(Pair.id, Pair.company_id, Pair.creative_id, Pair.company_answer, Pair.creative_answer,
+                             Pair.status, Pair.created_at, Pair.introduced_at, where=in_scope),
+            meetings=await rows(Meeting.id, Meeting.pair_id, Meeting.status, Meeting.starts_at, Meeting.duration_min,
+                                Meeting.place_kind, Meeting.created_at, where=in_scope,
+                                join=[(Pair, Pair.id == Meeting.pair_id)]),
+            # `has_text`: whether a comment was written (the comment itself is not read).
+            feedback=await rows(Feedback.id, Feedback.meeting_id, Feedback.person_id, Feedback.step, Feedback.met,
+                                Feedback.rating, Feedback.wants_to_continue,
+                                (func.coalesce(func.length(Feedback.text), 0) > 0).label("has_text"),
+                                Feedback.asked_at, Feedback.answered_at, where=in_scope,
+                                join=[(Meeting, Meeting.id == Feedback.meeting_id), (Pair, Pair.id == Meeting.pair_id)]),
+            outcomes=await rows(Outcome.id, Outcome.pair_id, Outcome.person_id, Outcome.stage, Outcome.status,
+                                Outcome.answer, Outcome.due_at, Outcome.answered_at, where=in_scope,
+                                join=[(Pair, Pair.id == Outcome.pair_id)]),
+        )
+
+
+@dataclass
+class ReportRows:
+    """One scope's rows for figures and exports (`FollowupRepository.report_rows`):
+    read-only rows with the models' column names (only those selected there)."""
+
+    event_id: int | None  # the event, or None: everyone
+    people: list[tuple[Any, Any | None]]  # (person: id, consent_at; profile or None: name, side, organisation, …)
+    memberships: list[EventParticipant]  # the event's rows, or all (with no event)
+    events: list[Event]  # every event (for names)
+    suggestions: list[Any]
+    pairs: list[Any]
+    meetings: list[Any]
+    feedback: list[Any]  # with `has_text` instead of the comment
+    outcomes: list[Any]
 
 
 class PlanRepository:
@@ -1003,4 +1074,4 @@ class SqlAlchemyUnitOfWork:
         self.session.add(ConsentRefusal(language=language))
 
 
-__all__ = ["SqlAlchemyUnitOfWork", "IntegrityError", "Any"]
+__all__ = ["SqlAlchemyUnitOfWork", "ReportRows", "IntegrityError", "Any"]

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from domain.events import (MeetingCancelled, MeetingMoved, MeetingPlaceSet, MeetingScheduled, MeetingSelfArranged,
                            PairIntroduced, TimeOffered)
 from handlers import (admin, admission, broadcast, browse, cards, commands, events, figures, followups, handover,
-                      introductions, plans)
+                      introductions, plans, export)
 from handlers.account import DeleteFlow
 from handlers.bus import MessageBus
 from handlers.callbacks import (ApplicationButton, BroadcastButton, BrowseButton, CardButton, EventButton, FeedbackButton,
@@ -92,6 +92,7 @@ def build_registry() -> Registry:
             "plan": organisers(plans.cmd_plan),
             "round": organisers(plans.cmd_round),
             "stats": of_event(figures.cmd_stats),
+            "export": of_event(export.cmd_export),
             "broadcast": organisers(broadcast.cmd_broadcast),
             "broadcasts": organisers(broadcast.cmd_broadcasts),
         },

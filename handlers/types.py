@@ -78,9 +78,14 @@ class Button:
 
 @dataclass(frozen=True)
 class Document:
+    """A file the bot uploads (an .ics, a data export, a chart)."""
+
     filename: str
     content: bytes
     mime_type: str = "application/octet-stream"
+    # Shown in the chat as a picture (sendPhoto: Telegram recompresses it, at
+    # most 1,280 px on the long side) rather than as a file to download.
+    as_photo: bool = False
 
 
 @dataclass
@@ -104,6 +109,8 @@ class OutMessage:
         if self.document is not None:
             out["document"] = {"filename": self.document.filename, "mime_type": self.document.mime_type,
                                "content": base64.b64encode(self.document.content).decode("ascii")}
+            if self.document.as_photo:
+                out["document"]["as_photo"] = True
         if self.edit_message_id is not None:
             out["edit_message_id"] = self.edit_message_id
         if self.media:
@@ -118,7 +125,7 @@ class OutMessage:
             text=payload.get("text", ""),
             buttons=[[Button(**b) for b in row] for row in payload.get("buttons", [])],
             document=Document(doc["filename"], base64.b64decode(doc["content"]), doc.get("mime_type") or
-                              "application/octet-stream") if doc else None,
+                              "application/octet-stream", bool(doc.get("as_photo"))) if doc else None,
             edit_message_id=payload.get("edit_message_id"),
             media=[Attachment(**a) for a in payload.get("media", [])],
             outbox_id=outbox_id,

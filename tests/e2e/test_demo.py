@@ -61,5 +61,8 @@ def test_demo_goes_from_onboarding_to_reminders(capsys: pytest.CaptureFixture[st
     assert figures["meetings_proposed"] >= figures["meetings_held"] > 0
     assert figures["meetings_rated"] > 0 and 1 <= figures["average_rating"] <= 5
     assert figures["outcomes"]["14d"]["answered"] > 0 and figures["outcomes"]["90d"]["pairs"] > 0
+    funnel = figures["funnel"]
+    assert funnel["registered"]["people"] >= funnel["onboarded"]["people"] >= funnel["met"]["people"] > 0
+    assert "[photo: 📊 Der Weg der Teilnehmenden" in out and "Getroffen: " in out
     assert "Durchschnittliche Bewertung" in out
     _delivery_report(out, participants=5)

@@ -11,7 +11,7 @@ import pytest
 import bot.transport_aiogram
 import bot.transport_ptb
 from bot import delivery
-from bot.delivery import MediaRejected, RetryLater, Unreachable, deliver_message, media_groups
+from bot.delivery import MediaRejected, Rejected, RetryLater, Unreachable, deliver_message, media_groups
 from emulator import BotAPIEmulator
 from emulator.media import sample_png
 from handlers.types import Attachment, Document, Incoming, OutMessage, Reply
@@ -172,6 +172,19 @@ async def test_single_photo_and_single_document(rig: Rig) -> None:
     assert not rig.emu.calls("sendMediaGroup")
 
 
+async def test_uploaded_picture_goes_as_a_photo_with_its_bytes(rig: Rig) -> None:
+    """A chart (`Document.as_photo`) is uploaded with sendPhoto: shown in the
+    chat, the caption under it; an ordinary upload stays a file."""
+    png = sample_png(640, 400, (30, 90, 200))
+    await rig.reply(OutMessage(COMPANY, "Trichter", document=Document("trichter.png", png, "image/png", as_photo=True)),
+                    OutMessage(COMPANY, "Tabelle", document=Document("daten.zip", b"PK\x03\x04 zip", "application/zip")))
+    sent = rig.company()
+    assert [(m.method, m.kind) for m in sent] == [("sendPhoto", "photo"), ("sendDocument", "document")]
+    assert sent[0].caption == "Trichter" and rig.emu.file(sent[0].photo.file_id).data == png
+    assert max(s["width"] for s in sent[0].raw["photo"]) == 640
+    assert sent[1].document.filename == "daten.zip" and sent[1].caption == "Tabelle"
+
+
 async def test_forged_file_id_is_logged_and_the_rest_delivered(rig: Rig, caplog: pytest.LogCaptureFixture) -> None:
     p1 = await rig.photo(shade=1)
     p2 = await rig.photo(shade=2)
@@ -236,6 +249,11 @@ class FakeChannel:
         self.log.append(("upload", document.filename, caption))
         return len(self.log)
 
+    async def send_photo(self, chat_id: int, document: Document, caption: str) -> int:
+        self._maybe_fail(document.filename)
+        self.log.append(("photo", document.filename, caption))
+        return len(self.log)
+
     async def send_media(self, chat_id: int, items: list[Attachment]) -> None:
         self._maybe_fail(items[0].file_id)
         self.log.append(("media", [a.file_id for a in items]))
@@ -259,3 +277,16 @@ async def test_deliver_message_order_retry_and_errors(monkeypatch: pytest.Monkey
     ch = FakeChannel(fail={"p0": [Unreachable("blocked")]})
     await deliver_message(ch, OutMessage(1, "", media=[Attachment("photo", "p0"), Attachment("document", "d1")]))
     assert ch.log == []  # unreachable: nothing more for that chat, no exception
+
+    # An uploaded picture goes as a photo; refused as a photo, as a file.
+    chart = OutMessage(1, "Zahlen", document=Document("chart.png", b"\x89PNG", "image/png", as_photo=True))
+    ch = FakeChannel()
+    await deliver_message(ch, chart)
+    assert ch.log == [("photo", "chart.png", "Zahlen")]
+    ch = FakeChannel(fail={"chart.png": [Rejected("PHOTO_INVALID_DIMENSIONS")]})
+    await deliver_message(ch, chart)
+    assert ch.log == [("upload", "chart.png", "Zahlen")]
+    # The outbox keeps the difference.
+    again = OutMessage.from_payload(1, chart.to_payload())
+    assert again.document == chart.document and again.document.as_photo
+    assert not OutMessage.from_payload(1, OutMessage(1, "x", document=Document("a.ics", b"x")).to_payload()).document.as_photo

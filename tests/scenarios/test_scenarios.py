@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.scenarios import broadcasts, events, feedback, meetings, onboarding, plans
+from tests.scenarios import broadcasts, events, feedback, figures, meetings, onboarding, plans
 from tests.support.harness import CoreHarness
 
 # Reminders 2 days and 1 day before, waits divided by 50,000: for a meeting six
@@ -27,6 +27,11 @@ async def test_introductions_and_meetings(harness, scenario) -> None:
 
 @pytest.mark.parametrize("scenario", feedback.ALL, ids=lambda s: s.__name__)
 async def test_feedback_and_followups(harness, scenario) -> None:
+    await scenario(harness)
+
+
+@pytest.mark.parametrize("scenario", figures.ALL, ids=lambda s: s.__name__)
+async def test_figures_and_exports(harness, scenario) -> None:
     await scenario(harness)
 
 
@@ -409,3 +414,21 @@ async def test_plans_on_the_core(core_harness: CoreHarness, scenario) -> None:
     """Speed rounds, results per group, restarts, what a plan respects: on the
     core (the whole review and release runs on every harness above)."""
     await scenario(core_harness)
+
+
+async def test_stats_without_a_chart_when_drawing_fails(core_harness: CoreHarness, monkeypatch) -> None:
+    """The figures in words matter more than the picture: if the chart cannot
+    be drawn, /stats still answers, with the funnel in the text."""
+    import handlers.figures
+    from tests.support.config import ADMIN_ID
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("no fonts")
+
+    monkeypatch.setattr(handlers.figures, "chart_png", broken)
+    await meetings.onboard(core_harness, 1451, lang="de", side="production", name="Uta Seifert",
+                           text=meetings.COMPANY_CHALLENGE, days=("Di",), window="vormittags")
+    admin = core_harness.chat(ADMIN_ID, "Orga", "de")
+    new = await admin.say("/stats")
+    assert [m.kind for m in new] == ["text"]
+    assert "Angemeldet: 1 (100 %) – 🏭 1 · 🎨 0" in new[0].text and "Abgesagt: 0" in new[0].text

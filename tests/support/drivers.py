@@ -20,6 +20,7 @@ class Msg:
     buttons: list[list[tuple[str, str]]] = field(default_factory=list)
     document: tuple[str, bytes] | None = None
     kind: str = "text"  # "photo" / "document" for media sent by file_id (hand-over)
+    photo: bytes | None = None  # a picture the bot uploaded (a chart), as uploaded
 
     @property
     def labels(self) -> list[str]:
@@ -91,7 +92,6 @@ class CoreChat(ChatBase):
                     other.receive(out)
                 continue
             buttons = [[(b.text, b.data or b.url or "") for b in row] for row in out.buttons]
-            doc = (out.document.filename, out.document.content) if out.document else None
             if out.edit_message_id is not None:
                 for m in self.messages:
                     if m.message_id == out.edit_message_id:
@@ -110,9 +110,12 @@ class CoreChat(ChatBase):
         """A message the bot sends on its own (to this chat); media by file_id
         become one message each, as in Telegram."""
         buttons = [[(b.text, b.data or b.url or "") for b in row] for row in out.buttons]
-        doc = (out.document.filename, out.document.content) if out.document else None
-        msg = Msg(next(self._ids), out.text, buttons, doc, kind="document" if doc else "text")
-        if out.text or doc:
+        if out.document is not None and out.document.as_photo:
+            msg = Msg(next(self._ids), out.text, buttons, kind="photo", photo=out.document.content)
+        else:
+            doc = (out.document.filename, out.document.content) if out.document else None
+            msg = Msg(next(self._ids), out.text, buttons, doc, kind="document" if doc else "text")
+        if out.text or out.document is not None:
             self.messages.append(msg)
         for item in out.media:
             self.messages.append(Msg(next(self._ids), item.caption or "", [],

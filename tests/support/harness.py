@@ -183,8 +183,10 @@ class EmulatorChat(ChatBase):
                 continue
             doc = (sm.document.filename or "", sm.document.data) if sm.document is not None else None
             kind = sm.kind if sm.kind in ("photo", "document") else "text"
+            photo = sm.photo.data if sm.photo is not None else None
             out.append(Msg(sm.message_id, sm.text or sm.caption or "",
-                           [[(label, data or "") for label, data in row] for row in sm.buttons], doc, kind=kind))
+                           [[(label, data or "") for label, data in row] for row in sm.buttons], doc, kind=kind,
+                           photo=photo))
         return out
 
     async def _settle(self, update: dict) -> list[Msg]:
