@@ -61,7 +61,7 @@ def world() -> ReportRows:
         asked_at=AT, answered_at=AT)
     feedback = [fb(1, 1, 1, "yes", "yes", 5, "Toll"), fb(2, 1, 2, "yes", "yes", 4),
                 fb(3, 2, 3, "no"), fb(4, 2, 4, "yes", "maybe", 3)]
-    memberships = [SimpleNamespace(event_id=1, person_id=i, joined_at=AT) for i in range(1, 9)]
+    memberships = [SimpleNamespace(event_id=1, person_id=i, joined_at=AT, status="approved") for i in range(1, 9)]
     events = [SimpleNamespace(id=1, name="Werkstattrunde", slug="evX")]
     return ReportRows(event_id=1, people=people, memberships=memberships, events=events,  # type: ignore[arg-type]
                       suggestions=suggestions, pairs=pairs, meetings=meetings, feedback=feedback, outcomes=[])
@@ -176,3 +176,15 @@ def test_the_export_zip_has_one_csv_per_table_without_telegram_ids() -> None:
     assert _read(files["suggestions.csv"])[1][2] == "0.500"  # English: decimal point
     feedback = _read(files["feedback.csv"])
     assert feedback[1][8] == "1" and feedback[2][8] == "0"  # a comment written: yes/no, never its text
+
+
+def test_approved_follows_the_admission_status() -> None:
+    """The funnel's approved step: a finished profile and, in an event, an
+    approved membership (applications under review, waiting or declined are
+    not); nothing to approve in the open pool."""
+    done = SimpleNamespace(completed_at=AT)
+    member = lambda status: SimpleNamespace(event_id=1, status=status)  # noqa: E731
+    assert approved(done, [member("approved")]) and approved(done, [])
+    for status in ("pending", "waiting", "declined", "registered"):
+        assert not approved(done, [member(status)])
+    assert not approved(SimpleNamespace(completed_at=None), [member("approved")]) and not approved(None, [])
