@@ -120,8 +120,8 @@ class CrosslabCore:
                     loaded[0].username = ev.user.username
             try:
                 await self.dispatch(turn)
-                if person is not None and person.unreachable_at is not None:
-                    person.unreachable_at = None  # they write again: they can be reached
+                if turn.person is not None and turn.person.unreachable_at is not None:
+                    turn.person.unreachable_at = None  # they write again: they can be reached (not after /delete)
                 await self.stage(turn, own_chat=ev.chat_id)
                 await uow.commit()
             except DuplicateUpdate:

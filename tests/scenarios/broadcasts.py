@@ -120,11 +120,13 @@ async def compose_preview_and_send(h) -> None:
     assert set(out) == {7001, 7002, 7005}
     for tid, row in out.items():
         assert (row.kind, row.priority) == ("broadcast", 2)
-        assert row.payload["text"] == f"Hallo {NAMES[tid]}, am Freitag ist Werkstatttag!"
-        assert row.payload["buttons"][0] == [{"text": "Zur Anmeldung", "url": "https://example.org/anmeldung?x=1"}]
-        assert row.payload["media"][0]["kind"] == "photo"
-    assert out[7002].payload["buttons"][1][0]["text"] == "🔕 No more announcements"  # in the recipient's language
-    assert out[7001].payload["buttons"][1][0]["text"] == "🔕 Keine Rundmails mehr"
+    if not delivers(h):  # a sent row keeps no text (docs/outbox.md): read what would go out
+        for tid, row in out.items():
+            assert row.payload["text"] == f"Hallo {NAMES[tid]}, am Freitag ist Werkstatttag!"
+            assert row.payload["buttons"][0] == [{"text": "Zur Anmeldung", "url": "https://example.org/anmeldung?x=1"}]
+            assert row.payload["media"][0]["kind"] == "photo"
+        assert out[7002].payload["buttons"][1][0]["text"] == "🔕 No more announcements"  # in the recipient's language
+        assert out[7001].payload["buttons"][1][0]["text"] == "🔕 Keine Rundmails mehr"
     await organiser.press_data(send, progress.message_id)  # a second press changes nothing
     assert organiser.last_toast is not None and "nicht mehr aktuell" in organiser.last_toast
     assert len(await broadcasts(h)) == 1 and len(await rows(h)) == 3
@@ -187,7 +189,13 @@ async def placeholders_are_checked(h) -> None:
     await organiser.press("Vorschau")
     assert organiser.messages[-2].text == "Orga, {vorname} ist ein Platzhalter. ."  # no event chosen: empty
     await organiser.press("Senden")
-    payloads = {r.chat_id: r.payload["text"] for r in await rows(h)}
+    if delivers(h):  # what arrived (a sent row keeps no text)
+        await settle(h)
+        got = {c.user_id: c.messages[-1].text for c in h.chats if c.user_id in (7001, 7002)}
+        payloads = {tid: next(m.text for m in reversed(c.messages) if "Platzhalter" in m.text)
+                    for c in h.chats for tid in (c.user_id,) if tid in got}
+    else:
+        payloads = {r.chat_id: r.payload["text"] for r in await rows(h)}
     assert payloads[7002] == "Ben, {vorname} ist ein Platzhalter. ."
     assert payloads[7001] == "Klara, {vorname} ist ein Platzhalter. ."
     await settle(h)
@@ -296,9 +304,11 @@ async def opt_out_button_and_settings(h) -> None:
     await organiser.press("Senden")
     klara = next(c for c in h.chats if c.user_id == 7001)
     [row] = [r for r in await rows(h) if r.chat_id == 7001]
-    data = row.payload["buttons"][-1][0]["data"]
+    data = row.payload["buttons"][-1][0]["data"] if not delivers(h) else ""
     if delivers(h):
         await settle(h)
+        data = next(m for m in reversed(klara.messages)
+                    if any("Keine Rundmails" in label for label in m.labels)).data_for("Keine Rundmails mehr")
         await klara.press("Keine Rundmails mehr")
     else:
         await klara.press_data(data)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from db.models import Event, EventOrganiser, EventParticipant, Person
 from handlers.callbacks import ApplicationButton, EventButton, HandoverButton, ReleaseButton
 from handlers.qr import qr_size
-from tests.scenarios.meetings import COMPANY_CHALLENGE, DESIGNER, PHOTOGRAPHER, onboard
+from tests.scenarios.meetings import COMPANY_CHALLENGE, DESIGNER, PHOTOGRAPHER, _wait_for, onboard
 from tests.support.config import ADMIN_ID
 from tests.support.events import new_event
 
@@ -268,7 +268,7 @@ async def capacity_and_waiting_list(h) -> None:
     assert "Warteliste (Platz 1)" in cleo.last.text  # moved up the list
     await bert.say("/delete")
     await bert.press("Ja, alles löschen")
-    assert "Platz frei geworden – Sie sind dabei" in cleo.last.text
+    await _wait_for(lambda: any("Platz frei geworden – Sie sind dabei" in m.text for m in cleo.messages[-2:]))
     dora = await company(1954, "Dora Dietz")
     assert "Warteliste, Platz 1" in dora.last.text
     await admin.say(f"/event {slug}")

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from tests.scenarios.feedback import _after_meeting, _meeting
 from tests.scenarios.meetings import COMPANY_CHALLENGE, PHOTOGRAPHER, onboard
 from tests.support.config import ADMIN_ID
+from tests.support.events import new_event
 
 PNG = b"\x89PNG\r\n\x1a\n"
 COMMENT = "Sehr inspirierend; wir planen ein Fotoshooting.\nNächste Woche geht's los."
@@ -33,8 +34,7 @@ async def event_with_a_meeting(h) -> World:
     profile summary; someone who only accepted the privacy notice. Outside the
     event, a company of the open pool."""
     admin = h.chat(ADMIN_ID, "Orga", "de")
-    await admin.say("/newevent Werkstattrunde Möbel")
-    slug = admin.last.text.split()[-1].rsplit("=", 1)[1]
+    slug = await new_event(admin, "Werkstattrunde Möbel")
     company = await onboard(h, COMPANY_ID, lang="de", side="production", name="Uta Seifert", text=COMPANY_CHALLENGE,
                             days=("Di",), window="vormittags", org="Seifert Möbelwerkstatt; Jäger & Söhne", slug=slug)
     creative = await onboard(h, CREATIVE_ID, lang="en", side="creative", name="Ben Okafor", text=PHOTOGRAPHER,
