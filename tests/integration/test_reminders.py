@@ -243,7 +243,7 @@ async def test_failed_send_is_retried_until_it_succeeds(database_url: str, servi
 async def test_watchdog_restarts_processing_after_a_job_store_error(database_url: str, services) -> None:
     """APScheduler 3 does not re-arm its timer when a job store call in its processing
     raises (database restarting); the service's periodic wakeup recovers."""
-    service = services(database_url, "9h,5h,1h")
+    service = services(database_url, "9h,5h,3h")
     service.watchdog_seconds = 0.05
     rec = Recorder()
     await service.start(rec)
@@ -259,9 +259,11 @@ async def test_watchdog_restarts_processing_after_a_job_store_error(database_url
 
     store.get_next_run_time = flaky
     t0 = now()
-    service.plan(1, t0 + timedelta(hours=10), now=t0)  # 9h at 0.05 s, 5h at 0.25 s, 1h at 0.45 s
-    await rec.wait_calls(3, timeout=10.0)  # the timer died while submitting 5h: 1h needs the watchdog
-    assert failures and rec.kinds == ["9h", "5h", "1h"]
+    # 9h at 0.05 s, 5h at 0.25 s, 3h at 0.35 s; the meeting starts at 0.5 s, so the
+    # watchdog has 0.15 s (three of its rounds) to recover before 3h is too late
+    service.plan(1, t0 + timedelta(hours=10), now=t0)
+    await rec.wait_calls(3, timeout=10.0)  # the timer died while submitting 5h: 3h needs the watchdog
+    assert failures and rec.kinds == ["9h", "5h", "3h"]
 
 
 def _job_row(url: str, job_id: str) -> tuple | None:
