@@ -27,15 +27,13 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING
 
-from handlers.admin import find_events
-from handlers.figures import FUNNEL, has_comment, reached, unknown_event
-from handlers.organisers import may_organise
+from handlers.figures import FUNNEL, event_in_scope, has_comment, reached
 from handlers.types import Document
 from i18n import language_of, t
 from matching.taxonomy import DISCIPLINES
 
 if TYPE_CHECKING:
-    from db.models import Event, Profile
+    from db.models import Profile
     from db.uow import ReportRows
     from handlers.turn import Turn
 
@@ -160,18 +158,8 @@ def build(rows: ReportRows, locale: str, tz: tzinfo, name: str) -> Export:
 
 async def cmd_export(turn: Turn, profile: Profile | None, args: str) -> None:
     """/export [CODE or NAME]: one ZIP of CSV files, for one event or everyone."""
-    event: Event | None = None
-    if args.strip():
-        found = find_events(await turn.uow.events.all(), args)
-        if len(found) != 1:
-            await unknown_event(turn, "export.usage", args)
-            return
-        event = found[0]
-        if not await may_organise(turn, event):
-            turn.say("event.not_yours", event=event.name)
-            return
-    elif not await may_organise(turn, None):  # everyone: admins only
-        turn.say("export.own")
+    allowed, event = await event_in_scope(turn, args, "export.usage", "export.own")
+    if not allowed:
         return
     rows = await turn.uow.followups.report_rows(event.id if event is not None else None)
     tz = turn.services.settings.tz

@@ -29,7 +29,7 @@ from handlers.types import Document
 from i18n import duration, language_of, t
 
 if TYPE_CHECKING:
-    from db.models import EventParticipant, Feedback, Meeting, Outcome, Profile
+    from db.models import Event, EventParticipant, Feedback, Meeting, Outcome, Profile
     from db.uow import ReportRows, SqlAlchemyUnitOfWork
     from handlers.turn import Turn
 
@@ -343,18 +343,8 @@ async def figures(uow: SqlAlchemyUnitOfWork, stages: Iterable[str], event_id: in
 
 async def cmd_stats(turn: Turn, profile: Profile | None, args: str) -> None:
     """/stats [CODE or NAME]: the funnel as a chart, then the figures in words."""
-    event = None
-    if args.strip():
-        found = find_events(await turn.uow.events.all(), args)
-        if len(found) != 1:
-            await unknown_event(turn, "admin.stats_usage", args)
-            return
-        event = found[0]
-        if not await may_organise(turn, event):
-            turn.say("event.not_yours", event=event.name)
-            return
-    elif not await may_organise(turn, None):  # all events: admins only
-        turn.say("admin.stats_own")
+    allowed, event = await event_in_scope(turn, args, "admin.stats_usage", "admin.stats_own")
+    if not allowed:
         return
     fig, fun = await figures(turn.uow, turn.services.policy.stages, event.id if event is not None else None)
     scope = turn.tr("admin.stats_scope", event=event.name) if event is not None else ""
@@ -372,6 +362,26 @@ async def cmd_stats(turn: Turn, profile: Profile | None, args: str) -> None:
                       document=Document(f"crosslab-{event.slug if event else 'all'}-funnel.png", png, "image/png",
                                         as_photo=True))
     turn.send(render(turn.locale, fig, scope, fun))
+
+
+async def event_in_scope(turn: Turn, args: str, usage: str, own: str) -> tuple[bool, Event | None]:
+    """The event an organiser's /stats or /export names (None: all events),
+    and whether they may see it; if not, they were told why (an unknown code,
+    not their event, or all events for admins only: the catalog key `own`)."""
+    if not args.strip():
+        if await may_organise(turn, None):
+            return True, None
+        turn.say(own)
+        return False, None
+    found = find_events(await turn.uow.events.all(), args)
+    if len(found) != 1:
+        await unknown_event(turn, usage, args)
+        return False, None
+    event = found[0]
+    if not await may_organise(turn, event):
+        turn.say("event.not_yours", event=event.name)
+        return False, None
+    return True, event
 
 
 async def unknown_event(turn: Turn, usage: str, given: str) -> None:
