@@ -424,6 +424,9 @@ class OutboxMessage(Base):
     __table_args__ = (
         Index("ix_outbox_status_priority_id", "status", "priority", "id"),
         Index("ix_outbox_chat_id_id", "chat_id", "id"),
+        # SQLite: an id is never given out twice (as PostgreSQL's sequence); a
+        # result recorded late must not land on a newer row (migration 0014).
+        {"sqlite_autoincrement": True},
     )
 
 

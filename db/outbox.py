@@ -121,7 +121,9 @@ class OutboxStore:
         async with self.sessions() as session:
             sent = [r for r in results if r.status == "sent"]
             for parts, group in _by(sent, lambda r: r.parts_done).items():
-                await session.execute(update(o).where(o.id.in_([r.row_id for r in group]))
+                # (the chat too: a result recorded late never lands on another chat's row)
+                await session.execute(update(o).where(o.id.in_([r.row_id for r in group]),
+                                                      o.chat_id.in_({r.chat_id for r in group}))
                                       .values(status="sent", sent_at=now, parts_done=parts, claimed_at=None,
                                               payload=GONE))
             released = [r.row_id for r in results if r.status == "release"]
@@ -144,7 +146,7 @@ class OutboxStore:
                     values["payload"] = GONE
                     if r.status == "failed":
                         values["attempts"] = o.attempts + 1
-                await session.execute(update(o).where(o.id == r.row_id).values(**values))
+                await session.execute(update(o).where(o.id == r.row_id, o.chat_id == r.chat_id).values(**values))
             unreachable = {r.chat_id for r in results if r.status == "unreachable"}
             if unreachable:
                 await session.execute(update(o).where(o.chat_id.in_(unreachable), o.status.in_(WAITING))

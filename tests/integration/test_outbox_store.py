@@ -132,3 +132,23 @@ async def test_prune_forgets_finished_rows_only(sessions) -> None:
     await store.finish([Result(done, 1, "sent", 1), Result(waiting, 2, "release")], utcnow())
     assert await store.prune(utcnow() + timedelta(seconds=1)) == 1
     assert set(await statuses(sessions)) == {waiting}
+
+
+async def test_a_result_recorded_late_never_lands_on_a_newer_row(sessions) -> None:
+    """A reply goes out and is recorded a moment later; in between its person
+    deleted their data (their rows went) and the bot queued a message to someone
+    else. That message keeps its own id and stays waiting (SQLite once gave it
+    the freed id, and the late record marked it sent: it never went out)."""
+    store = OutboxStore(sessions)
+    (reply,) = await add(sessions, (1951, "Wirklich löschen?"))
+    async with SqlAlchemyUnitOfWork(sessions) as uow:
+        await uow.outbox.forget_chat(1951)
+        await uow.commit()
+    (move_up,) = await add(sessions, (1953, "Ein Platz ist frei geworden"))
+    assert move_up != reply
+    await store.finish([Result(reply, 1951, "sent", 1)], utcnow())
+    await store.finish([Result(reply, 1951, "failed", 0, "gone")], utcnow())
+    assert (await statuses(sessions)) == {move_up: "pending"}
+    # and a result with the wrong chat does not touch a row
+    await store.finish([Result(move_up, 1951, "sent", 1)], utcnow())
+    assert (await statuses(sessions)) == {move_up: "pending"}

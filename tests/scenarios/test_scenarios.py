@@ -42,12 +42,6 @@ async def test_broadcasts(harness, scenario) -> None:
 
 @pytest.mark.parametrize("scenario", events.ALL, ids=lambda s: s.__name__)
 async def test_events(harness, scenario) -> None:
-    if scenario.__name__ == "capacity_and_waiting_list" and hasattr(harness, "emu"):
-        # Known defect, found at the merge of events with the outbox and left for
-        # the next session: on the real transports the person who moves up the
-        # waiting list after someone's /delete is admitted, but the message
-        # telling them is not sent (on the core it is).
-        pytest.xfail("move-up message after /delete not delivered on the transports (known, open)")
     await scenario(harness)
 
 
