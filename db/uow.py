@@ -924,7 +924,8 @@ class BroadcastRepository:
 
     async def audience(self, kind: str, event_id: int | None = None) -> Audience:
         """Everyone who agreed to the privacy notice and fits `kind` (see
-        AUDIENCES), within `event_id`'s participants if given; people who opted
+        AUDIENCES), within `event_id`'s participants if given (not those the
+        organisers declined; people waiting for a place are in); people who opted
         out of announcements and people Telegram says cannot be reached are
         counted, not included (someone both counts as opted out)."""
         if kind not in AUDIENCES or (kind == "event" and event_id is None):
@@ -945,8 +946,10 @@ class BroadcastRepository:
             q = q.where(select(Pair.id).where((Pair.company_id == p.id) | (Pair.creative_id == p.id),
                                               Pair.status == "introduced", ~met).exists())
         if event_id is not None:
+            # Everyone still in the event (joined, applying, admitted, waiting); not those it declined.
             q = q.where(select(EventParticipant.person_id).where(EventParticipant.event_id == event_id,
-                                                                 EventParticipant.person_id == p.id).exists())
+                                                                 EventParticipant.person_id == p.id,
+                                                                 EventParticipant.status != "declined").exists())
         out = Audience([])
         for row in (await self.session.execute(q.order_by(p.id))).all():
             r = Recipient(row[0], row[1], row[2] or "", row[3] or "de", row[4], row[5], bool(row[6]),

@@ -8,7 +8,7 @@ from sqlalchemy import update
 
 from db.engine import create_engine, create_session_factory
 from db.migrate import upgrade
-from db.models import Person
+from db.models import EventParticipant, Person
 from db.uow import AUDIENCES, SqlAlchemyUnitOfWork
 from tests.support.broadcast_world import EXPECTED, seed_world
 
@@ -46,6 +46,21 @@ async def test_unreachable_people_come_back_when_they_write_again(sessions) -> N
     assert {r.telegram_id for r in audience.recipients} == {7004, 7005, 7008}
     assert (audience.opted_out, audience.unreachable) == (1, 0)
     assert world.event_id
+
+
+async def test_an_events_participants_are_those_it_did_not_decline(sessions) -> None:
+    """Declined people are no longer the event's participants; those waiting
+    for a place (and applying, and admitted) still are."""
+    world = await seed_world(sessions)
+    async with sessions() as s:
+        for tid, status in ((7001, "declined"), (7002, "waiting"), (7005, "pending")):
+            await s.execute(update(EventParticipant).where(EventParticipant.event_id == world.event_id,
+                                                           EventParticipant.person_id == world.ids[tid])
+                            .values(status=status))
+        await s.commit()
+    async with SqlAlchemyUnitOfWork(sessions) as uow:
+        audience = await uow.broadcasts.audience("event", world.event_id)
+    assert {r.telegram_id for r in audience.recipients} == {7002, 7005}
 
 
 async def test_an_unknown_audience_is_refused(sessions) -> None:
