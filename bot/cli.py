@@ -28,7 +28,12 @@ def _build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="emulator + bot + simulated cohort, prints a transcript summary")
     demo.add_argument("--cohort", default=None, help="cohort JSON file (default: the bundled development cohort)")
     demo.add_argument("--framework", choices=["aiogram", "ptb"], default=None)
-    demo.add_argument("--limit", type=int, default=None, help="only the first N participants")
+    demo.add_argument("--limit", type=int, default=None,
+                      help="only the first N participants (breakout, speed: a third of them companies)")
+    demo.add_argument("--format", dest="demo_format", choices=["open", "breakout", "speed"], default="open",
+                      help="open (default): onboarding, introductions, meetings, follow-ups; breakout, speed: "
+                           "an organiser approves the applications, reviews and releases the plan, runs the "
+                           "groups (results) or the rounds")
     demo.set_defaults(func=_cmd_demo)
 
     match = sub.add_parser("match", help="suggest counterparts for every participant of a cohort file")
@@ -90,6 +95,10 @@ def _cmd_emulator(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from bot.demo import run_demo
 
+    if args.demo_format != "open":
+        from bot.demo_formats import run_format_demo_cli
+
+        return run_format_demo_cli(args.demo_format, cohort=args.cohort, framework=args.framework, limit=args.limit)
     return run_demo(cohort=args.cohort, framework=args.framework, limit=args.limit)
 
 

@@ -15,6 +15,8 @@ import json
 import re
 import tempfile
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -197,8 +199,8 @@ class SimulatedParticipant:
         raise RuntimeError(f"{self.entry.get('id')} did not finish onboarding")
 
     def _recognise(self, msg: Any) -> str:
-        if self._is(msg, "onboarding.done"):
-            return "done"
+        if self._is(msg, "onboarding.done") or self._is(msg, "app.received") or self._is(msg, "app.waiting"):
+            return "done"  # the profile is saved (where the event needs approval: the application is sent)
         if self._is(msg, "welcome"):
             return "welcome"
         if self._is(msg, "summary.head"):
@@ -299,16 +301,21 @@ def _read(path: str | Path | None) -> dict[str, Any]:
     return json.loads(Path(path or DEFAULT_COHORT).read_text(encoding="utf-8"))
 
 
-async def create_event(emu: Any, organiser_id: int, name: str, *, timeout: float = 30.0) -> str:
-    """The organiser creates an open-networking event the way one does in the
-    chat (`/newevent`, question by question, in German); its invitation code."""
+async def create_event(emu: Any, organiser_id: int, name: str, *, fmt: str = "open", approval: bool = False,
+                       timeout: float = 30.0) -> str:
+    """The organiser creates an event the way one does in the chat
+    (`/newevent`, question by question, in German): open networking, breakout
+    rounds or a speed meetup (`fmt`), applications approved or not; its
+    invitation code."""
     from datetime import date
 
     start = len(emu.sent(organiser_id))
     steps: list[tuple[str, str, int]] = [  # (type or press, what, new messages it brings)
         ("type", f"/newevent {name}", 1), ("type", f"12.03.{date.today().year + 1} 18:00 bis 21:00", 1),
-        ("type", "Spinnerei, Halle 14, Leipzig", 1), ("press", "Offenes Networking", 1), ("press", "Unbegrenzt", 1),
-        ("press", "Nein, ohne Prüfung", 1), ("press", "Anlegen", 2)]  # the link, then the QR code
+        ("type", "Spinnerei, Halle 14, Leipzig", 1), ("press", t("de", f"event.format_{fmt}"), 1),
+        ("press", t("de", "event.btn_unlimited"), 1),
+        ("press", t("de", "event.btn_approval_yes" if approval else "event.btn_approval_no"), 1),
+        ("press", "Anlegen", 2)]  # the link, then the QR code
     for kind, what, expected in steps:
         mark = len(emu.sent(organiser_id))
         if kind == "type":
@@ -323,15 +330,16 @@ async def create_event(emu: Any, organiser_id: int, name: str, *, timeout: float
     raise RuntimeError(f"no invitation link after /newevent: {emu.transcript(organiser_id)[-500:]}")
 
 
-async def _demo(cohort: list[dict[str, Any]], framework: str, out: Any,
-                cohort_relevance: dict[str, dict[str, int]] | None = None) -> dict[str, Any]:
-    cohort_relevance = cohort_relevance or {}
+@asynccontextmanager
+async def running_bot(framework: str) -> AsyncIterator[tuple[Any, Any, dict[str, Any]]]:
+    """The local Bot API emulator and the bot (aiogram or PTB) on a fresh
+    SQLite database, with the organiser (ORGANISER_ID) an admin; yields
+    (emulator, app, clock): `clock["now"]` set moves the conversations' clock."""
     from bot.app import create_app
-    from emulator import BotAPIEmulator
     from bot.settings import load_settings
     from db.models import utcnow
+    from emulator import BotAPIEmulator
 
-    started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="crosslab-demo-") as tmp:
         async with BotAPIEmulator(bot_username="crosslab_demo_bot") as emu:
             settings = load_settings(
@@ -350,25 +358,34 @@ async def _demo(cohort: list[dict[str, Any]], framework: str, out: Any,
             await app.start(polling_timeout=1)
             try:
                 emu.add_user(ORGANISER_ID, "Orga", username="organiser", language_code="de")
-                slug = await create_event(emu, ORGANISER_ID, "cp/lab Demo")
-                print(f"Organiser created the event: https://t.me/{emu.bot_username}?start={slug}", file=out)
-
-                watcher = ChatWatcher(emu)
-                people = [SimulatedParticipant(emu, watcher, FIRST_USER_ID + i, entry, slug)
-                          for i, entry in enumerate(cohort)]
-                results = await asyncio.gather(*(p.run() for p in people), return_exceptions=True)
-                elapsed = time.perf_counter() - started
-                _print_summary(emu, people, results, elapsed, out)
-                await _print_profiles(app, out)
-                await _introductions(emu, app, people, cohort_relevance, out, slug)
-                await _followups(emu, app, people, cohort_relevance, out, simulated)
-                await _broadcast(emu, app, people, out)
-                return {"participants": len(people), "completed": sum(p.done for p in people)}
+                yield emu, app, simulated
             finally:
                 await app.stop()
 
 
-def _print_summary(emu: Any, people: list[SimulatedParticipant], results: list[Any], elapsed: float, out: Any) -> None:
+async def _demo(cohort: list[dict[str, Any]], framework: str, out: Any,
+                cohort_relevance: dict[str, dict[str, int]] | None = None) -> dict[str, Any]:
+    cohort_relevance = cohort_relevance or {}
+    started = time.perf_counter()
+    async with running_bot(framework) as (emu, app, simulated):
+        slug = await create_event(emu, ORGANISER_ID, "cp/lab Demo")
+        print(f"Organiser created the event: https://t.me/{emu.bot_username}?start={slug}", file=out)
+
+        watcher = ChatWatcher(emu)
+        people = [SimulatedParticipant(emu, watcher, FIRST_USER_ID + i, entry, slug)
+                  for i, entry in enumerate(cohort)]
+        results = await asyncio.gather(*(p.run() for p in people), return_exceptions=True)
+        elapsed = time.perf_counter() - started
+        _print_summary(emu, people, results, elapsed, out)
+        await _print_profiles(app, out)
+        await _introductions(emu, app, people, cohort_relevance, out, slug)
+        await _followups(emu, app, people, cohort_relevance, out, simulated)
+        await _broadcast(emu, app, people, out)
+        return {"participants": len(people), "completed": sum(p.done for p in people)}
+
+
+def _print_summary(emu: Any, people: list[SimulatedParticipant], results: list[Any], elapsed: float, out: Any,
+                   *, sample: bool = True) -> None:
     updates = len(emu.updates())
     bot_messages = len(emu.sent())
     print(f"\n== Onboarding transcript summary ({elapsed:.1f} s) ==", file=out)
@@ -379,10 +396,10 @@ def _print_summary(emu: Any, people: list[SimulatedParticipant], results: list[A
         print(f"  {p.entry.get('id', p.user_id):>6}  {p.entry.get('name', ''):<22} {p.actions:>3} actions  {status}", file=out)
         if not p.done:
             print(f"          path: {path}", file=out)
-    sample = next((p for p in people if p.done and p.entry.get("side") == "production"), None)
-    if sample is not None:
-        print(f"\n-- transcript of {sample.entry.get('name')} --", file=out)
-        print(emu.transcript(sample.user_id), file=out)
+    shown = next((p for p in people if p.done and p.entry.get("side") == "production"), None) if sample else None
+    if shown is not None:
+        print(f"\n-- transcript of {shown.entry.get('name')} --", file=out)
+        print(emu.transcript(shown.user_id), file=out)
 
 
 async def _print_profiles(app: Any, out: Any) -> None:
@@ -616,25 +633,43 @@ async def _broadcast(emu: Any, app: Any, people: list[SimulatedParticipant], out
     print(f"took {time.perf_counter() - started:.1f} s", file=out)
 
 
-def run_demo(cohort: str | None = None, framework: str | None = None, limit: int | None = None,
-             only: list[str] | None = None) -> int:
+def read_participants(cohort: str | None, only: list[str] | None = None) -> list[dict[str, Any]] | None:
+    """The cohort file's participants (only those with the ids in `only`,
+    when given); None, said on stderr, if the file cannot be read."""
     import sys
-
-    from bot.settings import SettingsError, load_settings
 
     try:
         participants = load_cohort(cohort)
     except (OSError, ValueError, KeyError) as exc:
         print(f"crosslab demo: cannot read the cohort file: {exc}", file=sys.stderr)
-        return 2
+        return None
     if only:
         participants = [p for p in participants if p.get("id") in set(only)]
+    return participants
+
+
+def demo_framework(framework: str | None) -> str:
+    """The framework asked for, else BOT_FRAMEWORK, else aiogram."""
+    from bot.settings import SettingsError, load_settings
+
+    try:
+        return framework or load_settings(_env_file=None).bot_framework
+    except SettingsError:
+        return "aiogram"
+
+
+def run_demo(cohort: str | None = None, framework: str | None = None, limit: int | None = None,
+             only: list[str] | None = None) -> int:
+    """`crosslab demo` (open networking): 0 if everyone onboarded. The other
+    formats: `bot.demo_formats.run_format_demo_cli`."""
+    import sys
+
+    participants = read_participants(cohort, only)
+    if participants is None:
+        return 2
     if limit:
         participants = participants[:limit]
-    try:
-        framework = framework or load_settings(_env_file=None).bot_framework
-    except SettingsError:
-        framework = "aiogram"
+    framework = demo_framework(framework)
     print(f"Crosslab demo: {len(participants)} participants, transport {framework}, local Bot API emulator")
     summary = asyncio.run(_demo(participants, framework, sys.stdout, load_relevance(cohort)))
     return 0 if summary["completed"] == summary["participants"] else 1

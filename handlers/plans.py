@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from db.models import Event, Person, Plan, PlanEntry, Profile
 from domain import plans as rules
+from domain.admission import Admission
 from domain.model import CardStatus
 from domain.plans import BREAKOUT, SPEED, Slot
 from handlers.account import organiser_record
@@ -144,9 +145,12 @@ DEFAULTS = Params(BREAKOUT, DEFAULT_GROUP_SIZE, DEFAULT_MAX_GROUPS, DEFAULT_ROUN
 # --- who and what the plan is computed from ----------------------------------------------------
 
 async def cohort(turn: Turn, event: Event) -> list[tuple[Person, Profile]]:
-    """The event's participants a plan is for: agreed to the privacy notice,
-    finished profile, not paused; companies first, each side by arrival."""
-    rows = [(p, pr) for p, pr in await turn.uow.events.people(event)
+    """The event's participants a plan is for: admitted (never an open or a
+    declined application, nor anyone on the waiting list), agreed to the
+    privacy notice, finished profile, not paused; companies first, each side
+    by arrival."""
+    admitted = (Admission.APPROVED, Admission.REGISTERED)  # registered: no admission yet (a profile unfinished)
+    rows = [(p, pr) for p, pr in await turn.uow.events.people(event, statuses=admitted)
             if pr is not None and pr.completed_at is not None and p.consent_at is not None and not p.paused
             and pr.side in ("production", "creative")]
     return sorted(rows, key=lambda r: (r[1].side != "production", r[0].id))

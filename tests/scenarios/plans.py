@@ -521,7 +521,30 @@ async def declined_and_met_pairs_and_marks(h: Any) -> None:
     assert set(seen["wishes"]) == {(str(mira), str(ben))}
 
 
+async def only_admitted_people_are_planned(h: Any) -> None:
+    """A plan is for the admitted: an open application, a declined one and
+    someone on the waiting list get no place (and no message at the release)."""
+    w = await seed(h)
+    out = {4104: "declined", 4105: "pending", 4106: "waiting"}
+    async with h.sessions() as s:
+        for tid, status in out.items():
+            row = (await s.execute(select(EventParticipant).where(
+                EventParticipant.person_id == w.person(tid)))).scalar_one()
+            row.status = status
+        await s.commit()
+    await w.organiser.say(f"/plan {SLUG}")
+    plan, rows = await plan_row(h), await entries(h)
+    gone = {w.person(tid) for tid in out}
+    assert not gone & set(plan.people) and not gone & {e.creative_id for e in rows}
+    assert len(rows) == 3 and len(plan.people) == 6  # 3 companies with 1 creative each
+    await w.organiser.press("Freigeben …")
+    assert "6 Teilnehmende bekommen" in w.organiser.last.text
+    await w.organiser.press("Jetzt freigeben")
+    await settle(h)
+    assert not any(m.text for tid in out for m in w.chats[tid].messages)
+
+
 # On the core only (the whole review and release runs on every harness: the
 # frameworks see nothing new in these, and the suite's time matters).
 CORE_ONLY = [speed_agenda_and_rounds, results_per_group, draft_survives_a_restart_and_a_named_moderator,
-             declined_and_met_pairs_and_marks]
+             declined_and_met_pairs_and_marks, only_admitted_people_are_planned]
