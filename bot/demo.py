@@ -454,12 +454,18 @@ async def _introductions(emu: Any, app: Any, people: list[SimulatedParticipant],
         cards = (await count(select(Suggestion.status, func.count()).group_by(Suggestion.status))).all()
         pairs = (await count(select(Pair.status, func.count()).group_by(Pair.status))).all()
         meetings = (await count(select(Meeting.status, func.count()).group_by(Meeting.status))).all()
+        times = (await count(select(Meeting.starts_at, Meeting.updated_at)
+                             .where(Meeting.status == "scheduled"))).all()
     scheduled = dict(meetings).get("scheduled", 0)
     ics = sum(1 for m in emu.sent() if m.document is not None and (m.document.filename or "").endswith(".ics"))
     print("\n== Introductions ==", file=out)
     print(f"cards: {dict(cards)}; pairs: {dict(pairs)}; meetings: {dict(meetings)}; .ics files sent: {ics}", file=out)
     offsets = app.settings.reminder_offsets
-    expected = scheduled * 2 * len(offsets)
+    # Per person and meeting, the reminders whose time was still ahead when the
+    # time was agreed (a slot tomorrow morning, agreed in the afternoon, is
+    # less than 24 h away: its 24 h reminder is never planned).
+    expected = 2 * sum(1 for starts_at, agreed_at in times for _kind, offset in offsets
+                       if starts_at is not None and starts_at - offset > agreed_at)
     reminder_prefix = tuple(t(loc, "reminder.today", time="", name="").split(":")[0] for loc in ("de", "en"))
 
     def reminders() -> int:
@@ -469,7 +475,8 @@ async def _introductions(emu: Any, app: Any, people: list[SimulatedParticipant],
         await emu.wait_until(lambda: reminders() >= expected, 60.0, "reminders")
     except TimeoutError:
         pass
-    print(f"reminders received: {reminders()} (expected up to {expected}: {len(offsets)} per person and meeting, "
+    print(f"reminders received: {reminders()} (expected up to {expected}: up to {len(offsets)} per person and "
+          f"meeting, those still ahead when the time was agreed, "
           f"TIME_FACTOR={app.settings.time_factor:g}); took {time.perf_counter() - started:.1f} s", file=out)
     sample = next((p for p in people if p.entry.get("side") == "production"
                    and any("🤝" in (m.text or "") for m in emu.sent(p.user_id))), None)
