@@ -393,11 +393,12 @@ class Outbox:
             return
         self._sent_replies.extend(results)
         if self._flusher is None or self._flusher.done():
+            # Cleared here, not in the task: a flush() before the task first runs is not lost.
+            self._flush_now.clear()
             self._flusher = asyncio.get_running_loop().create_task(self._flush_replies(), name="outbox-replies")
 
     async def _flush_replies(self, wait: bool = True) -> None:
         if wait:
-            self._flush_now.clear()
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._flush_now.wait(), FLUSH_SECONDS)
         done, self._sent_replies = self._sent_replies, []

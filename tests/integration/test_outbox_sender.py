@@ -126,3 +126,20 @@ async def test_errors_by_kind(sessions) -> None:
     assert link_sent == [[Button("Ja", data="x")]]  # once more without the link button
     counts = await OutboxStore(sessions).counts()
     assert counts["unreachable"] == 2 and counts["failed"] == 1 and counts["sent"] == 4
+
+
+async def test_a_flush_right_after_a_reply_does_not_wait_for_the_batch(sessions, monkeypatch) -> None:
+    """Sent replies are recorded in batches; flush() (at stop, in tests) records
+    them at once, also when it comes before the batch's task first ran (the
+    task used to clear the flush request and then wait the batch out)."""
+    import bot.outbox as outbox_module
+    from db.outbox import Result
+
+    monkeypatch.setattr(outbox_module, "FLUSH_SECONDS", 60.0)
+    await enqueue(sessions, [OutMessage(4242, "Hallo")])
+    [row] = await OutboxStore(sessions).claim(utcnow(), limit=10, per_chat=3)
+    box = outbox(sessions, Channel())
+    box._record_later([Result(row.id, row.chat_id, "sent", 1)])
+    async with asyncio.timeout(10):  # not the batch's 60 s (and in this task, before the batch's task runs)
+        await box.flush()
+    assert (await OutboxStore(sessions).counts()).by_status == {"sent": 1}
