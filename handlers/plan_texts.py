@@ -368,7 +368,8 @@ def round_text(view: View, person_id: int, number: int, locale: str) -> str:
             return t(locale, "round.ping_break_last", round=number, rounds=plan.rounds)
         return t(locale, "round.ping_break", round=number, rounds=plan.rounds, next=later.round, table=later.table)
     other = view.profile(s.creative if company else s.company)
-    who = describe(lang, other) if other is not None else "?"
+    # the template ends the sentence after {who}: a sector typed with a full stop would give two
+    who = describe(lang, other).rstrip(" .") if other is not None else "?"
     why = first_sentence(view.reason(s, locale), 200) or t(locale, "plan.reason_none")
     key = "round.ping_company" if company else "round.ping_creative"
     return t(locale, key, round=number, rounds=plan.rounds, table=s.table, who=who, why=why)

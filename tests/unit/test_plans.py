@@ -199,6 +199,9 @@ def test_texts_for_members_agendas_and_rounds() -> None:
     assert "Weiter geht es in Runde 2 an Tisch 1" in texts.round_text(view, 1001, 1, "de")
     assert "keine weiteren Gespräche" in texts.round_text(view, 1000, 2, "de")
     assert texts.round_text(view, 100, 1, "de").startswith("🔔 Runde 1 von 2 beginnt: An Tisch 1 kommt Kreative 1")
+    view.profile(100).sector = "Tischlerei seit 1890."  # typed with a full stop: the ping has one, not two
+    ping = texts.round_text(view, 1000, 1, "de")
+    assert "Werkstatt 1 · Tischlerei seit 1890.\nWorüber" in ping and ".." not in ping
 
 
 # --- buttons ----------------------------------------------------------------------------------
