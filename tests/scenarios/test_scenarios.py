@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.scenarios import broadcasts, events, feedback, figures, meetings, onboarding, plans
+from tests.scenarios import broadcasts, events, feedback, figures, flood, meetings, onboarding, plans
 from tests.support.harness import CoreHarness
 
 # Reminders 2 days and 1 day before, waits divided by 50,000: for a meeting six
@@ -60,6 +60,15 @@ async def test_broadcast_report_with_a_403_and_a_429(harness) -> None:
 @pytest.mark.settings(german_form="du")
 async def test_german_form_setting(harness) -> None:
     await onboarding.du_by_setting(harness)
+
+
+FLOOD_SETTINGS = {"flood_burst": flood.BURST, "flood_rate": 1.0}
+
+
+@pytest.mark.settings(**FLOOD_SETTINGS)
+@pytest.mark.parametrize("scenario", flood.ALL, ids=lambda s: s.__name__)
+async def test_flood_control(harness, scenario) -> None:
+    await scenario(harness)
 
 
 # --- on the core alone (SQLite, PostgreSQL) ---------------------------------------------------
@@ -438,3 +447,38 @@ async def test_stats_without_a_chart_when_drawing_fails(core_harness: CoreHarnes
     new = await admin.say("/stats")
     assert [m.kind for m in new] == ["text"]
     assert "Angemeldet: 1 (100 %) – 🏭 1 · 🎨 0" in new[0].text and "Abgesagt: 0" in new[0].text
+
+
+@pytest.mark.settings(**FLOOD_SETTINGS)
+async def test_a_flood_at_once_is_cut_at_the_burst_and_others_go_on(core_harness: CoreHarness) -> None:
+    """200 messages of one person arriving together (as from a webhook or one
+    getUpdates batch) while another person talks: the flooder's first updates
+    are handled, the rest dropped at once with one notice; every update of the
+    other person is handled as usual, none dropped."""
+    import asyncio
+
+    from db.models import ProcessedUpdate
+    from i18n import t
+
+    h = core_harness
+    clock = flood.FrozenClock()
+    h.core.flood.clock = clock
+    anna, bea = h.chat(8901, "Anna", "de"), h.chat(8902, "Bea", "de")
+    await bea.say("/start")
+    await bea.press("Einverstanden")
+    before = await h.count(ProcessedUpdate)
+
+    async def bea_talks() -> list[int]:
+        counts = []
+        for name in ("Bea Beispiel", "/help", "/help", "/help", "/help"):
+            counts.append(len(await bea.say(name)))
+            await asyncio.sleep(0)
+        return counts
+
+    results = await asyncio.gather(bea_talks(), *(anna.say(f"Flut {i}") for i in range(200)))
+    assert all(n >= 1 for n in results[0])  # every message of Bea's answered
+    assert sum(m.text == t("de", "flood.slow_down") for m in anna.messages) == 1
+    assert sum(m.text == t("de", "flood.slow_down") for m in bea.messages) == 0
+    assert await h.count(ProcessedUpdate) == before + flood.BURST + 5
+    assert h.core.flood.dropped == 200 - flood.BURST
+    assert (await h.state(8902)).step == "side"  # her name was taken; /help changed nothing
