@@ -21,7 +21,7 @@ from domain.events import (MeetingCancelled, MeetingMoved, MeetingPlaceSet, Meet
                            PairIntroduced, TimeOffered)
 from domain.model import MeetingChange, MeetingStatus, PlaceKind
 from handlers import answers
-from handlers.callbacks import Choice, MeetingButton, Payload
+from handlers.callbacks import Choice, MeetingButton, Payload, number
 from handlers.flows import Flow, FlowHandler, leave_question, put_at_question
 from handlers.scheduling import format_slot, meeting_ics, propose_slots, read_time
 from handlers.text import describe, first_sentence, reminder_sentence, short
@@ -40,9 +40,15 @@ def _minute(dt: datetime) -> str:
 
 
 def _from_minute(value: str) -> datetime | None:
-    if not value.isdigit():
+    """A time written by `_minute`; None for anything else (also a minute past
+    the year 9999, which no datetime holds)."""
+    minute = number(value, 12)
+    if minute is None:
         return None
-    return datetime.fromtimestamp(int(value) * 60, tz=utcnow().tzinfo)
+    try:
+        return datetime.fromtimestamp(minute * 60, tz=utcnow().tzinfo)
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def _mt(turn: Turn, person: Person, label: str, meeting: Meeting, op: str, arg: str = "") -> Button:

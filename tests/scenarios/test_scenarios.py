@@ -3,10 +3,15 @@ the core alone on SQLite and PostgreSQL, and the real bot on aiogram and PTB
 through the Bot API emulator over HTTP (the `harness` fixture in conftest)."""
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from tests.scenarios import broadcasts, events, feedback, figures, flood, meetings, onboarding, plans
+from handlers.types import Incoming
 from tests.support.harness import CoreHarness
+
+_ids = itertools.count(5_000_000)
 
 # Reminders 2 days and 1 day before, waits divided by 50,000: for a meeting six
 # days ahead they come after ~7 s and ~8.6 s, with 3.5 s / 1.7 s of grace if the
@@ -482,3 +487,24 @@ async def test_a_flood_at_once_is_cut_at_the_burst_and_others_go_on(core_harness
     assert await h.count(ProcessedUpdate) == before + flood.BURST + 5
     assert h.core.flood.dropped == 200 - flood.BURST
     assert (await h.state(8902)).step == "side"  # her name was taken; /help changed nothing
+
+
+async def test_signed_buttons_with_odd_numbers_get_a_toast_not_an_error(core_harness: CoreHarness) -> None:
+    """Found by the fuzzer (tests/fuzz): buttons the bot never offered but that
+    carry its signature (a leaked key, an old bot version), with ids beyond 63
+    bits, superscript digits or a minute past the year 9999, ended in "something
+    went wrong" (OverflowError, ValueError) instead of a stale-button answer."""
+    from handlers.introductions import _from_minute
+
+    assert _from_minute("999999999999") is None and _from_minute("²") is None
+    company, creative = await meetings.introduced_pair(core_harness)
+    signer = core_harness.core.services.signer
+    for action, value in (("sg", f"{2**64}:y"), ("sg", "²:y"), ("fb", f"{2**70}:met:"), ("oc", f"{2**65}:idea"),
+                          ("mt", f"{2**64}:cx"), ("mt", "1:p:999999999999"), ("mt", "1:a:²"),
+                          ("rl", f"c{2**80}:stamp"), ("lv", f"{2**64}:y"), ("ap", f"1:{2**64}:a"),
+                          ("consent", f"y-de-{2**64}"), ("consent", "y-de-²")):
+        body = f"{action}|{value}|0"
+        reply = await core_harness.core.handle(Incoming(next(_ids), creative.user, creative.user_id, "button",
+                                                        callback_data=f"{body}|{signer._sig(creative.user_id, body)}",
+                                                        callback_id="x", message_id=1))
+        assert not reply.error and (reply.callback_text or reply.messages), (action, value, reply)
