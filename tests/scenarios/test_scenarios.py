@@ -508,3 +508,24 @@ async def test_signed_buttons_with_odd_numbers_get_a_toast_not_an_error(core_har
                                                         callback_data=f"{body}|{signer._sig(creative.user_id, body)}",
                                                         callback_id="x", message_id=1))
         assert not reply.error and (reply.callback_text or reply.messages), (action, value, reply)
+
+
+@pytest.mark.settings(**MEETING_SETTINGS)
+async def test_a_meeting_time_past_the_year_9999_or_before_the_year_1_is_not_read(core_harness: CoreHarness) -> None:
+    """Found by the fuzzer (tests/fuzz): "01.01.0001 00:30" raised OverflowError
+    (generic error), and "31.12.9999 23:30" was offered and accepted as a
+    meeting time — its end, reminders and follow-ups lie past the last
+    datetime there is. A time more than ten years ahead is not read as one."""
+    from db.models import Meeting
+    from sqlalchemy import select
+
+    company, creative = await meetings.introduced_pair(core_harness)
+    await company.press("Andere Zeit")
+    for typed in ("31.12.9999 23:30", "9999-12-31 10:00", "01.01.0001 00:30", "1.1.1 0:30"):
+        new = await company.say(typed)
+        assert new and "schiefgegangen" not in new[-1].text, typed
+        assert (await core_harness.state(1101)).step == "propose_time"
+    async with core_harness.sessions() as s:
+        meeting = (await s.execute(select(Meeting))).scalar_one()
+    assert meeting.offer_at is None and meeting.starts_at is None
+    await core_harness.sweep()  # nothing out of range for the follow-ups either
