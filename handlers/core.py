@@ -149,6 +149,7 @@ class CrosslabCore:
             person = loaded[0] if loaded else None
             lang = person.language if person else self._fallback_language(ev)
             turn = Turn(self.services, uow, ev, lang, person)
+            start_locale = turn.locale  # for an error reply when the person can no longer be read
             if ev.message_id is not None and (ev.user.id, ev.message_id) in self._pressing:
                 self._pressing[(ev.user.id, ev.message_id)] = turn.locale  # the person's own language
             if loaded is not None:
@@ -177,7 +178,10 @@ class CrosslabCore:
                         await uow.rollback()
                     raise  # retried by _handle_in_order
                 log.exception("error while handling update %s", ev.update_id)
-                locale = turn.locale  # before the rollback expires the person (reading it then would query)
+                try:
+                    locale = turn.locale  # before the rollback expires the person (reading it then would query)
+                except Exception:  # a failed flush left the person unreadable (PendingRollbackError, MissingGreenlet)
+                    locale = start_locale
                 await uow.rollback()
                 return Reply(messages=[OutMessage(ev.chat_id, t(locale, "error.generic"))], error=True)
         self.services.bus.after_commit(self.services, turn.events)

@@ -57,9 +57,9 @@ import pytest
 from hypothesis import HealthCheck, settings, strategies as st
 from hypothesis.stateful import (RuleBasedStateMachine, initialize, invariant, precondition, rule,
                                  run_state_machine_as_test)
-from sqlalchemy import select
+from sqlalchemy import String, select
 
-from db.models import (Broadcast, ConversationState, Event, EventOrganiser, EventParticipant, Feedback, Meeting,
+from db.models import (Base, Broadcast, ConversationState, Event, EventOrganiser, EventParticipant, Feedback, Meeting,
                        Outcome, Pair, Person, Plan, PlanEntry, PlanNotice, Profile, Suggestion, utcnow)
 from domain.model import CardStatus, MeetingStatus, PairStatus
 from handlers.callbacks import MAX_CALLBACK_BYTES, PAYLOADS, Choice
@@ -287,6 +287,8 @@ def signature(record: logging.LogRecord) -> str:
 # --- the checks -------------------------------------------------------------------------------------
 
 FLOWS = {f.value for f in Flow}
+SIZED_COLUMNS = [(table.name, cols) for table in Base.metadata.sorted_tables
+                 if (cols := [c for c in table.columns if isinstance(c.type, String) and c.type.length])]
 STEP = re.compile(r"[a-z_]{1,40}")
 URL = re.compile(r"(https?://|tg://)\S+")
 
@@ -651,6 +653,13 @@ class CoreFuzz(RuleBasedStateMachine):
                 expect(fb.step in ("met", "rating", "continue", "text", "done", "expired", "void"), f"feedback step {fb.step!r}")
             for oc in (await s.execute(select(Outcome))).scalars():
                 expect(oc.status in ("due", "asked", "answered", "expired", "void"), f"outcome status {oc.status!r}")
+            # PostgreSQL refuses a value longer than its VARCHAR (a failed update); SQLite stores it
+            for table, columns in SIZED_COLUMNS:
+                for row in (await s.execute(select(*columns))).all():
+                    for column, value in zip(columns, row):
+                        expect(value is None or len(value) <= column.type.length,
+                               f"{table}.{column.name} longer than {column.type.length}: {str(value)[:80]!r}…",
+                               f"{table}.{column.name} too long for PostgreSQL")
 
 
 def _fuzz_settings() -> settings:

@@ -529,3 +529,26 @@ async def test_a_meeting_time_past_the_year_9999_or_before_the_year_1_is_not_rea
         meeting = (await s.execute(select(Meeting))).scalar_one()
     assert meeting.offer_at is None and meeting.starts_at is None
     await core_harness.sweep()  # nothing out of range for the follow-ups either
+
+
+async def test_a_failed_flush_at_the_commit_still_gets_the_error_reply(core_harness: CoreHarness) -> None:
+    """A write that fails only when flushed at the commit (on PostgreSQL e.g.
+    a value too long for its column) left the person unreadable: reading their
+    language for the error reply raised PendingRollbackError (MissingGreenlet
+    elsewhere) out of the core, and the person got no answer at all."""
+    import dataclasses
+
+    chat = core_harness.chat(9401, "Flo", "en")
+    await chat.say("/start")
+    await chat.press("I agree")
+    commands = core_harness.core.registry.commands
+    real = commands["help"].handler
+
+    async def fails_at_the_commit(turn, profile, args) -> None:  # type: ignore[no-untyped-def]
+        await real(turn, profile, args)
+        turn.person.telegram_id = 2**70  # no database integer holds it: the flush fails
+
+    commands["help"] = dataclasses.replace(commands["help"], handler=fails_at_the_commit)  # type: ignore[index]
+    reply = await core_harness.core.handle(Incoming(next(_ids), chat.user, chat.user_id, "text", text="/help"))
+    assert reply.error and "Something went wrong" in reply.messages[0].text  # in the person's language
+    assert (await core_harness.person(9401)).telegram_id == 9401  # nothing of it stored
