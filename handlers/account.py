@@ -336,7 +336,7 @@ async def delete_everything(turn: Turn, profile: Profile) -> None:
     assert person is not None
     # The other side of an open meeting is told it is off before the data goes.
     for meeting, _pair in await turn.uow.intros.meetings_of(person.id, model.OPEN_MEETING):
-        await turn.publish(model.cancel_meeting(meeting, person.id))
+        await turn.publish(model.cancel_meeting(meeting, person.id, by_deletion=True))
     await _leave_the_other_side_theirs(turn, person)
     await admission.withdraw_everywhere(turn, person)  # their places go to the people waiting
     await turn.uow.events.forget_co_organiser(person.telegram_id)

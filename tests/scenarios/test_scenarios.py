@@ -552,3 +552,22 @@ async def test_a_failed_flush_at_the_commit_still_gets_the_error_reply(core_harn
     reply = await core_harness.core.handle(Incoming(next(_ids), chat.user, chat.user_id, "text", text="/help"))
     assert reply.error and "Something went wrong" in reply.messages[0].text  # in the person's language
     assert (await core_harness.person(9401)).telegram_id == 9401  # nothing of it stored
+
+
+async def test_a_deleted_persons_contact_is_not_in_the_cancellation_sent_to_the_other_side(
+        core_harness: CoreHarness) -> None:
+    """Found by the fuzzer (tests/fuzz): /delete cancels the person's scheduled
+    meeting, and the calendar cancellation sent to the other side carried the
+    deleted person's Telegram contact and challenge — written to the outbox in
+    the very transaction that erased them. Of them only the name is left."""
+    from tests.scenarios.feedback import scheduled_meeting
+
+    company, creative, _meeting = await scheduled_meeting(core_harness)
+    await company.say("/delete")
+    await company.press("Ja, alles löschen")
+    cancellation = next(m for m in reversed(creative.messages) if m.document and m.document[0].endswith(".ics"))
+    ics = cancellation.document[1].decode().replace("\r\n ", "")
+    assert "METHOD:CANCEL" in ics and "no longer takes part" in ics and "Uta Seifert" in ics
+    assert "user1101" not in ics and "Challenge" not in ics and "Möbel" not in ics
+    own = next(m for m in reversed(creative.messages) if "cancelled the meeting" in m.text)
+    assert "user1101" not in own.text
