@@ -49,6 +49,8 @@ import os
 import re
 import shutil
 import tempfile
+import time
+import traceback
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -189,11 +191,13 @@ TEXT = st.one_of(
     st.lists(st.sampled_from(SPECIAL_TEXTS), min_size=2, max_size=4).map(" ".join),
     LONG_TEXTS,
 )
-COMMAND_NAMES = [
-    "start", "matches", "browse", "meetings", "results", "profile", "pause", "resume", "mydata", "delete",
-    "settings", "language", "help", "cancel", "leave", "newevent", "events", "event", "release", "plan",
-    "round", "stats", "export", "broadcast", "broadcasts", "", "unknown", "START", "stärt", "start_", "x" * 64,
-]
+PARTICIPANT_COMMANDS = ["start", "matches", "browse", "meetings", "results", "profile", "pause", "resume", "mydata",
+                        "delete", "settings", "language", "help", "cancel", "leave"]
+ORGANISER_COMMANDS = ["newevent", "events", "event", "release", "plan", "round", "stats", "export", "broadcast",
+                      "broadcasts", "results", "cancel", "help"]
+COMMAND_NAMES = PARTICIPANT_COMMANDS + ORGANISER_COMMANDS + ["", "unknown", "START", "stärt", "start_", "x" * 64]
+ARGS = st.one_of(st.just(""), st.just(""), st.sampled_from(["{slug}", "{slug}x", "FUZZFEST", "1", "²", "-1", "9" * 30]),
+                 TEXT)
 
 
 def command_text(name: str, suffix: str, args: str) -> str:
@@ -253,6 +257,7 @@ FORGED_DATA = st.one_of(
 
 COLLECT = os.environ.get("FUZZ_COLLECT", "")  # a file: record each kind of violation there and go on
 _collected: set[str] = set()
+_progress = {"examples": 0, "steps": 0, "started": time.monotonic()}
 
 
 def expect(condition: object, message: object, kind: str = "") -> None:
@@ -267,6 +272,10 @@ def expect(condition: object, message: object, kind: str = "") -> None:
         _collected.add(key)
         with open(COLLECT, "a", encoding="utf-8") as out:
             out.write(f"=== {key}\n{message}\n\n")
+
+
+def traceback_of(record: logging.LogRecord) -> str:
+    return "".join(traceback.format_exception(*record.exc_info)) if record.exc_info else ""
 
 
 def signature(record: logging.LogRecord) -> str:
@@ -369,6 +378,11 @@ class CoreFuzz(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         logging.getLogger().removeHandler(self.errors)
+        _progress["examples"] += 1
+        if COLLECT:  # how far a long run got, for its report
+            minutes = (time.monotonic() - _progress["started"]) / 60
+            Path(COLLECT + ".progress").write_text(
+                f"{_progress['examples']} examples, {_progress['steps']} updates, {minutes:.1f} min\n")
         try:
             if self.h is not None:
                 self.run(self.h.stop())
@@ -387,6 +401,7 @@ class CoreFuzz(RuleBasedStateMachine):
         # (two at once: the other one's changes are not this one's)
         before = await self.organiser_rows(uid) if uid not in ORGANISERS and alone else None
         self.errors.records.clear()
+        _progress["steps"] += 1
         reply = await self.h.core.handle(ev)
         if ev.kind == "button":
             self.pressed[uid] = (ev.callback_data, ev.message_id)
@@ -401,7 +416,7 @@ class CoreFuzz(RuleBasedStateMachine):
         return reply
 
     async def check_step(self, uid: int, ev: Incoming, reply: Reply, redelivered: bool) -> None:
-        logged = [f"{r.name}: {r.getMessage()}\n{r.exc_text or ''}" for r in self.errors.records]
+        logged = [f"{r.name}: {r.getMessage()}\n{traceback_of(r)}" for r in self.errors.records]
         for record, text in zip(self.errors.records, logged):
             expect(False, f"logged while handling {ev!r}:\n{text}", signature(record))
         expect(not reply.error or self.errors.records, f"the generic error for {ev!r}", "generic error, nothing logged")
@@ -462,14 +477,44 @@ class CoreFuzz(RuleBasedStateMachine):
 
     @rule(uid=st.sampled_from(USER_IDS), name=st.sampled_from(COMMAND_NAMES),
           suffix=st.sampled_from(["", "", "@crosslab_test_bot", "@other_bot", "@"]),
-          args=st.one_of(TEXT, st.sampled_from(["{slug}", "{slug}x", "FUZZFEST", "1", "²", "-1", "9" * 30]),
-                         st.just("")))
+          args=ARGS)
     def command(self, uid: int, name: str, suffix: str, args: str) -> None:
         args = args.replace("{slug}", self.world.slug)
         self.send(uid, self.incoming(uid, "text", text=command_text(name, suffix, args)))
 
+    @rule(uid=st.sampled_from([COMPANY, CREATIVE, CARD_HOLDER, COMPANY, CREATIVE, CARD_HOLDER, NEW_DE, NEW_EN]),
+          name=st.sampled_from(PARTICIPANT_COMMANDS), args=ARGS)
+    def participant_command(self, uid: int, name: str, args: str) -> None:
+        """A participant's own command (what opens their flows)."""
+        self.command(uid, name, "", args)
+
+    @rule(uid=st.sampled_from([ADMIN_ID, ADMIN_ID, CO_ID]), name=st.sampled_from(ORGANISER_COMMANDS), args=ARGS)
+    def organiser_command(self, uid: int, name: str, args: str) -> None:
+        """An organiser's command (what opens the organisers' flows)."""
+        self.command(uid, name, "", args)
+
+    @precondition(lambda self: any(self.current(uid) for uid in USER_IDS))
+    @rule(data=st.data())
+    def answer_current_prompt(self, data: st.DataObject) -> None:
+        """A button of someone's newest message with buttons: how a conversation goes on."""
+        uid = data.draw(st.sampled_from([u for u in USER_IDS if self.current(u)]), label="uid")
+        callback, message_id = data.draw(st.sampled_from(self.current(uid)), label="button")
+        self.press(uid, callback, message_id)
+
+    @precondition(lambda self: any(self.current(uid) for uid in USER_IDS))
+    @rule(data=st.data())
+    def answer_current_prompt_again(self, data: st.DataObject) -> None:
+        self.answer_current_prompt(data)
+
+    def current(self, uid: int) -> list[tuple[str, int]]:
+        for m in reversed(self.chats[uid].messages if uid in self.chats else []):
+            found = [(data, m.message_id) for row in m.buttons for _, data in row if data and "://" not in data]
+            if found:
+                return found
+        return []
+
     @rule(uid=st.sampled_from(USER_IDS), kind=st.sampled_from(MEDIA_KINDS), caption=st.one_of(st.just(""), TEXT),
-          with_file=st.booleans(), filename=st.sampled_from([None, "", "a.pdf", "../../etc/passwd", "ä" * 300]))
+          with_file=st.booleans(), filename=st.sampled_from([None, "", "a.pdf", "../../etc/passwd", "ä" * 255, "ä" * 400]))
     def media(self, uid: int, kind: str, caption: str, with_file: bool, filename: str | None) -> None:
         attachment = None
         if kind in ("photo", "document") and with_file:
@@ -614,7 +659,7 @@ class CoreFuzz(RuleBasedStateMachine):
                     chat.receive(out)
             await self.h._delivered(reply)
             for record in self.errors.records:
-                expect(False, f"logged in the sweep: {record.getMessage()}\n{record.exc_text or ''}", signature(record))
+                expect(False, f"logged in the sweep: {record.getMessage()}\n{traceback_of(record)}", signature(record))
             check_telegram_accepts(reply)
             await self.check_contacts(reply.messages)
 
