@@ -87,7 +87,9 @@ async def main(users: int, framework: str, mode: str = "polling", profile: Path 
             env = {k: v for k, v in os.environ.items() if not k.startswith("WEBHOOK_")}
             env.update({"TELEGRAM_API_URL": emu.base_url, "TELEGRAM_BOT_TOKEN": DEMO_TOKEN,
                         "DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/bench.sqlite3", "BOT_FRAMEWORK": framework,
-                        "LOG_LEVEL": "WARNING", "ADMIN_IDS": str(ORGANISER), "PYTHONPATH": str(code)})
+                        "LOG_LEVEL": "WARNING", "ADMIN_IDS": str(ORGANISER), "PYTHONPATH": str(code),
+                        # simulated people answer at machine speed: measured, not flood-controlled
+                        "FLOOD_BURST": "0"})
             if mode == "webhook":
                 port = free_port()
                 env.update({"WEBHOOK_URL": f"http://127.0.0.1:{port}/telegram", "WEBHOOK_SECRET": "bench-" + "s" * 32,

@@ -352,6 +352,7 @@ async def running_bot(framework: str) -> AsyncIterator[tuple[Any, Any, dict[str,
                 # against the outbox's budget, and the bot's next messages (cards, introductions)
                 # would wait seconds behind them while the simulated people already stopped waiting.
                 send_rate=DEMO_SEND_RATE, send_chat_rate=DEMO_CHAT_RATE,
+                flood_burst=0,  # simulated people are fast, not flooding (flood control off)
             )
             simulated: dict[str, Any] = {"now": None}  # the conversations' clock: real time until the demo moves it
             app = await create_app(settings, framework=framework, clock=lambda: simulated["now"] or utcnow())

@@ -45,7 +45,7 @@ __all__ = ["MetricsServer", "note_reminder", "note_sweep", "observe_update", "re
 DEPTH_TTL = 5.0  # seconds a sampled outbox depth is reused
 DEPTH_TIMEOUT = 5.0
 
-UPDATES = Counter("crosslab_updates", "Updates handled, by kind and result (ok, error, duplicate).",
+UPDATES = Counter("crosslab_updates", "Updates handled, by kind and result (ok, error, duplicate, flooded).",
                   ["kind", "result"])
 UPDATE_SECONDS = Histogram(
     "crosslab_update_handling_seconds",
@@ -107,6 +107,8 @@ def observe_update(ev: Incoming, reply: Reply | None, seconds: float) -> None:
         result = "error"
     elif reply.duplicate:
         result = "duplicate"
+    elif reply.flooded:
+        result = "flooded"
     else:
         result = "ok"
     _child(UPDATES, update_kind(ev), result).inc()

@@ -126,6 +126,11 @@ class Settings(BaseSettings):
     send_chat_burst: int = 3
     outbox_lease_seconds: float = 30.0
     outbox_max_attempts: int = 8
+    # Flood control per person (handlers/flood.py): a burst of FLOOD_BURST
+    # updates, then FLOOD_RATE a second; the excess is dropped with one notice.
+    # Either 0: off.
+    flood_burst: int = 20
+    flood_rate: float = 1.0
     # How long handled update ids are remembered (redelivered updates are
     # recognised); Telegram keeps an unconfirmed update for at most 24 hours.
     processed_updates_keep: UpdatesKeep = (("7d", timedelta(days=7)),)
@@ -329,6 +334,13 @@ class Settings(BaseSettings):
         if value < 1:
             raise ValueError(f"{getattr(info, 'field_name', 'value').upper()} must be 1 or more")
         return value
+    @field_validator("flood_burst", "flood_rate")
+    @classmethod
+    def _flood(cls, value: float, info: object) -> float:
+        if value < 0:
+            raise ValueError(f"{getattr(info, 'field_name', 'value').upper()} must be 0 (no flood control) or more")
+        return value
+
     @field_validator("processed_updates_keep")
     @classmethod
     def _processed_updates_keep(cls, value: tuple[tuple[str, timedelta], ...]) -> tuple[tuple[str, timedelta], ...]:

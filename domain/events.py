@@ -57,6 +57,7 @@ class MeetingCancelled(Event):
     by_person_id: int
     starts_at: datetime | None
     was_scheduled: bool
+    by_deletion: bool = False  # the person who cancelled deleted their data (/delete)
 
 
 @dataclass(frozen=True)

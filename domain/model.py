@@ -262,13 +262,15 @@ def arrange_themselves(meeting: Any, by_person_id: int | None = None) -> Meeting
     return MeetingSelfArranged(meeting.id)
 
 
-def cancel_meeting(meeting: Any, by_person_id: int) -> MeetingCancelled:
+def cancel_meeting(meeting: Any, by_person_id: int, *, by_deletion: bool = False) -> MeetingCancelled:
+    """`by_deletion`: the person deletes their data (what is sent about it
+    carries none of theirs but the name)."""
     _require(meeting, OPEN_MEETING, "cancel a meeting")
     was_scheduled = meeting.status == MeetingStatus.SCHEDULED and meeting.starts_at is not None
     meeting.status = MeetingStatus.CANCELLED
     meeting.sequence += 1
     _changed(meeting, by_person_id, MeetingChange.CANCELLED)
-    return MeetingCancelled(meeting.id, by_person_id, meeting.starts_at, was_scheduled)
+    return MeetingCancelled(meeting.id, by_person_id, meeting.starts_at, was_scheduled, by_deletion)
 
 
 def set_place(meeting: Any, by_person_id: int, kind: PlaceKind, place: str) -> MeetingPlaceSet:

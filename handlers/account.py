@@ -10,7 +10,7 @@ from db.models import Event, HandoverItem, Person, Profile, utcnow
 from domain import model
 from handlers import admission
 from handlers import onboarding as ob
-from handlers.callbacks import Choice, Consent, WelcomeLanguage, unpack
+from handlers.callbacks import Choice, Consent, WelcomeLanguage, number, unpack
 from handlers.flows import Flow, FlowHandler
 from handlers.types import Document
 from i18n import LANGUAGES
@@ -109,7 +109,7 @@ async def _consent_button(turn: Turn) -> None:
     choice, lang, event_id = payload.choice, payload.lang, payload.event_id
     if lang in LANGUAGES:
         turn.lang = lang
-    event = await turn.uow.events.get(int(event_id)) if event_id.isdigit() else None
+    event = await turn.uow.events.get(event_number) if (event_number := number(event_id)) is not None else None
     if choice == "n":
         turn.uow.add_refusal(turn.lang)
         if event is None:
@@ -336,7 +336,7 @@ async def delete_everything(turn: Turn, profile: Profile) -> None:
     assert person is not None
     # The other side of an open meeting is told it is off before the data goes.
     for meeting, _pair in await turn.uow.intros.meetings_of(person.id, model.OPEN_MEETING):
-        await turn.publish(model.cancel_meeting(meeting, person.id))
+        await turn.publish(model.cancel_meeting(meeting, person.id, by_deletion=True))
     await _leave_the_other_side_theirs(turn, person)
     await admission.withdraw_everywhere(turn, person)  # their places go to the people waiting
     await turn.uow.events.forget_co_organiser(person.telegram_id)

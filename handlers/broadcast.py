@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from db.models import Broadcast, utcnow
 from db.uow import AUDIENCES, Audience, Recipient
 from handlers.account import organiser_record
-from handlers.callbacks import BroadcastButton, OptOutButton, SettingsButton
+from handlers.callbacks import BroadcastButton, OptOutButton, SettingsButton, number
 from handlers.flows import Flow, FlowHandler, current
 from handlers.scheduling import format_slot, read_time
 from handlers.text import short
@@ -478,7 +478,7 @@ async def on_broadcast_button(turn: Turn, payload: BroadcastButton) -> None:
         await _cancel_scheduled(turn, payload)
         return
     if payload.op == "pg":
-        await show_list(turn, int(payload.arg or 0), edit=True)
+        await show_list(turn, number(payload.arg) or 0, edit=True)
         return
     if turn.flow != Flow.BROADCAST or payload.version != turn.version:
         turn.toast("button.stale")
@@ -491,9 +491,9 @@ async def on_broadcast_button(turn: Turn, payload: BroadcastButton) -> None:
     elif op == "aud" and arg in AUDIENCES:
         draft.update(kind=arg, event_id=None)
         await _ask_event(turn, draft)
-    elif op == "ev" and arg.isdigit() and "kind" in draft:
-        event = await turn.uow.events.get(int(arg)) if int(arg) else None
-        if (event is None and int(arg)) or (event is None and draft["kind"] == "event"):
+    elif op == "ev" and (event_id := number(arg)) is not None and "kind" in draft:
+        event = await turn.uow.events.get(event_id) if event_id else None
+        if (event is None and event_id) or (event is None and draft["kind"] == "event"):
             turn.toast("button.stale")
             return
         draft["event_id"] = event.id if event is not None else None
@@ -529,8 +529,8 @@ async def on_broadcast_button(turn: Turn, payload: BroadcastButton) -> None:
         await _send_now(turn, draft)
     elif op == "pl":
         _ask_when(turn, draft)
-    elif op == "at" and arg.isdigit() and int(arg) in (draft.get("choices") or []):
-        await _schedule(turn, draft, _from_minute(int(arg)))
+    elif op == "at" and (minute := number(arg)) is not None and minute in (draft.get("choices") or []):
+        await _schedule(turn, draft, _from_minute(minute))
     else:
         turn.toast("button.stale")
 
@@ -596,10 +596,11 @@ async def show_list(turn: Turn, page: int, *, edit: bool) -> None:
 
 
 async def _cancel_scheduled(turn: Turn, payload: BroadcastButton) -> None:
-    if not payload.arg.isdigit():
+    broadcast_id = number(payload.arg)
+    if broadcast_id is None:
         turn.toast("button.invalid", alert=True)
         return
-    if not await turn.uow.broadcasts.claim(int(payload.arg), "scheduled", "cancelled",
+    if not await turn.uow.broadcasts.claim(broadcast_id, "scheduled", "cancelled",
                                            finished_at=turn.services.now()):
         turn.toast("bc.not_cancellable", alert=True)
         return

@@ -21,6 +21,20 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
 MAX_CALLBACK_BYTES = 64
+# Every id, page, count and version in a payload fits a database BIGINT (63 bits)
+# with 18 digits; a longer number names no row and is refused like any bad value.
+MAX_NUMBER_DIGITS = 18
+
+
+def number(text: str, digits: int = MAX_NUMBER_DIGITS) -> int | None:
+    """A whole number ≥ 0 written in ASCII digits, at most `digits` of them;
+    None for anything else. Payload values go through this, never through a
+    bare `int()`: `str.isdigit` also accepts "²" (which `int` refuses) and
+    "١٢" (which `int` reads as 12), and a number beyond 63 bits makes the
+    database driver raise instead of finding no row."""
+    if 0 < len(text) <= digits and text.isascii() and text.isdigit():
+        return int(text)
+    return None
 
 
 @dataclass(frozen=True)
@@ -72,9 +86,10 @@ class CallbackSigner:
         # Compared as bytes: compare_digest refuses str with non-ASCII characters.
         if not hmac.compare_digest(sig.encode("utf-8", "surrogatepass"), self._mac(user_id, body)):
             return None
-        if not version.isascii() or not version.isdigit():
+        number_version = number(version)
+        if number_version is None:
             return None
-        return Signed(action, value, int(version))
+        return Signed(action, value, number_version)
 
 
 # --- typed payloads -----------------------------------------------------------------------------
@@ -112,9 +127,10 @@ class Payload:
 def _row(value: str, least: int, most: int) -> tuple[Any, ...] | None:
     """"<row id>:<part>[:<part>]" -> (id, part, ...) padded with "" to `most` items."""
     parts = value.split(":")
-    if not least <= len(parts) <= most or not parts[0].isdigit():
+    row_id = number(parts[0])
+    if not least <= len(parts) <= most or row_id is None:
         return None
-    return (int(parts[0]), *parts[1:], *[""] * (most - len(parts)))
+    return (row_id, *parts[1:], *[""] * (most - len(parts)))
 
 
 @dataclass(frozen=True)
@@ -251,12 +267,13 @@ class HandoverButton(Payload, actions=("ho",), versioned=False):
     def unpack(cls, action: str, value: str) -> HandoverButton | None:
         if value == "x":
             return cls("x")
-        if len(value) > 1 and value[0] in "pcs" and value[1:].isdigit():
-            return cls(value[0], int(value[1:]))
+        if len(value) > 1 and value[0] in "pcs" and (target := number(value[1:])) is not None:
+            return cls(value[0], target)
         if len(value) > 3 and value[0] in "gb":
             plan, _, company = value[1:].partition(".")
-            if plan.isascii() and plan.isdigit() and company.isascii() and company.isdigit():
-                return cls(value[0], int(company), int(plan))
+            plan_id, company_id = number(plan), number(company)
+            if plan_id is not None and company_id is not None:
+                return cls(value[0], company_id, plan_id)
         return None
 
 
@@ -276,11 +293,12 @@ class ReleaseButton(Payload, actions=("rl",), versioned=False):
     @classmethod
     def unpack(cls, action: str, value: str) -> ReleaseButton | None:
         head, _, stamp = value.partition(":")
-        if len(head) < 2 or head[0] not in "ecx" or not head[1:].isdigit() or (stamp and not stamp.isalnum()):
+        event_id = number(head[1:])
+        if len(head) < 2 or head[0] not in "ecx" or event_id is None or (stamp and not stamp.isalnum()):
             return None
         if (head[0] == "c") != bool(stamp):
             return None
-        return cls(head[0], int(head[1:]), stamp)
+        return cls(head[0], event_id, stamp)
 
 
 @dataclass(frozen=True)
@@ -322,10 +340,10 @@ class PlanButton(Payload, actions=("pn",), versioned=False):
         parts = value.split(":")
         if len(parts) != 5 or parts[0] not in cls.OPS:
             return None
-        numbers = parts[1:]
-        if not all(n.isascii() and n.isdigit() and len(n) <= 12 for n in numbers):
+        numbers = [number(n, 12) for n in parts[1:]]
+        if any(n is None for n in numbers):
             return None
-        return cls(parts[0], *(int(n) for n in numbers))
+        return cls(parts[0], *numbers)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -351,11 +369,12 @@ class BrowseButton(Payload, actions=("bw",), versioned=False):
         if len(parts) != 4:
             return None
         op, index, code, target = parts
-        if op not in ("p", "f", "d", "m") or not index.isdigit() or not target.isdigit():
+        at, whom = number(index), number(target)
+        if op not in ("p", "f", "d", "m") or at is None or whom is None:
             return None
         if code and code not in DISCIPLINES:
             return None
-        return cls(op, int(index), code, int(target))
+        return cls(op, at, code, whom)
 
 
 @dataclass(frozen=True)
@@ -389,9 +408,10 @@ class BroadcastButton(Payload, actions=("bc",), versioned=False):
         if len(parts) != 3:
             return None
         op, arg, version = parts
-        if op not in cls.OPS or not version.isdigit() or (arg and not arg.isalnum()) or len(arg) > 16:
+        at_version = number(version)
+        if op not in cls.OPS or at_version is None or (arg and not (arg.isascii() and arg.isalnum())) or len(arg) > 16:
             return None
-        return cls(op, arg, int(version))
+        return cls(op, arg, at_version)
 
 
 @dataclass(frozen=True)
@@ -405,7 +425,8 @@ class OptOutButton(Payload, actions=("oo",), versioned=False):
 
     @classmethod
     def unpack(cls, action: str, value: str) -> OptOutButton | None:
-        return cls(int(value)) if value.isdigit() and len(value) <= 12 else None
+        broadcast_id = number(value, 12)
+        return cls(broadcast_id) if broadcast_id is not None else None
 
 
 @dataclass(frozen=True)
@@ -455,12 +476,13 @@ class EventButton(Payload, actions=("ev",), versioned=False):
         parts = value.split(":")
         if len(parts) != 4:
             return None
-        op, event_id, arg, version = parts
-        if op not in cls.OPS or not event_id.isdigit() or not version.isdigit():
+        op, event, arg, version = parts
+        event_id, at_version = number(event, 12), number(version)
+        if op not in cls.OPS or event_id is None or at_version is None:
             return None
-        if (arg and not arg.isalnum()) or len(arg) > 16 or len(event_id) > 12:
+        if (arg and not (arg.isascii() and arg.isalnum())) or len(arg) > 16:
             return None
-        return cls(op, int(event_id), arg, int(version))
+        return cls(op, event_id, arg, at_version)
 
 
 @dataclass(frozen=True)
@@ -480,9 +502,12 @@ class ApplicationButton(Payload, actions=("ap",), versioned=False):
     @classmethod
     def unpack(cls, action: str, value: str) -> ApplicationButton | None:
         parts = value.split(":")
-        if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit() or parts[2] not in ("a", "d", "q", "r"):
+        if len(parts) != 3 or parts[2] not in ("a", "d", "q", "r"):
             return None
-        return cls(int(parts[0]), int(parts[1]), parts[2])
+        event_id, person_id = number(parts[0]), number(parts[1])
+        if event_id is None or person_id is None:
+            return None
+        return cls(event_id, person_id, parts[2])
 
 
 @dataclass(frozen=True)

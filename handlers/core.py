@@ -17,6 +17,7 @@ from db.models import utcnow
 from db.uow import DuplicateUpdate, SqlAlchemyUnitOfWork, is_transient_db_error
 from handlers import account, broadcast, cards, commands, followups, introductions, organisers
 from handlers.callbacks import Choice, Consent, unpack
+from handlers.flood import FloodGate, Verdict
 from handlers.flows import Flow, current
 from handlers.turn import Turn
 from handlers.types import Incoming, OutMessage, Reply
@@ -46,6 +47,8 @@ class CrosslabCore:
         # second press on the same message with (known once the first is loaded).
         self._pressing: dict[tuple[int, int], str] = {}
         self._row_actions = frozenset(a for cls in registry.row_buttons for a in cls.actions)
+        # Flood control per person (handlers/flood.py; FLOOD_BURST or FLOOD_RATE 0: off).
+        self.flood = FloodGate(services.settings.flood_burst, services.settings.flood_rate)
 
     def uow(self) -> SqlAlchemyUnitOfWork:
         return SqlAlchemyUnitOfWork(self.sessions)
@@ -58,6 +61,9 @@ class CrosslabCore:
         return lock
 
     async def handle(self, ev: Incoming) -> Reply:
+        verdict = self.flood.admit(ev.user.id)
+        if verdict is not Verdict.PASS:
+            return await self._flooded(ev, verdict)
         if ev.kind != "button" or ev.message_id is None:
             return await self._handle_in_order(ev)
         key = (ev.user.id, ev.message_id)
@@ -102,6 +108,37 @@ class CrosslabCore:
             return Reply(messages=[OutMessage(ev.chat_id, t(locale_for(self._fallback_language(ev), self.services.settings.german_form), "error.generic"))],
                          error=True)
 
+    async def _flooded(self, ev: Incoming, verdict: Verdict) -> Reply:
+        """An update over the person's flood limit: not handled at all (no lock,
+        nothing stored, their conversation stays where it was). A button gets a
+        toast (Telegram would show a spinner otherwise); the first dropped
+        message of a flood in a private chat gets the one notice."""
+        if verdict is Verdict.NOTIFY:
+            log.warning("user %s is flooding: updates over the limit are dropped until they slow down", ev.user.id)
+        if ev.kind == "button":
+            return Reply(callback_text=t(await self._flood_locale(ev), "flood.toast"), flooded=True)
+        if verdict is Verdict.NOTIFY and ev.chat_type == "private":
+            text = t(await self._flood_locale(ev), "flood.slow_down")
+            return Reply(messages=[OutMessage(ev.chat_id, text)], flooded=True)
+        return Reply(flooded=True)
+
+    async def _flood_locale(self, ev: Incoming) -> str:
+        """The person's catalog for the flood texts: that of their last handled
+        update, else read once (their language and form), else Telegram's."""
+        locale = self.flood.locale(ev.user.id)
+        if locale is not None:
+            return locale
+        with contextlib.suppress(Exception):  # the database away: Telegram's language will do
+            async with self.uow() as uow:
+                loaded = await uow.people.load_context(ev.user.id)
+                if loaded:  # read inside: the end of the unit of work expires the person
+                    person = loaded[0]
+                    locale = locale_for(person.language, person.german_form or self.services.settings.german_form)
+            if locale is not None:
+                self.flood.remember_locale(ev.user.id, locale)
+                return locale
+        return locale_for(self._fallback_language(ev), self.services.settings.german_form)
+
     def _fallback_language(self, ev: Incoming) -> str:
         return language_for(ev.user.language_code, self.services.settings.default_language)
 
@@ -112,6 +149,7 @@ class CrosslabCore:
             person = loaded[0] if loaded else None
             lang = person.language if person else self._fallback_language(ev)
             turn = Turn(self.services, uow, ev, lang, person)
+            start_locale = turn.locale  # for an error reply when the person can no longer be read
             if ev.message_id is not None and (ev.user.id, ev.message_id) in self._pressing:
                 self._pressing[(ev.user.id, ev.message_id)] = turn.locale  # the person's own language
             if loaded is not None:
@@ -120,6 +158,7 @@ class CrosslabCore:
                     loaded[0].username = ev.user.username
             try:
                 await self.dispatch(turn)
+                self.flood.remember_locale(ev.user.id, turn.locale)
                 if turn.person is not None and turn.person.unreachable_at is not None:
                     turn.person.unreachable_at = None  # they write again: they can be reached (not after /delete)
                 await self.stage(turn, own_chat=ev.chat_id)
@@ -139,7 +178,10 @@ class CrosslabCore:
                         await uow.rollback()
                     raise  # retried by _handle_in_order
                 log.exception("error while handling update %s", ev.update_id)
-                locale = turn.locale  # before the rollback expires the person (reading it then would query)
+                try:
+                    locale = turn.locale  # before the rollback expires the person (reading it then would query)
+                except Exception:  # a failed flush left the person unreadable (PendingRollbackError, MissingGreenlet)
+                    locale = start_locale
                 await uow.rollback()
                 return Reply(messages=[OutMessage(ev.chat_id, t(locale, "error.generic"))], error=True)
         self.services.bus.after_commit(self.services, turn.events)

@@ -29,7 +29,7 @@ from domain.admission import MAX_CAPACITY, SIDES, Admission, EventFormat
 from handlers import admission
 from handlers.account import organiser_record
 from handlers.admin import deep_link, find_events
-from handlers.callbacks import ApplicationButton, EventButton
+from handlers.callbacks import ApplicationButton, EventButton, number
 from handlers.flows import Flow, FlowHandler, put_at_question
 from handlers.organisers import may_organise, organised_events, refuse
 from handlers.qr import qr_png
@@ -601,8 +601,8 @@ async def _on_card_button(turn: Turn, payload: EventButton) -> None:
         _go(turn, "coorg", {"back": _back(turn), "event_id": event.id})
         turn.bump()
         turn.send(turn.tr("event.ask_co", event=event.name), [[_btn(turn, turn.tr("event.btn_back"), "bk", event.id)]])
-    elif op == "rmco" and payload.arg.isdigit():
-        removed = await turn.uow.events.remove_co_organiser(event.id, int(payload.arg))
+    elif op == "rmco" and (telegram_id := number(payload.arg)) is not None:
+        removed = await turn.uow.events.remove_co_organiser(event.id, telegram_id)
         turn.toast("event.co_removed" if removed else "button.stale")
         await send_card(turn, event, edit=True)
     else:

@@ -21,7 +21,7 @@ from domain.events import (MeetingCancelled, MeetingMoved, MeetingPlaceSet, Meet
                            PairIntroduced, TimeOffered)
 from domain.model import MeetingChange, MeetingStatus, PlaceKind
 from handlers import answers
-from handlers.callbacks import Choice, MeetingButton, Payload
+from handlers.callbacks import Choice, MeetingButton, Payload, number
 from handlers.flows import Flow, FlowHandler, leave_question, put_at_question
 from handlers.scheduling import format_slot, meeting_ics, propose_slots, read_time
 from handlers.text import describe, first_sentence, reminder_sentence, short
@@ -40,9 +40,15 @@ def _minute(dt: datetime) -> str:
 
 
 def _from_minute(value: str) -> datetime | None:
-    if not value.isdigit():
+    """A time written by `_minute`; None for anything else (also a minute past
+    the year 9999, which no datetime holds)."""
+    minute = number(value, 12)
+    if minute is None:
         return None
-    return datetime.fromtimestamp(int(value) * 60, tz=utcnow().tzinfo)
+    try:
+        return datetime.fromtimestamp(minute * 60, tz=utcnow().tzinfo)
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def _mt(turn: Turn, person: Person, label: str, meeting: Meeting, op: str, arg: str = "") -> Button:
@@ -189,21 +195,26 @@ async def on_meeting_cancelled(turn: Turn, event: MeetingCancelled) -> None:
     turn.send(t(lang, "meeting.cancelled_other", name=by_profile.name or "", slot=slot), to=other)
     if event.was_scheduled:
         for me, them in ((company, creative), (creative, company)):
+            gone = event.by_deletion and them.id == event.by_person_id
             turn.send(turn.tr_for(me, "sched.ics_cancel_caption"),
-                      document=_ics(turn, meeting, me, them, cp, kp, cancelled=True), to=me)
+                      document=_ics(turn, meeting, me, them, cp, kp, cancelled=True, gone=gone), to=me)
 
 
 def _ics(turn: Turn, meeting: Meeting, me: Person, other: Person, cp: Profile, kp: Profile,
-         cancelled: bool = False) -> Document:
+         cancelled: bool = False, gone: bool = False) -> Document:
     """`me`'s calendar entry (METHOD:PUBLISH, or CANCEL): the place as LOCATION
     (and URL for a link), the other person's name and Telegram contact in the
-    DESCRIPTION. One UID per meeting; every change raises the SEQUENCE."""
+    DESCRIPTION. One UID per meeting; every change raises the SEQUENCE.
+    `gone`: the other person deleted their data — of theirs only the name."""
     assert meeting.starts_at is not None
     lang = turn.locale_of(me)
     other_profile = kp if other.id == kp.person_id else cp
     summary = t(lang, "ics.summary", company=cp.name or "", creative=kp.name or "")
-    description = t(lang, "ics.about", name=other_profile.name or "", contact=_ics_contact(other),
-                    challenge=first_sentence(cp.seeks, 400))
+    if gone:
+        description = t(lang, "ics.about_gone", name=other_profile.name or "")
+    else:
+        description = t(lang, "ics.about", name=other_profile.name or "", contact=_ics_contact(other),
+                        challenge=first_sentence(cp.seeks, 400))
     where = meeting.place if meeting.place_kind in (PlaceKind.ONSITE, PlaceKind.ONLINE) else None
     content = meeting_ics(uid=f"crosslab-meeting-{meeting.id}@crosslab", starts_at=meeting.starts_at,
                           duration=timedelta(minutes=meeting.duration_min), summary=summary, description=description,

@@ -45,8 +45,11 @@ def _local_to_utc(day: date, at: time, tz: ZoneInfo) -> datetime | None:
     not exist (skipped by a spring-forward transition). Ambiguous wall times (the
     repeated hour in autumn) resolve to the first occurrence (fold=0)."""
     local = datetime.combine(day, at, tzinfo=tz)
-    instant = local.astimezone(UTC)
-    if instant.astimezone(tz).replace(tzinfo=None) != local.replace(tzinfo=None):
+    try:
+        instant = local.astimezone(UTC)
+        if instant.astimezone(tz).replace(tzinfo=None) != local.replace(tzinfo=None):
+            return None
+    except OverflowError:  # 01.01.0001 00:30 in Berlin is before the first datetime in UTC
         return None
     return instant
 
@@ -195,6 +198,10 @@ FAR = timedelta(days=60)
 # Further from now than this, a reading is taken for a misreading (dateparser)
 # and not offered as the future reading of a date just gone.
 HORIZON = timedelta(days=366)
+# A typed time with a year further ahead than this is no meeting or event time
+# (a typo such as 2062, or "31.12.9999", whose meeting end, reminders and
+# follow-ups would lie past the last datetime Python has): not read as one.
+LIMIT = timedelta(days=10 * 366)
 
 _MONTH_RE = "|".join(sorted(MONTH_NAMES, key=len, reverse=True))
 _ORD = r"(?:st|nd|rd|th)"
@@ -464,7 +471,8 @@ def read_time(text: str, lang: str, now: datetime, tz: ZoneInfo) -> Reading | No
     def instant(day: date) -> datetime | None:
         if parsed.weekday is not None and day.weekday() != parsed.weekday:
             return None
-        return _local_to_utc(day, at, tz)
+        when = _local_to_utc(day, at, tz)
+        return when if when is not None and when - now <= LIMIT else None
 
     def ahead(day: date) -> bool:
         return (i := instant(day)) is not None and i > now

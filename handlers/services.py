@@ -27,6 +27,8 @@ class Config(Protocol):
     meeting_minutes: int
     embedding_model: str
     followup_after: tuple[tuple[str, timedelta], ...]
+    flood_burst: int
+    flood_rate: float
 
     @property
     def tz(self) -> tzinfo: ...

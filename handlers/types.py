@@ -139,6 +139,8 @@ class Reply:
     callback_alert: bool = False
     duplicate: bool = False  # the update was seen before; nothing was done
     error: bool = False  # handling failed: the person got the generic "something went wrong" message
+    # Over the person's flood limit (handlers/flood.py): not handled; at most a notice or a toast.
+    flooded: bool = False
     queued: int = 0  # messages to other chats written to the outbox (the sender sends them)
 
     def __bool__(self) -> bool:  # pragma: no cover - convenience

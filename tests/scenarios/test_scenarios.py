@@ -3,10 +3,15 @@ the core alone on SQLite and PostgreSQL, and the real bot on aiogram and PTB
 through the Bot API emulator over HTTP (the `harness` fixture in conftest)."""
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
-from tests.scenarios import broadcasts, events, feedback, figures, meetings, onboarding, plans
+from tests.scenarios import broadcasts, events, feedback, figures, flood, meetings, onboarding, plans
+from handlers.types import Incoming
 from tests.support.harness import CoreHarness
+
+_ids = itertools.count(5_000_000)
 
 # Reminders 2 days and 1 day before, waits divided by 50,000: for a meeting six
 # days ahead they come after ~7 s and ~8.6 s, with 3.5 s / 1.7 s of grace if the
@@ -54,6 +59,15 @@ async def test_broadcast_report_with_a_403_and_a_429(harness) -> None:
 @pytest.mark.settings(german_form="du")
 async def test_german_form_setting(harness) -> None:
     await onboarding.du_by_setting(harness)
+
+
+FLOOD_SETTINGS = {"flood_burst": flood.BURST, "flood_rate": 1.0}
+
+
+@pytest.mark.settings(**FLOOD_SETTINGS)
+@pytest.mark.parametrize("scenario", flood.ALL, ids=lambda s: s.__name__)
+async def test_flood_control(harness, scenario) -> None:
+    await scenario(harness)
 
 
 # --- on the core alone (SQLite, PostgreSQL) ---------------------------------------------------
@@ -432,3 +446,122 @@ async def test_stats_without_a_chart_when_drawing_fails(core_harness: CoreHarnes
     new = await admin.say("/stats")
     assert [m.kind for m in new] == ["text"]
     assert "Angemeldet: 1 (100 %) – 🏭 1 · 🎨 0" in new[0].text and "Abgesagt: 0" in new[0].text
+
+
+@pytest.mark.settings(**FLOOD_SETTINGS)
+async def test_a_flood_at_once_is_cut_at_the_burst_and_others_go_on(core_harness: CoreHarness) -> None:
+    """200 messages of one person arriving together (as from a webhook or one
+    getUpdates batch) while another person talks: the flooder's first updates
+    are handled, the rest dropped at once with one notice; every update of the
+    other person is handled as usual, none dropped."""
+    import asyncio
+
+    from db.models import ProcessedUpdate
+    from i18n import t
+
+    h = core_harness
+    clock = flood.FrozenClock()
+    h.core.flood.clock = clock
+    anna, bea = h.chat(8901, "Anna", "de"), h.chat(8902, "Bea", "de")
+    await bea.say("/start")
+    await bea.press("Einverstanden")
+    before = await h.count(ProcessedUpdate)
+
+    async def bea_talks() -> list[int]:
+        counts = []
+        for name in ("Bea Beispiel", "/help", "/help", "/help", "/help"):
+            counts.append(len(await bea.say(name)))
+            await asyncio.sleep(0)
+        return counts
+
+    results = await asyncio.gather(bea_talks(), *(anna.say(f"Flut {i}") for i in range(200)))
+    assert all(n >= 1 for n in results[0])  # every message of Bea's answered
+    assert sum(m.text == t("de", "flood.slow_down") for m in anna.messages) == 1
+    assert sum(m.text == t("de", "flood.slow_down") for m in bea.messages) == 0
+    assert await h.count(ProcessedUpdate) == before + flood.BURST + 5
+    assert h.core.flood.dropped == 200 - flood.BURST
+    assert (await h.state(8902)).step == "side"  # her name was taken; /help changed nothing
+
+
+async def test_signed_buttons_with_odd_numbers_get_a_toast_not_an_error(core_harness: CoreHarness) -> None:
+    """Found by the fuzzer (tests/fuzz): buttons the bot never offered but that
+    carry its signature (a leaked key, an old bot version), with ids beyond 63
+    bits, superscript digits or a minute past the year 9999, ended in "something
+    went wrong" (OverflowError, ValueError) instead of a stale-button answer."""
+    from handlers.introductions import _from_minute
+
+    assert _from_minute("999999999999") is None and _from_minute("²") is None
+    company, creative = await meetings.introduced_pair(core_harness)
+    signer = core_harness.core.services.signer
+    for action, value in (("sg", f"{2**64}:y"), ("sg", "²:y"), ("fb", f"{2**70}:met:"), ("oc", f"{2**65}:idea"),
+                          ("mt", f"{2**64}:cx"), ("mt", "1:p:999999999999"), ("mt", "1:a:²"),
+                          ("rl", f"c{2**80}:stamp"), ("lv", f"{2**64}:y"), ("ap", f"1:{2**64}:a"),
+                          ("consent", f"y-de-{2**64}"), ("consent", "y-de-²")):
+        body = f"{action}|{value}|0"
+        reply = await core_harness.core.handle(Incoming(next(_ids), creative.user, creative.user_id, "button",
+                                                        callback_data=f"{body}|{signer._sig(creative.user_id, body)}",
+                                                        callback_id="x", message_id=1))
+        assert not reply.error and (reply.callback_text or reply.messages), (action, value, reply)
+
+
+@pytest.mark.settings(**MEETING_SETTINGS)
+async def test_a_meeting_time_past_the_year_9999_or_before_the_year_1_is_not_read(core_harness: CoreHarness) -> None:
+    """Found by the fuzzer (tests/fuzz): "01.01.0001 00:30" raised OverflowError
+    (generic error), and "31.12.9999 23:30" was offered and accepted as a
+    meeting time — its end, reminders and follow-ups lie past the last
+    datetime there is. A time more than ten years ahead is not read as one."""
+    from db.models import Meeting
+    from sqlalchemy import select
+
+    company, creative = await meetings.introduced_pair(core_harness)
+    await company.press("Andere Zeit")
+    for typed in ("31.12.9999 23:30", "9999-12-31 10:00", "01.01.0001 00:30", "1.1.1 0:30"):
+        new = await company.say(typed)
+        assert new and "schiefgegangen" not in new[-1].text, typed
+        assert (await core_harness.state(1101)).step == "propose_time"
+    async with core_harness.sessions() as s:
+        meeting = (await s.execute(select(Meeting))).scalar_one()
+    assert meeting.offer_at is None and meeting.starts_at is None
+    await core_harness.sweep()  # nothing out of range for the follow-ups either
+
+
+async def test_a_failed_flush_at_the_commit_still_gets_the_error_reply(core_harness: CoreHarness) -> None:
+    """A write that fails only when flushed at the commit (on PostgreSQL e.g.
+    a value too long for its column) left the person unreadable: reading their
+    language for the error reply raised PendingRollbackError (MissingGreenlet
+    elsewhere) out of the core, and the person got no answer at all."""
+    import dataclasses
+
+    chat = core_harness.chat(9401, "Flo", "en")
+    await chat.say("/start")
+    await chat.press("I agree")
+    commands = core_harness.core.registry.commands
+    real = commands["help"].handler
+
+    async def fails_at_the_commit(turn, profile, args) -> None:  # type: ignore[no-untyped-def]
+        await real(turn, profile, args)
+        turn.person.telegram_id = 2**70  # no database integer holds it: the flush fails
+
+    commands["help"] = dataclasses.replace(commands["help"], handler=fails_at_the_commit)  # type: ignore[index]
+    reply = await core_harness.core.handle(Incoming(next(_ids), chat.user, chat.user_id, "text", text="/help"))
+    assert reply.error and "Something went wrong" in reply.messages[0].text  # in the person's language
+    assert (await core_harness.person(9401)).telegram_id == 9401  # nothing of it stored
+
+
+async def test_a_deleted_persons_contact_is_not_in_the_cancellation_sent_to_the_other_side(
+        core_harness: CoreHarness) -> None:
+    """Found by the fuzzer (tests/fuzz): /delete cancels the person's scheduled
+    meeting, and the calendar cancellation sent to the other side carried the
+    deleted person's Telegram contact and challenge — written to the outbox in
+    the very transaction that erased them. Of them only the name is left."""
+    from tests.scenarios.feedback import scheduled_meeting
+
+    company, creative, _meeting = await scheduled_meeting(core_harness)
+    await company.say("/delete")
+    await company.press("Ja, alles löschen")
+    cancellation = next(m for m in reversed(creative.messages) if m.document and m.document[0].endswith(".ics"))
+    ics = cancellation.document[1].decode().replace("\r\n ", "")
+    assert "METHOD:CANCEL" in ics and "no longer takes part" in ics and "Uta Seifert" in ics
+    assert "user1101" not in ics and "Challenge" not in ics and "Möbel" not in ics
+    own = next(m for m in reversed(creative.messages) if "cancelled the meeting" in m.text)
+    assert "user1101" not in own.text

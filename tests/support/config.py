@@ -42,6 +42,9 @@ def make_settings(database_url: str, api_url: str = "http://127.0.0.1:9", **extr
     # (1/s with bursts of 3 by default) is tested on its own (test_outbox.py).
     extra.setdefault("send_chat_rate", 1000.0)
     extra.setdefault("send_rate", 1000.0)
+    # Scenarios send many updates at machine speed; flood control is tested on
+    # its own (tests/unit/test_flood.py, the flood scenario) with flood_burst set.
+    extra.setdefault("flood_burst", 0)
     extra.setdefault("webhook_url", "")  # polling unless a harness asks for webhook mode
     return load_settings(
         _env_file=None,

@@ -95,3 +95,42 @@ def test_plea_to_go_back_is_told_from_an_answer() -> None:
     for answer in ("Back to Basics GmbH", "Back-Office-Leiterin", "Stop-Motion-Studio Halle",
                    "Wir wollen Kunden zurückgewinnen", "", "Tischlerei"):
         assert not looks_like_plea(answer), answer
+
+
+def test_number_takes_only_plain_digits_that_fit_a_bigint() -> None:
+    """Found by the fuzzer (tests/fuzz): `str.isdigit` lets "²" through to `int()`
+    (ValueError), and ids beyond 63 bits made the database driver raise
+    OverflowError instead of finding no row."""
+    from handlers.callbacks import number
+
+    assert number("0") == 0 and number("42") == 42 and number("9" * 18) == 10**18 - 1
+    for text in ("", "²", "³²", "١٢", "𝟏", "Ⅻ", "-1", "+1", " 1", "1.5", "1e3", "9" * 19, str(2**64)):
+        assert number(text) is None, text
+    assert number("1234", digits=3) is None and number("123", digits=3) == 123
+
+
+@pytest.mark.parametrize("action", sorted(PAYLOADS))
+def test_no_payload_value_makes_unpack_raise_or_carry_a_number_beyond_63_bits(action: str) -> None:
+    """Every payload type, with values a signed-but-forged button could carry
+    (non-ASCII digits, numbers beyond 63 bits, empty and odd parts): unpack
+    returns a payload with small numbers, or None — it never raises."""
+    import dataclasses
+    import itertools
+
+    parts = ["", "1", "²", "١٢", "9" * 25, str(2**63), "x", "c", "p", "e", "g", "b", "ev", "pg", "rm", "a", "on"]
+    values = {sep.join(combo) for n in range(1, 4) for combo in itertools.product(parts, repeat=n) for sep in ":."}
+    values |= {f"{op}{n}" for op in "pcsgbecx" for n in ("²", "9" * 25, "1.²", "²:1", "1:²")}
+    for value in values:
+        payload = unpack(Signed(action, value, 0))
+        if payload is None or not dataclasses.is_dataclass(payload):
+            continue
+        for f in dataclasses.fields(payload):
+            v = getattr(payload, f.name)
+            assert not isinstance(v, int) or 0 <= v < 2**63, (action, value, payload)
+
+
+def test_a_signed_version_beyond_63_bits_or_in_other_digits_is_refused() -> None:
+    signer = CallbackSigner(b"k" * 32)
+    for version in ("9" * 19, "²", "١"):
+        body = f"del|yes|{version}"
+        assert signer.verify(5, f"{body}|{signer._sig(5, body)}") is None, version

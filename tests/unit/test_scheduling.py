@@ -541,3 +541,16 @@ def test_ics_needs_aware_start_and_positive_duration() -> None:
                     summary="s", description="d", tz=BERLIN)
     with pytest.raises(ValueError):
         meeting_ics(uid="u", starts_at=NOW, duration=timedelta(0), summary="s", description="d", tz=BERLIN)
+
+
+@pytest.mark.parametrize("text", ["31.12.9999 23:59", "9999-12-31 10:00", "01.01.0001 00:30", "1.1.1 0:30",
+                                  f"12.03.{NOW.year + 11} 18:00"])
+def test_times_out_of_range_or_too_far_ahead_are_not_read(text: str) -> None:
+    """Found by the fuzzer: year 1 raised OverflowError (Berlin to UTC), year
+    9999 became a meeting whose end and follow-ups no datetime holds."""
+    assert read(text) is None
+
+
+def test_a_time_ten_years_ahead_is_still_read_and_old_ones_are_past() -> None:
+    assert read(f"12.03.{NOW.year + 9} 18:00") == Reading(when=berlin(NOW.year + 9, 3, 12, 18))
+    assert read("01.01.1970 10:00") == Reading(past=berlin(1970, 1, 1, 10))
