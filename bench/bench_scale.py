@@ -37,15 +37,25 @@ Traffic (``--traffic``):
 * ``texts``: ``--texts`` new users send one text each (bench_echo.py),
   ``--concurrency`` waiting for their answer at once.
 
-Checks that nothing was lost or answered twice: every participant completed,
-no update still pending at the emulator, every update answered 2xx exactly
-once by the proxy (no retries), as many ``processed_updates`` rows as updates,
-the workers' own counters (metrics) add up, the outbox is empty of pending or
-failed rows, no chat got the same message twice in a row, and the workers'
-logs have no errors.
+With ``--rate R`` the texts come open-loop, a new user every 1/R s whatever
+the answers: the latency at that load rather than at saturation. In a closed
+loop the proxy always holds about ``max_connections`` (40) updates, so the
+latency there is mostly queueing: about 40 / (updates/s), by Little's law.
 
-    python bench/bench_scale.py [--users 200] [--traffic onboarding|texts] [--configs sqlite,pg,pg2]
+Checks that nothing was lost or done twice: every participant completed; no
+update still pending at the emulator; every update answered 2xx exactly once
+by the proxy (no retries, so none redelivered); as many ``processed_updates``
+rows as updates; the workers' own counters (``crosslab_updates_total``, from
+their metrics endpoints) agree with the proxy; every Bot API send the emulator
+saw is one recorded outbox send (sum of ``parts_done``: no message sent twice);
+the outbox holds no pending or failed rows; the workers' logs (level
+``--log-level``) hold no warnings or errors. The slowest 1 % are listed by
+kind (a command, a text, a button by its callback data's first field) and
+when they were answered.
+
+    python bench/bench_scale.py [--traffic onboarding] [--users 200] [--configs sqlite,pg,pg2] [--runs 1]
                                 [--postgres postgresql+asyncpg://postgres@127.0.0.1:5432/crosslab_scale]
+    python bench/bench_scale.py --traffic texts [--texts 2000] [--concurrency 40 | --rate 50]
 
 The PostgreSQL database is dropped and created anew for each configuration.
 """
@@ -94,8 +104,7 @@ def proxy_app(upstreams: list[str]) -> web.Application:
 
     def reset() -> None:
         stats.clear()
-        stats.update(latency_ms=[[] for _ in upstreams], status=[Counter() for _ in upstreams],
-                     ok_ids=[[] for _ in upstreams], done=[], started=time.perf_counter())
+        stats.update(requests=[], started=time.perf_counter())
 
     reset()
     app = web.Application()
@@ -120,16 +129,14 @@ def proxy_app(upstreams: list[str]) -> web.Application:
         except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
             status, payload = 502, f"upstream {i + 1}: {exc.__class__.__name__}".encode()
         done = time.perf_counter()
-        stats["latency_ms"][i].append((done - start) * 1000)
-        stats["status"][i][status] += 1
-        stats["done"].append(done - stats["started"])
-        if 200 <= status < 300:
-            found = UPDATE_ID.search(body)
-            stats["ok_ids"][i].append(int(found.group(1)) if found else -1)
+        found = UPDATE_ID.search(body)
+        # [upstream, status, update id, answered at (s since the reset), latency (ms)]
+        stats["requests"].append([i, status, int(found.group(1)) if found else -1,
+                                  round(done - stats["started"], 4), round((done - start) * 1000, 2)])
         return web.Response(status=status, body=payload, headers={"Content-Type": ctype} if ctype else None)
 
     async def get_stats(request: web.Request) -> web.Response:
-        return web.json_response({**stats, "status": [dict(c) for c in stats["status"]]})
+        return web.json_response(stats)
 
     async def post_reset(request: web.Request) -> web.Response:
         reset()
@@ -148,6 +155,16 @@ def run_proxy(port: int, upstreams: list[str]) -> None:
 
 
 # ---------------------------------------------------------------------- measuring
+def update_kind(update: dict[str, Any]) -> str:
+    """A command (its name), a text, a button (its callback data's first field) or another kind."""
+    if "message" in update:
+        text = update["message"].get("text") or ""
+        return text.split()[0] if text.startswith("/") else "text"
+    if "callback_query" in update:
+        return "button:" + re.split(r"[:|]", update["callback_query"].get("data") or "")[0]
+    return next((k for k in update if k != "update_id"), "?")
+
+
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -400,32 +417,41 @@ async def run_config(config: str, args: argparse.Namespace) -> dict[str, Any]:
                 await stop(proxy, 15)
             db = database_checks(url)
             log_summaries = [log_summary(path) for path in logs]
+            if args.logs is not None:  # kept: <config>-worker<n>.log
+                args.logs.mkdir(parents=True, exist_ok=True)
+                for i, path in enumerate(logs):
+                    (args.logs / f"{config}-worker{i + 1}.log").write_bytes(path.read_bytes())
 
     sends = Counter(m for m, _ in emu.requests if m in SEND_METHODS)
-    latencies = [ms for per in stats["latency_ms"] for ms in per]
-    ok_ids = [i for per in stats["ok_ids"] for i in per]
+    requests = stats["requests"]  # [upstream, status, update id, answered at, latency ms]
+    latencies = [r[4] for r in requests]
+    ok_ids = [r[2] for r in requests if 200 <= r[1] < 300]
     per_worker = []
     for i in range(workers):
+        mine = [r for r in requests if r[0] == i]
         counted = {k: round(metrics_after[i].get(k, 0) - metrics_before[i].get(k, 0))
                    for k in set(metrics_after[i]) | set(metrics_before[i]) if k != "leader"}
         per_worker.append({
             "worker": i + 1, "leader": bool(metrics_after[i].get("leader")),
-            "updates": sum(1 for _ in stats["ok_ids"][i]),
-            "statuses": stats["status"][i],
+            "updates": sum(1 for r in mine if 200 <= r[1] < 300),
+            "statuses": dict(Counter(str(r[1]) for r in mine)),
             "counted_by_worker": counted,
-            "cpu_ms_per_update": round(cpu[i] * 1000 / updates, 2),
+            "cpu_ms_per_handled_update": round(cpu[i] * 1000 / max(1, sum(1 for r in mine if 200 <= r[1] < 300)), 2),
             "cpu_share_of_a_core": round(cpu[i] / elapsed, 2),
-            **{k: v for k, v in latency_figures(stats["latency_ms"][i]).items() if k in ("p50_ms", "p99_ms")},
+            **{k: v for k, v in latency_figures([r[4] for r in mine]).items() if k in ("p50_ms", "p99_ms")},
             "log": log_summaries[i],
         })
-    non_2xx = sum(n for per in stats["status"] for code, n in per.items() if not 200 <= int(code) < 300)
+    kinds = {u["update_id"]: update_kind(u) for u in emu.updates()}
+    slow = sorted(requests, key=lambda r: -r[4])[:max(1, len(requests) // 100)]
+    non_2xx = sum(1 for r in requests if not 200 <= r[1] < 300)
     figures: dict[str, Any] = {
         "config": config, "workers": workers, "database": "postgresql" if config.startswith("pg") else "sqlite",
         "traffic": args.traffic + (f" at {args.rate:g}/s" if args.traffic == "texts" and args.rate else ""),
         "people": people, "completed": completed, "updates": updates,
         "seconds": round(elapsed, 2), "updates_per_s": round(updates / elapsed, 1),
-        "steady_updates_per_s": round(steady_rate(stats["done"]), 1),
+        "steady_updates_per_s": round(steady_rate([r[3] for r in requests]), 1),
         **latency_figures(latencies),
+        # per update of the traffic (the workers' figures add up to what all workers spent on one)
         "cpu_ms_per_update": {
             **{f"worker{i + 1}": round(c * 1000 / updates, 2) for i, c in enumerate(cpu)},
             "proxy": round(proxy_cpu * 1000 / updates, 2),
@@ -433,6 +459,10 @@ async def run_config(config: str, args: argparse.Namespace) -> dict[str, Any]:
             **({"postgres_backends": round(pg_cpu * 1000 / updates, 2)} if config.startswith("pg") else {}),
         },
         "per_worker": per_worker,
+        # the slowest 1 %: what they were and when (seconds into the traffic)
+        "slowest_1pct": {"kinds": dict(Counter(kinds.get(r[2], "?") for r in slow)),
+                         "answered_at_s": [round(percentile([r[3] for r in slow], q), 1) for q in (0, 0.5, 1)],
+                         "latency_ms_median": round(percentile([r[4] for r in slow], 0.5), 1)},
         "checks": {
             "all_completed": completed == people,
             "pending_at_emulator": pending,
@@ -444,6 +474,10 @@ async def run_config(config: str, args: argparse.Namespace) -> dict[str, Any]:
             "outbox": db["outbox"],
             "outbox_calls": db["outbox_calls"], "bot_api_sends": dict(sends),
             "every_send_once": sum(sends.values()) == db["outbox_calls"],
+            "outbox_settled": set(db["outbox"]) <= {"sent"},
+            "worker_counts_agree": all(w["counted_by_worker"].get("ok", 0) == w["updates"]
+                                       and not set(w["counted_by_worker"]) - {"ok"} for w in per_worker),
+            "logs_clean": not any(set(w["log"]["levels"]) - {"DEBUG", "INFO"} for w in per_worker),
         },
     }
     if failure:
@@ -465,15 +499,19 @@ def describe(f: dict[str, Any]) -> list[str]:
     for w in f["per_worker"]:
         lines.append(f"    worker {w['worker']}{' (leader)' if w['leader'] else ''}: {w['updates']} updates "
                      f"(statuses {w['statuses']}, its own count {w['counted_by_worker']}), "
-                     f"{w['cpu_ms_per_update']} ms CPU per update of all, {w['cpu_share_of_a_core']} of a core, "
+                     f"{w['cpu_ms_per_handled_update']} ms CPU per update it handled, busy {w['cpu_share_of_a_core']} of a core, "
                      f"p50 {w['p50_ms']} ms, p99 {w['p99_ms']} ms; log lines {w['log']['levels']}"
                      + (f"; first: {w['log']['first_warnings'][:2]}" if w["log"]["first_warnings"] else ""))
+    s = f["slowest_1pct"]
+    lines.append(f"    slowest 1 %: median {s['latency_ms_median']} ms, answered {s['answered_at_s'][0]}-"
+                 f"{s['answered_at_s'][2]} s into the traffic (median {s['answered_at_s'][1]} s), kinds {s['kinds']}")
     k = f["checks"]
     lines.append(f"    checks: all completed {k['all_completed']}, pending {k['pending_at_emulator']}, "
                  f"2xx {k['answered_2xx']} (twice {k['answered_2xx_twice']}), non-2xx {k['non_2xx']}, "
                  f"processed_updates {k['processed_updates_rows']} (all recorded {k['all_updates_recorded']}), "
                  f"outbox {k['outbox']}, Bot API sends {sum(k['bot_api_sends'].values())} = outbox calls "
-                 f"{k['outbox_calls']}: {k['every_send_once']}"
+                 f"{k['outbox_calls']}: {k['every_send_once']}; workers' counts agree {k['worker_counts_agree']}, "
+                 f"logs clean {k['logs_clean']}"
                  + (f"; first failure: {f['first_failure']}" if "first_failure" in f else ""))
     return lines
 
@@ -500,15 +538,18 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                 sum(v for k, v in r["cpu_ms_per_update"].items() if k.startswith("worker")) for r in runs),
             "split": [[w["updates"] for w in r["per_worker"]] for r in runs],
             "nothing_lost": all(r["checks"]["all_completed"] and r["checks"]["all_updates_recorded"]
-                                and r["checks"]["pending_at_emulator"] == 0 for r in runs),
+                                and r["checks"]["pending_at_emulator"] == 0 and r["checks"]["outbox_settled"]
+                                for r in runs),
             "nothing_twice": all(r["checks"]["answered_2xx_twice"] == 0 and r["checks"]["non_2xx"] == 0
                                  and r["checks"]["every_send_once"] for r in runs),
+            "workers_clean": all(r["checks"]["worker_counts_agree"] and r["checks"]["logs_clean"] for r in runs),
         }
         s = summary[config]
         print(f"{config}: median {s['updates_per_s']} updates/s (steady {s['steady_updates_per_s']}), "
               f"p50/p95/p99 {s['p50_ms']}/{s['p95_ms']}/{s['p99_ms']} ms, workers' CPU "
               f"{s['worker_cpu_ms_per_update']} ms per update (all processes {s['cpu_ms_per_update_total']} ms); "
-              f"split {s['split']}; nothing lost {s['nothing_lost']}, nothing twice {s['nothing_twice']}")
+              f"split {s['split']}; nothing lost {s['nothing_lost']}, nothing twice {s['nothing_twice']}, "
+              f"workers clean {s['workers_clean']}")
     print("targets: sqlite >= 300 updates/s; pg2 >= 500 updates/s with p99 <= 100 ms")
     print(json.dumps(summary))
     return summary
@@ -531,6 +572,7 @@ if __name__ == "__main__":
     parser.add_argument("--postgres", default=DEFAULT_POSTGRES, metavar="URL",
                         help="PostgreSQL database for pg and pg2, dropped and created anew for each")
     parser.add_argument("--log-level", default="WARNING", help="the workers' LOG_LEVEL")
+    parser.add_argument("--logs", type=Path, default=None, metavar="DIR", help="keep the workers' logs in DIR")
     args = parser.parse_args()
     if unknown := [c for c in args.configs if c not in CONFIGS]:
         parser.error(f"unknown configuration(s) {unknown}; choose from {CONFIGS}")
