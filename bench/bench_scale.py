@@ -213,6 +213,27 @@ def postgres_backends_cpu(url: str) -> dict[int, float]:
     return cpu
 
 
+def sched_wait(pid: int) -> float:
+    """Seconds the process's threads spent runnable but waiting for a CPU
+    (/proc/<pid>/task/*/schedstat, second field; threads gone meanwhile are not counted)."""
+    total = 0
+    for stat in Path(f"/proc/{pid}/task").glob("*/schedstat"):
+        try:
+            total += int(stat.read_text().split()[1])
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / 1e9
+
+
+def cpu_pressure() -> float:
+    """Seconds during which some task on the machine waited for a CPU (/proc/pressure/cpu), NaN without PSI."""
+    try:
+        some = Path("/proc/pressure/cpu").read_text().splitlines()[0]
+    except OSError:
+        return float("nan")
+    return int(some.rsplit("total=", 1)[1]) / 1e6
+
+
 def database_checks(url: str) -> dict[str, Any]:
     """processed_updates rows and the outbox's rows by status, read after the workers stopped."""
     import sqlalchemy as sa
@@ -390,6 +411,9 @@ async def run_config(config: str, args: argparse.Namespace) -> dict[str, Any]:
                 cpu_before = [cpu_seconds(p.pid) for p in procs]
                 proxy_before = cpu_seconds(proxy.pid)
                 driver_before = time.process_time()
+                waits = [proc.pid for proc in procs] + [proxy.pid, os.getpid()]
+                wait_before = [sched_wait(pid) for pid in waits]
+                pressure_before = cpu_pressure()
                 start = time.perf_counter()
                 if args.traffic == "texts":
                     people, completed, failure = await texts(emu, args.texts, args.concurrency, 1_000_000,
@@ -401,6 +425,8 @@ async def run_config(config: str, args: argparse.Namespace) -> dict[str, Any]:
                 await emu.wait_until(lambda: not emu.pending_updates, 60, "every update acknowledged")
                 elapsed = time.perf_counter() - start
                 driver_cpu = time.process_time() - driver_before
+                waited = [sched_wait(pid) - b for pid, b in zip(waits, wait_before)]
+                pressure = cpu_pressure() - pressure_before
                 cpu = [cpu_seconds(p.pid) - b for p, b in zip(procs, cpu_before)]
                 proxy_cpu = cpu_seconds(proxy.pid) - proxy_before
                 pg_after = postgres_backends_cpu(url) if config.startswith("pg") else {}
@@ -458,6 +484,12 @@ async def run_config(config: str, args: argparse.Namespace) -> dict[str, Any]:
             "emulator_and_people": round(driver_cpu * 1000 / updates, 2),
             **({"postgres_backends": round(pg_cpu * 1000 / updates, 2)} if config.startswith("pg") else {}),
         },
+        # runnable but waiting for a CPU (all threads), per update of the traffic: CPU contention
+        "cpu_wait_ms_per_update": {
+            **{f"worker{i + 1}": round(w * 1000 / updates, 2) for i, w in enumerate(waited[:workers])},
+            "proxy": round(waited[workers] * 1000 / updates, 2),
+            "emulator_and_people": round(waited[workers + 1] * 1000 / updates, 2)},
+        "machine": {"cpu_pressure_some": round(pressure / elapsed, 2), "load_avg_1min": os.getloadavg()[0]},
         "per_worker": per_worker,
         # the slowest 1 %: what they were and when (seconds into the traffic)
         "slowest_1pct": {"kinds": dict(Counter(kinds.get(r[2], "?") for r in slow)),
@@ -495,6 +527,9 @@ def describe(f: dict[str, Any]) -> list[str]:
         f"{f['seconds']} s -> {f['updates_per_s']} updates/s (steady {f['steady_updates_per_s']}); handling latency "
         f"p50 {f['p50_ms']} ms, p95 {f['p95_ms']} ms, p99 {f['p99_ms']} ms, max {f['max_ms']} ms",
         "    CPU ms per update: " + ", ".join(f"{k} {v}" for k, v in c.items()),
+        "    waited for a CPU, ms per update: " + ", ".join(f"{k} {v}" for k, v in f["cpu_wait_ms_per_update"].items())
+        + f"; machine: some task waited for a CPU {100 * f['machine']['cpu_pressure_some']:.0f} % of the time, "
+          f"load average {f['machine']['load_avg_1min']:.1f}",
     ]
     for w in f["per_worker"]:
         lines.append(f"    worker {w['worker']}{' (leader)' if w['leader'] else ''}: {w['updates']} updates "
