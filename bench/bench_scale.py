@@ -335,7 +335,9 @@ async def texts(emu: Any, n: int, concurrency: int, first_id: int,
     at once (a closed loop), or with `rate` one arriving every 1/rate seconds
     whatever the answers (an open loop: the latency at that load)."""
     from bench.bench_echo import TEXT
+    from bot.demo import ChatWatcher
 
+    watcher = ChatWatcher(emu)  # wakes a user only for their own chat (not every waiter at every change)
     gate = asyncio.Semaphore(concurrency if rate is None else n)
     answered = 0
 
@@ -344,7 +346,7 @@ async def texts(emu: Any, n: int, concurrency: int, first_id: int,
         async with gate:
             emu.add_user(user_id, f"U{user_id}", language_code="de")
             emu.send_text(user_id, TEXT)
-            await emu.wait_until(lambda: len(emu.sent(user_id)) >= 1, 120, f"an answer to {user_id}")
+            await watcher.wait(user_id, lambda: len(emu.sent(user_id)) >= 1, 120, f"an answer to {user_id}")
             answered += 1
 
     tasks = []
