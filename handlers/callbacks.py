@@ -133,6 +133,12 @@ def _row(value: str, least: int, most: int) -> tuple[Any, ...] | None:
     return (row_id, *parts[1:], *[""] * (most - len(parts)))
 
 
+def _event_ref(value: str) -> bool:
+    """The invitation's event carried by the privacy notice's buttons: none, or an id
+    (offered again on the next notice, so nothing else may pass)."""
+    return value == "" or number(value, 12) is not None
+
+
 @dataclass(frozen=True)
 class Choice(Payload, actions=("lang", "name", "side", "org", "dis", "wnt", "lng", "av", "sum", "edit", "back",
                                "del", "when")):
@@ -168,9 +174,9 @@ class Consent(Payload, actions=("consent",)):
         return f"{self.choice}-{self.lang}-{self.event_id}"
 
     @classmethod
-    def unpack(cls, action: str, value: str) -> Consent:
+    def unpack(cls, action: str, value: str) -> Consent | None:
         choice, lang, event_id = (value.split("-") + ["", "", ""])[:3]
-        return cls(choice, lang, event_id)
+        return cls(choice, lang, event_id) if _event_ref(event_id) else None
 
 
 @dataclass(frozen=True)
@@ -184,9 +190,9 @@ class WelcomeLanguage(Payload, actions=("plang",)):
         return f"{self.lang}-{self.event_id}"
 
     @classmethod
-    def unpack(cls, action: str, value: str) -> WelcomeLanguage:
+    def unpack(cls, action: str, value: str) -> WelcomeLanguage | None:
         lang, _, event_id = value.partition("-")
-        return cls(lang, event_id)
+        return cls(lang, event_id) if _event_ref(event_id) else None
 
 
 @dataclass(frozen=True)

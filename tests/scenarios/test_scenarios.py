@@ -502,6 +502,14 @@ async def test_signed_buttons_with_odd_numbers_get_a_toast_not_an_error(core_har
                                                         callback_data=f"{body}|{signer._sig(creative.user_id, body)}",
                                                         callback_id="x", message_id=1))
         assert not reply.error and (reply.callback_text or reply.messages), (action, value, reply)
+    stranger = core_harness.chat(9501, "Ilse", "de")  # before consent: the privacy notice's buttons
+    await stranger.say("/start")
+    for action, value in (("plang", "en-" + "9" * 40), ("consent", "y-de-" + "9" * 40)):
+        body = f"{action}|{value}|0"
+        reply = await core_harness.core.handle(Incoming(next(_ids), stranger.user, stranger.user_id, "button",
+                                                        callback_data=f"{body}|{signer._sig(stranger.user_id, body)}",
+                                                        callback_id="x", message_id=1))
+        assert not reply.error, (action, value, reply)
 
 
 @pytest.mark.settings(**MEETING_SETTINGS)

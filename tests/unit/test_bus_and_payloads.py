@@ -134,3 +134,14 @@ def test_a_signed_version_beyond_63_bits_or_in_other_digits_is_refused() -> None
     for version in ("9" * 19, "²", "١"):
         body = f"del|yes|{version}"
         assert signer.verify(5, f"{body}|{signer._sig(5, body)}") is None, version
+
+
+def test_the_privacy_notices_buttons_carry_only_an_event_id() -> None:
+    """Found by the fuzzer (tests/fuzz): the language switch of the privacy
+    notice offers its event id again on the new buttons; a signed button with
+    a long garbage "event id" made signing those raise (callback data too long)."""
+    assert unpack(Signed("plang", "en-12", 0)) == WelcomeLanguage("en", "12")
+    assert unpack(Signed("consent", "y-de-", 0)) == Consent("y", "de", "")
+    for value in ("en-" + "9" * 40, "en-x", "en-²"):
+        assert unpack(Signed("plang", value, 0)) is None, value
+        assert unpack(Signed("consent", "y-" + value, 0)) is None, value
