@@ -520,7 +520,7 @@ async def test_signed_buttons_with_odd_numbers_get_a_toast_not_an_error(core_har
 
 @pytest.mark.settings(**MEETING_SETTINGS)
 async def test_a_meeting_time_past_the_year_9999_or_before_the_year_1_is_not_read(core_harness: CoreHarness) -> None:
-    """Found by the fuzzer (tests/fuzz): "01.01.0001 00:30" raised OverflowError
+    """Issue 14 (hostile input, a probe of typed times): "01.01.0001 00:30" raised OverflowError
     (generic error), and "31.12.9999 23:30" was offered and accepted as a
     meeting time — its end, reminders and follow-ups lie past the last
     datetime there is. A time more than ten years ahead is not read as one."""
