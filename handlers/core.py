@@ -158,7 +158,8 @@ class CrosslabCore:
                     loaded[0].username = ev.user.username
             try:
                 await self.dispatch(turn)
-                self.flood.remember_locale(ev.user.id, turn.locale)
+                if self.flood.enabled:  # the notice of a flood speaks the person's language
+                    self.flood.remember_locale(ev.user.id, turn.locale)
                 if turn.person is not None and turn.person.unreachable_at is not None:
                     turn.person.unreachable_at = None  # they write again: they can be reached (not after /delete)
                 await self.stage(turn, own_chat=ev.chat_id)

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from handlers.turn import Turn
 
 NOTE_LIMIT = 3500
+FILENAME_MAX, MIME_MAX = 300, 100  # the columns of handover_items
 MAX_ITEMS = 50
 CHOICES = 12  # companies / introductions offered as buttons
 
@@ -197,9 +198,20 @@ async def on_content(turn: Turn, profile: Profile) -> None:
         company_id=company_id, pair_id=turn.state.data.get("pair_id"), plan_id=turn.state.data.get("plan_id"),
         from_person_id=person.id, from_name=name,
         kind=kind, text=text or None, file_id=ev.attachment.file_id if ev.attachment else None,
-        filename=ev.attachment.filename if ev.attachment else None,
-        mime_type=ev.attachment.mime_type if ev.attachment else None, created_at=turn.services.now()))
+        filename=_fit(ev.attachment.filename, FILENAME_MAX) if ev.attachment else None,
+        mime_type=_fit(ev.attachment.mime_type, MIME_MAX) if ev.attachment else None, created_at=turn.services.now()))
     turn.say("ho.saved", count=len(pending) + 1)
+
+
+def _fit(value: str | None, limit: int) -> str | None:
+    """A file's name or type as Telegram gave it, cut to its column (PostgreSQL
+    refuses a longer one); a name keeps its extension."""
+    if value is None or len(value) <= limit:
+        return value
+    stem, dot, ext = value.rpartition(".")
+    if dot and 0 < len(ext) <= 16:
+        return stem[:limit - len(ext) - 1] + "." + ext
+    return value[:limit]
 
 
 def _item_lines(lang: str, items: list[HandoverItem]) -> list[str]:

@@ -514,7 +514,7 @@ async def test_signed_buttons_with_odd_numbers_get_a_toast_not_an_error(core_har
 
 @pytest.mark.settings(**MEETING_SETTINGS)
 async def test_a_meeting_time_past_the_year_9999_or_before_the_year_1_is_not_read(core_harness: CoreHarness) -> None:
-    """Found by the fuzzer (tests/fuzz): "01.01.0001 00:30" raised OverflowError
+    """Issue 14 (hostile input, a probe of typed times): "01.01.0001 00:30" raised OverflowError
     (generic error), and "31.12.9999 23:30" was offered and accepted as a
     meeting time — its end, reminders and follow-ups lie past the last
     datetime there is. A time more than ten years ahead is not read as one."""
@@ -573,3 +573,20 @@ async def test_a_deleted_persons_contact_is_not_in_the_cancellation_sent_to_the_
     assert "user1101" not in ics and "Challenge" not in ics and "Möbel" not in ics
     own = next(m for m in reversed(creative.messages) if "cancelled the meeting" in m.text)
     assert "user1101" not in own.text
+
+
+async def test_a_file_name_longer_than_its_column_is_cut_keeping_the_extension(core_harness: CoreHarness) -> None:
+    """Found with the fuzzer's column check (tests/fuzz, by a directed probe): a file name of
+    400 characters was stored in handover_items.filename (VARCHAR 300); SQLite
+    keeps it, PostgreSQL refuses the whole update."""
+    from sqlalchemy import select
+
+    from db.models import HandoverItem
+
+    company, creative = await meetings.introduced_pair(core_harness)
+    await creative.say("/results")
+    await creative.press("Uta")
+    await creative.send_file("document", caption="Entwurf", filename="ä" * 400 + ".pdf")
+    async with core_harness.sessions() as s:
+        item = (await s.execute(select(HandoverItem))).scalar_one()
+    assert item.filename is not None and len(item.filename) == 300 and item.filename.endswith("ä.pdf")

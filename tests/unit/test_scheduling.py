@@ -546,7 +546,7 @@ def test_ics_needs_aware_start_and_positive_duration() -> None:
 @pytest.mark.parametrize("text", ["31.12.9999 23:59", "9999-12-31 10:00", "01.01.0001 00:30", "1.1.1 0:30",
                                   f"12.03.{NOW.year + 11} 18:00"])
 def test_times_out_of_range_or_too_far_ahead_are_not_read(text: str) -> None:
-    """Found by the fuzzer: year 1 raised OverflowError (Berlin to UTC), year
+    """Issue 14 (hostile input): year 1 raised OverflowError (Berlin to UTC), year
     9999 became a meeting whose end and follow-ups no datetime holds."""
     assert read(text) is None
 
