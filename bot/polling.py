@@ -18,10 +18,12 @@ order); while the oldest one is still running, getUpdates returns it again
 with the newer ones, which are skipped if already known. Webhook mode
 (bot/webhook.py) has the same rule: the request is answered after the commit.
 
-The cost: a batch is at most 100 updates from the oldest unfinished one, so an
-update that takes very long (seconds) with 100 newer ones behind it holds
-back the next ones until it finishes (webhook mode: Telegram's
-max_connections plays that part). The framework's parsing and dispatch stay
+The cost: while an update is being handled, getUpdates no longer waits (it
+returns that update at once), so the loop asks every `busy_poll_seconds` for
+new ones until it is done; and a batch is at most 100 updates from the oldest
+unfinished one, so an update that takes very long (seconds) with 100 newer
+ones behind it holds back the next ones until it finishes (in webhook mode
+Telegram's max_connections plays that part). The framework's parsing and dispatch stay
 (`fetch` and `handle` come from the transport); this module imports neither.
 """
 from __future__ import annotations
@@ -49,6 +51,7 @@ class Poller:
 
     limit = 100
     drain_seconds = 10.0  # on stop: how long updates being handled may still take
+    busy_poll_seconds = 0.1  # while only unfinished updates come back: how often to look for new ones
 
     def __init__(self, fetch: Fetch, handle: Handle, *, timeout: float = 10.0) -> None:
         self.fetch, self.handle, self.timeout = fetch, handle, timeout
@@ -88,9 +91,12 @@ class Poller:
                     log.info("getUpdates works again")
                     failures = 0
                 if not self._take(batch) and self._running:
-                    # Nothing new: only updates still being handled came back.
-                    # Ask again once one of them is done (the offset can move).
-                    await asyncio.wait(set(self._running.values()), return_when=asyncio.FIRST_COMPLETED)
+                    # Nothing new: only updates still being handled came back
+                    # (Telegram answers at once while any update from the
+                    # offset on is unconfirmed, so there is no long poll now).
+                    # Ask again once one of them is done, or shortly for new ones.
+                    await asyncio.wait(set(self._running.values()), timeout=self.busy_poll_seconds,
+                                       return_when=asyncio.FIRST_COMPLETED)
         finally:
             await self._drain()
 
