@@ -101,12 +101,12 @@ class Poller:
             await self._drain()
 
     def _take(self, batch: Sequence[tuple[int, Any]]) -> bool:
-        """Start handling the updates not seen before; True if there were any."""
-        floor = self.offset
+        """Start handling the updates not in hand or handled since the offset;
+        True if there were any. (One below the offset is a redelivery by
+        Telegram: the core recognises it by its id and sends nothing.)"""
         new = False
         for update_id, update in batch:
-            if update_id in self._running or update_id in self._finished or (
-                    floor is not None and update_id < floor):
+            if update_id in self._running or update_id in self._finished:
                 continue
             new = True
             self._newest = update_id if self._newest is None else max(self._newest, update_id)
