@@ -535,7 +535,7 @@ async def takeover(args: argparse.Namespace) -> dict[str, Any]:
             finally:
                 for proc in procs:
                     await stop(proc)
-            first_send = next((s for s in sends if s > killed_at), None)
+            first_send = next((s for s in sends if s > led_at), None)  # by the new leader
             after = await outbox_rows(url)
             figures = {"meetings": args.meetings, "reminders_per_person": kinds,
                        "leader_retry_s": args.leader_retry, "killed_after": at_kill,
