@@ -31,7 +31,10 @@ counts what people got:
   lost / duplicates / in flight.
 * ``outbox``: bench/bench_outbox.py's 2,000-message run with a SIGKILL half-way.
 
-Each prints a line of figures and a JSON line.
+Each prints a line of figures and a JSON line. The bot runs with
+OUTBOX_LEASE_SECONDS=10 (``--lease``), so rows in flight at the kill are sent
+again 10 s after they were claimed (the default is 30 s); ``--code PATH``
+runs another checkout's bot (before/after).
 
     python bench/bench_chaos.py onboarding [--users 150] [--kill-after 1200] [--webhook] [--framework aiogram|ptb]
     python bench/bench_chaos.py reminders [--meetings 200]
@@ -79,13 +82,14 @@ def free_port() -> int:
 
 
 CODE = ROOT  # the checkout whose bot runs (--code)
+LEASE = 10.0  # OUTBOX_LEASE_SECONDS (--lease): rows in flight at the kill are sent again after this
 
 
 def start_bot(emu: BotAPIEmulator, cwd: str, url: str, **extra: str) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("WEBHOOK_")}
     env.update({"TELEGRAM_API_URL": emu.base_url, "TELEGRAM_BOT_TOKEN": DEMO_TOKEN, "DATABASE_URL": url,
                 "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "WARNING"), "ADMIN_IDS": str(ORGANISER),
-                "SWEEP_SECONDS": "86400", "OUTBOX_LEASE_SECONDS": "5", "PYTHONPATH": str(CODE), **extra})
+                "SWEEP_SECONDS": "86400", "OUTBOX_LEASE_SECONDS": f"{LEASE:g}", "PYTHONPATH": str(CODE), **extra})
     return subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=cwd, env=env)
 
 
@@ -316,7 +320,7 @@ async def onboarding(args: argparse.Namespace) -> dict[str, Any]:
     figures: dict[str, Any] = {
         "framework": args.framework, "mode": mode, "users": args.users,
         "updates": sum(len(p.sent_updates) for p in people), "killed_after_updates": at_kill,
-        "restart_s": round(restart_s, 1), "lost": len(unanswered), "lost_confirmed_at_kill": len(confirmed_lost),
+        "restart_s": round(restart_s, 1), "lease_s": LEASE, "lost": len(unanswered), "lost_confirmed_at_kill": len(confirmed_lost),
         "duplicates": duplicates, "in_flight": in_flight, "in_doubt_resent": after["in_doubt"],
         "duplicates_le_in_flight": duplicates <= in_flight, "stuck": len(stuck),
         "completed": sum(p.done for p in people), "messages": len(ours),
@@ -444,7 +448,7 @@ async def reminders(args: argparse.Namespace) -> dict[str, Any]:
             after = await outbox_rows(url)
             figures = {"meetings": args.meetings, "reminders_per_person": kinds,
                        "killed_after": at_kill, "decided_at_kill": 2 * decided_at_kill,
-                       "restart_s": round(restart_s, 1), "in_flight": in_flight,
+                       "restart_s": round(restart_s, 1), "lease_s": LEASE, "in_flight": in_flight,
                        **reminder_figures(emu, args.meetings, kinds, await decided(url)),
                        "in_doubt_resent": after["in_doubt"]}
     figures["duplicates_le_in_flight"] = figures["duplicates"] <= in_flight
@@ -541,7 +545,7 @@ async def takeover(args: argparse.Namespace) -> dict[str, Any]:
                        "leader_retry_s": args.leader_retry, "killed_after": at_kill,
                        "takeover_s": round(led_at - killed_at, 2),
                        "first_send_after_kill_s": round(first_send - killed_at, 2) if first_send else None,
-                       "in_flight": in_flight, **reminder_figures(emu, args.meetings, kinds, await decided(url)),
+                       "lease_s": LEASE, "in_flight": in_flight, **reminder_figures(emu, args.meetings, kinds, await decided(url)),
                        "in_doubt_resent": after["in_doubt"]}
     figures["duplicates_le_in_flight"] = figures["duplicates"] <= in_flight
     print_figures("takeover", figures)
@@ -593,9 +597,12 @@ def main() -> None:
     p.add_argument("--rate", type=float, default=200.0)
     parser.add_argument("--code", type=Path, default=ROOT,
                         help="the checkout whose bot runs (default: this one), for a before/after comparison")
+    parser.add_argument("--lease", type=float, default=10.0,
+                        help="OUTBOX_LEASE_SECONDS of the bot: a row in flight at the kill is sent again after "
+                             "this; shorter ones also take back rows a live but busy bot is still sending")
     args = parser.parse_args()
-    global CODE
-    CODE = args.code.resolve()
+    global CODE, LEASE
+    CODE, LEASE = args.code.resolve(), args.lease
     print(f"bot code: {CODE}", flush=True)
     scenario = {"onboarding": onboarding, "reminders": reminders, "takeover": takeover, "outbox": outbox}
     asyncio.run(scenario[args.scenario](args))
