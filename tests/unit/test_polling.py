@@ -21,6 +21,7 @@ class FakeTelegram:
         self.next_id = 1
         self.offsets: list[int | None] = []
         self.arrived = asyncio.Event()
+        self.slow_answer: asyncio.Event | None = None  # the next answer waits for this (a slow network)
 
     def send(self) -> int:
         uid = self.next_id
@@ -39,7 +40,11 @@ class FakeTelegram:
                 await asyncio.wait_for(self.arrived.wait(), timeout)
             except asyncio.TimeoutError:
                 pass
-        return [(u, {"update_id": u}) for u in self.queue[:limit]]
+        answer = [(u, {"update_id": u}) for u in self.queue[:limit]]
+        if self.slow_answer is not None:
+            gate, self.slow_answer = self.slow_answer, None
+            await gate.wait()
+        return answer
 
 
 class Handler:
@@ -145,3 +150,28 @@ async def test_an_update_still_running_when_the_stop_gives_up_comes_again() -> N
         await until(lambda: handle.done == [first, stuck])
     finally:
         await stop(again)
+
+
+async def test_an_update_finished_while_getupdates_was_on_the_way_is_not_handled_again() -> None:
+    """getUpdates asked with the offset at an update in hand; it finishes
+    before the answer arrives, and the answer still holds it: skipped
+    (before: handled a second time, and its button's next tap got "still
+    working on it")."""
+    tg, handle = FakeTelegram(), Handler()
+    poller = Poller(tg.fetch, handle, timeout=0.2)
+    task = asyncio.create_task(poller.run())
+    try:
+        slow = tg.next_id
+        handle.hold(slow)
+        tg.send()
+        await until(lambda: handle.calls == [slow])
+        tg.slow_answer = answer = asyncio.Event()
+        await until(lambda: tg.slow_answer is None)  # the next getUpdates is on the way, offset = slow
+        handle.gates[slow].set()
+        await until(lambda: handle.done == [slow])
+        answer.set()  # it answers with `slow` again
+        later = tg.send()
+        await until(lambda: handle.done == [slow, later] and not tg.queue)
+        assert handle.calls == [slow, later]
+    finally:
+        await stop(task)
