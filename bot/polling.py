@@ -64,7 +64,6 @@ class Poller:
         self._running: dict[int, asyncio.Task[None]] = {}
         self._finished: set[int] = set()  # handled ids that getUpdates may still return
         self._newest: int | None = None
-        self._confirmed: int | None = None  # the offset of the last getUpdates answered
 
     @property
     def offset(self) -> int | None:
@@ -98,10 +97,9 @@ class Poller:
                 if failures:
                     log.info("getUpdates works again")
                     failures = 0
-                if offset is not None:
-                    self._confirmed = offset
+                if offset is not None:  # everything below it is confirmed now: what comes below is a redelivery
+                    self._finished = {u for u in self._finished if u >= offset}
                 self._take(batch)
-                self._finished = {u for u in self._finished if self._confirmed is None or u >= self._confirmed}
                 if self._running:
                     # Ask again once these are done: with the offset past them
                     # getUpdates long-polls again and returns only new ones. One
