@@ -36,6 +36,7 @@ from aiogram.methods.base import Response  # noqa: E402
 from aiogram.types import BotCommand, BufferedInputFile, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup  # noqa: E402
 from aiogram.types import InputMediaDocument, InputMediaPhoto, Message, Update  # noqa: E402
 
+from bot.polling import Poller  # noqa: E402
 from bot.transport_common import ALLOWED_UPDATES, BotApiChannel, Framework, incoming_from_callback, incoming_from_message  # noqa: E402
 from handlers.types import Document  # noqa: E402
 
@@ -126,27 +127,39 @@ class AiogramTransport(BotApiChannel):
 
     async def start(self, *, polling_timeout: int = 10, webhook: WebhookConfig | None = None) -> None:
         """Long polling (the webhook deleted first: a set webhook makes
-        getUpdates fail), or with `webhook` only setWebhook: Telegram posts."""
+        getUpdates fail), or with `webhook` only setWebhook: Telegram posts.
+        Polling confirms an update only once it was handled (bot/polling.py)."""
         if webhook is not None:
             await self.bot.set_webhook(url=webhook.url, secret_token=webhook.secret, allowed_updates=ALLOWED_UPDATES,
                                        drop_pending_updates=False, max_connections=webhook.max_connections)
             return
         await self.bot.delete_webhook(drop_pending_updates=False)
-        self._polling = asyncio.create_task(self.dp.start_polling(
-            self.bot, handle_signals=False, close_bot_session=False, polling_timeout=polling_timeout,
-            allowed_updates=ALLOWED_UPDATES,
-        ))
+        self._polling = asyncio.create_task(Poller(self._fetch, self.process_update, timeout=polling_timeout).run(),
+                                            name="polling")
+
+    async def _fetch(self, offset: int | None, limit: int, timeout: float) -> list[tuple[int, Update]]:
+        wait = int(timeout)
+        # the request may take the long poll's time plus the session's own timeout
+        updates = await self._call(self.bot.get_updates(offset=offset, limit=limit, timeout=wait,
+                                                        allowed_updates=ALLOWED_UPDATES,
+                                                        request_timeout=int(self.bot.session.timeout) + wait))
+        return [(u.update_id, u) for u in updates]
 
     async def run_forever(self) -> None:
-        await self.bot.delete_webhook(drop_pending_updates=False)
-        await self.dp.start_polling(self.bot, allowed_updates=ALLOWED_UPDATES, close_bot_session=False)
+        """Poll until cancelled (SIGTERM); the bot's session stays open for the outbox's last records."""
+        await self.start()
+        try:
+            assert self._polling is not None
+            await asyncio.shield(self._polling)
+        finally:
+            await self._stop_polling()
 
-    async def stop(self) -> None:
+    async def _stop_polling(self) -> None:
         if self._polling is not None:
-            try:
-                await self.dp.stop_polling()
-            except RuntimeError:  # polling had not started yet
-                self._polling.cancel()
+            self._polling.cancel()  # the updates being handled finish first (bot/polling.py)
             await asyncio.gather(self._polling, return_exceptions=True)
             self._polling = None
+
+    async def stop(self) -> None:
+        await self._stop_polling()
         await self.bot.session.close()

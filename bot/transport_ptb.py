@@ -13,6 +13,7 @@ from telegram import Message, Update
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
+from bot.polling import Poller
 from bot.transport_common import ALLOWED_UPDATES, BotApiChannel, Framework, incoming_from_callback, incoming_from_message
 from handlers.types import Document
 
@@ -57,6 +58,7 @@ class PTBTransport(BotApiChannel):
         self.app.add_handler(TypeHandler(Update, self._on_update))
         self.app.add_error_handler(self._on_error)
         self.bot = self.app.bot
+        self._polling: asyncio.Task[None] | None = None
 
     # -- Channel (the rest is BotApiChannel's) ----------------------------------
     async def send_document(self, chat_id: int, document: Document, caption: str) -> int:
@@ -114,17 +116,25 @@ class PTBTransport(BotApiChannel):
         return self.bot.username or "crosslab_bot"
 
     async def start(self, *, polling_timeout: int = 10, webhook: WebhookConfig | None = None) -> None:
-        """Long polling (PTB's polling start deletes the webhook first), or with
-        `webhook` only setWebhook: Telegram posts."""
+        """Long polling (the webhook deleted first), or with `webhook` only
+        setWebhook: Telegram posts. Polling confirms an update only once it
+        was handled (bot/polling.py), not PTB's `Updater`, which confirms a
+        batch as soon as it queued it."""
         await self.app.initialize()
         await self.app.start()
         if webhook is not None:
             await self.bot.set_webhook(url=webhook.url, secret_token=webhook.secret, allowed_updates=ALLOWED_UPDATES,
                                        drop_pending_updates=False, max_connections=webhook.max_connections)
             return
-        assert self.app.updater is not None
-        await self.app.updater.start_polling(poll_interval=0, timeout=polling_timeout,
-                                             allowed_updates=ALLOWED_UPDATES)
+        await self.bot.delete_webhook(drop_pending_updates=False)
+        self._polling = asyncio.create_task(Poller(self._fetch, self.process_update, timeout=polling_timeout).run(),
+                                            name="polling")
+
+    async def _fetch(self, offset: int | None, limit: int, timeout: float) -> list[tuple[int, Update]]:
+        # PTB adds the long poll's time to the request's read timeout itself
+        updates = await self._call(self.bot.get_updates(offset=offset, limit=limit, timeout=int(timeout),
+                                                        allowed_updates=ALLOWED_UPDATES))
+        return [(u.update_id, u) for u in updates]
 
     async def run_forever(self) -> None:
         await self.start()
@@ -134,8 +144,10 @@ class PTBTransport(BotApiChannel):
             await self.stop()
 
     async def stop(self) -> None:
-        if self.app.updater is not None and self.app.updater.running:
-            await self.app.updater.stop()
+        if self._polling is not None:
+            self._polling.cancel()  # the updates being handled finish first (bot/polling.py)
+            await asyncio.gather(self._polling, return_exceptions=True)
+            self._polling = None
         if self.app.running:
             await self.app.stop()
         await self.app.shutdown()

@@ -659,6 +659,12 @@ class BotAPIEmulator(ApiMethods):
         """Updates not yet fetched by the bot."""
         return [copy.deepcopy(e.update) for e in self._queue if not e.delivered]
 
+    @property
+    def unconfirmed_updates(self) -> list[int]:
+        """Ids of the updates the bot has not confirmed yet (polling: not below the
+        offset of a later getUpdates; webhook: no 2xx yet), fetched or not."""
+        return sorted(e.update_id for e in self._queue)
+
     def updates(self) -> list[dict]:
         """Every update ever created, in order."""
         return [copy.deepcopy(self._updates[k]) for k in sorted(self._updates)]
