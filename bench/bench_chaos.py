@@ -58,12 +58,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.demo import DEMO_TOKEN, ChatWatcher, SimulatedParticipant, create_event, load_cohort  # noqa: E402
+from bench.bench_updates import stop_process as stop  # noqa: E402
 from emulator import BotAPIEmulator  # noqa: E402
 from i18n import t  # noqa: E402
 
@@ -96,18 +97,6 @@ def start_bot(emu: BotAPIEmulator, cwd: str, url: str, **extra: str) -> subproce
 def webhook_env(port: int) -> dict[str, str]:
     return {"WEBHOOK_URL": f"http://127.0.0.1:{port}/telegram", "WEBHOOK_SECRET": "chaos-" + "s" * 32,
             "WEBHOOK_LISTEN": f"127.0.0.1:{port}"}
-
-
-async def stop(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM and wait without blocking the loop (the emulator in it answers the stopping bot)."""
-    if proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)
-    try:
-        await asyncio.to_thread(proc.wait, 60)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        await asyncio.to_thread(proc.wait)
 
 
 async def kill(proc: subprocess.Popen[bytes]) -> float:
@@ -177,6 +166,7 @@ class ChaosParticipant(SimulatedParticipant):
     unanswered: list[int] = field(default_factory=list)
     not_resumed: list[int] = field(default_factory=list)  # unanswered right after an unanswered one
     _last_unanswered: bool = False
+    max_steps: ClassVar[int] = 60  # a question asked again after the crash takes a step too
 
     def _distinct(self) -> list[Any]:
         seen: set[tuple[str, str, str]] = set()
@@ -256,18 +246,6 @@ class ChaosParticipant(SimulatedParticipant):
                     return
         await self._tap(msg, t(self.lang, "btn.done"))
 
-    async def run(self) -> None:
-        self.register()
-        await self._say(f"/start {self.event_slug}".strip())
-        for _ in range(60):
-            msg = self._current()
-            step = self._recognise(msg)
-            self.steps.append(step)
-            if step == "done":
-                self.done = True
-                return
-            await self._answer(step, msg)
-        raise RuntimeError(f"{self.entry.get('id')} did not finish onboarding")
 
 
 async def onboarding(args: argparse.Namespace) -> dict[str, Any]:

@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_updates import cpu_seconds, free_port, quiet  # noqa: E402
+from bench.bench_updates import cpu_seconds, free_port, quiet, stop_process  # noqa: E402
 from bot.demo import DEMO_TOKEN  # noqa: E402
 from emulator import BotAPIEmulator  # noqa: E402
 
@@ -90,12 +90,7 @@ async def run_bot(kind: str, updates: int, concurrency: int, webhook: bool, firs
                 return {"bot": kind, "mode": mode, "updates": updates, "seconds": round(seconds, 2),
                         "updates_per_s": round(updates / seconds, 1), "cpu_ms_per_update": round(cpu * 1000 / updates, 3)}
             finally:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    await asyncio.to_thread(proc.wait, 60)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    await asyncio.to_thread(proc.wait)
+                await stop_process(proc)
 
 
 def fresh_postgres(url: str) -> str:

@@ -67,7 +67,6 @@ import itertools
 import json
 import os
 import re
-import signal
 import statistics
 import subprocess
 import sys
@@ -307,14 +306,9 @@ async def wait_ready(session: aiohttp.ClientSession, port: int, procs: list[subp
 
 
 async def stop(proc: subprocess.Popen, timeout: float = 60.0) -> None:
-    if proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)
-    try:
-        await asyncio.to_thread(proc.wait, timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        await asyncio.to_thread(proc.wait)
+    from bench.bench_updates import stop_process
+
+    await stop_process(proc, timeout)
 
 
 async def onboarding(emu: Any, slug: str, users: int, first_id: int) -> tuple[int, int, str | None]:

@@ -73,6 +73,19 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
+async def stop_process(proc: subprocess.Popen, timeout: float = 60.0) -> None:
+    """SIGTERM (a clean stop: a profile is written then) and wait, without
+    blocking this loop: the emulator in it answers the stopping bot."""
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        await asyncio.to_thread(proc.wait, timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        await asyncio.to_thread(proc.wait)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -139,14 +152,7 @@ async def main(users: int, framework: str, mode: str = "polling", profile: Path 
                     figures["first_failure"] = repr(failures[0])[:200]
                 return figures
             finally:
-                # A clean stop (the profile is written then); waited for without
-                # blocking this loop: the emulator in it answers the stopping bot.
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    await asyncio.to_thread(proc.wait, 60)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    await asyncio.to_thread(proc.wait)
+                await stop_process(proc)
 
 
 def by_package(stats: pstats.Stats) -> list[tuple[str, float]]:

@@ -20,7 +20,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from i18n import t
 
@@ -81,6 +81,7 @@ class SimulatedParticipant:
     actions: int = 0
     steps: list[str] = field(default_factory=list)
     done: bool = False
+    max_steps: ClassVar[int] = 40  # answers before giving up (a question answered again counts too)
 
     @property
     def lang(self) -> str:
@@ -188,7 +189,7 @@ class SimulatedParticipant:
     async def run(self) -> None:
         self.register()
         await self._say(f"/start {self.event_slug}".strip())
-        for _ in range(40):
+        for _ in range(self.max_steps):
             msg = self._current()
             step = self._recognise(msg)
             self.steps.append(step)
@@ -457,7 +458,6 @@ async def _introductions(emu: Any, app: Any, people: list[SimulatedParticipant],
         meetings = (await count(select(Meeting.status, func.count()).group_by(Meeting.status))).all()
         times = (await count(select(Meeting.starts_at, Meeting.updated_at)
                              .where(Meeting.status == "scheduled"))).all()
-    scheduled = dict(meetings).get("scheduled", 0)
     ics = sum(1 for m in emu.sent() if m.document is not None and (m.document.filename or "").endswith(".ics"))
     print("\n== Introductions ==", file=out)
     print(f"cards: {dict(cards)}; pairs: {dict(pairs)}; meetings: {dict(meetings)}; .ics files sent: {ics}", file=out)
