@@ -25,7 +25,9 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         kwargs.setdefault("pool_size", 1)
         kwargs.setdefault("max_overflow", 0)
         kwargs.setdefault("pool_timeout", 120)
-        engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
+        from db.sqlite_loop import loop_url
+
+        engine = create_async_engine(loop_url(parsed), **kwargs)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
