@@ -22,7 +22,10 @@ Telegram's errors handled per kind. See docs/outbox.md.
   overtake each other).
 
 A sender that dies leaves rows "sending"; after `OUTBOX_LEASE_SECONDS` any
-sender takes them again (marked in doubt: they may have arrived once).
+sender takes them again (marked in doubt: they may have arrived once). A
+living sender renews the claim of every row it still holds (a long batch, a
+reply waiting out a 429) every third of the lease, so no other process takes
+a row that is still being sent.
 """
 from __future__ import annotations
 
@@ -148,11 +151,15 @@ class Outbox:
         self._sent_replies: list[Result] = []
         self._flusher: asyncio.Task[None] | None = None
         self._flush_now = asyncio.Event()
+        self._held: set[int] = set()  # rows this process is sending: their claim is renewed
+        self._renewer: asyncio.Task[None] | None = None
 
     # -- lifecycle ------------------------------------------------------------------
     def start(self) -> None:
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._run(), name="outbox-sender")
+        if self._renewer is None:
+            self._renewer = asyncio.get_running_loop().create_task(self._renew(), name="outbox-lease")
 
     async def stop(self) -> None:
         """Let the batch being sent finish (at most STOP_GRACE seconds), then stop;
@@ -176,6 +183,11 @@ class Outbox:
                 fut.cancel()
         self._waiters.clear()
         await self.flush()
+        renewer, self._renewer = self._renewer, None
+        if renewer is not None:
+            renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await renewer
 
     async def flush(self) -> None:
         """Record the replies sent since the last recording now (stop, tests)."""
@@ -241,6 +253,20 @@ class Outbox:
                 log.exception("outbox sender: an error; trying again in a second")
                 await asyncio.sleep(1.0)
 
+    async def _renew(self) -> None:
+        """Every third of the lease: the rows still held are claimed anew."""
+        every = max(0.1, self.lease.total_seconds() / 3)
+        while True:
+            await asyncio.sleep(every)
+            held = list(self._held)
+            if not held:
+                continue
+            try:
+                await self.store.renew(held, self.clock())
+            except Exception as exc:  # the database away: the next turn tries again
+                log.warning("outbox: could not renew the claim of %d message(s) being sent (%s)",
+                            len(held), exc.__class__.__name__)
+
     def _settle_waiters(self, cycle: int) -> None:
         keep = []
         for registered, fut in self._waiters:
@@ -256,6 +282,7 @@ class Outbox:
         for row in rows:
             by_chat.setdefault(row.chat_id, []).append(row)
         self._busy.update(by_chat)
+        self._held.update(row.id for row in rows)
         results: list[Result] = []
         gate = asyncio.Semaphore(self.concurrency)
 
@@ -288,6 +315,8 @@ class Outbox:
             stop.set()
             self._busy.difference_update(by_chat)
             await asyncio.shield(recorder)  # records the rest, even when the sender is being stopped
+            # (a row cut off by a stop stays "sending": the lease gives it back)
+            self._held.difference_update(row.id for row in rows)
         if self._backlog:
             self._backlog &= await self.store.waiting_chats(list(self._backlog))
 
@@ -295,7 +324,10 @@ class Outbox:
         """Record results (one transaction), counted in the metrics by `path`
         (reply: sent at once; queue: by the sender)."""
         metrics.record_outbox_results(results, path)
-        await self.store.finish(results, self.clock())
+        try:
+            await self.store.finish(results, self.clock())
+        finally:
+            self._held.difference_update(r.row_id for r in results)
 
     async def _send_row(self, row: ClaimedRow, *, immediate: bool = False) -> Result:
         msg = OutMessage.from_payload(row.chat_id, row.payload, row.id)
@@ -353,6 +385,8 @@ class Outbox:
         # Taken before the first await: the core handed this chat's next update
         # its lock just now, and that one must not get here first.
         await lock.acquire()
+        own = {m.outbox_id for m in reply.messages if m.outbox_id is not None and m.chat_id == chat_id}
+        self._held.update(own)
         try:
             if callback_id is not None:
                 await answer_callback(self.channel, callback_id, reply)
@@ -381,6 +415,8 @@ class Outbox:
                     metrics.record_outbox_results(results, "reply")
                     self._record_later(results)
             finally:
+                # a send cut off (cancelled) has no result: the lease gives its row back
+                self._held.difference_update(own - {r.row_id for r in results})
                 lock.release()
             if queued:
                 self.notify()
@@ -406,6 +442,8 @@ class Outbox:
             await self.store.finish(done, self.clock())
         except Exception:
             log.exception("outbox: could not record %d sent replies; they may be sent again", len(done))
+        finally:
+            self._held.difference_update(r.row_id for r in done)
         self.notify()  # messages queued behind those replies may go now
 
     async def _send_now(self, msg: OutMessage) -> Result:

@@ -124,6 +124,23 @@ class _UntilSent(BaseTrigger):
 _active: ReminderService | None = None  # the one running service of this process
 
 
+class _SkippedRunFilter(logging.Filter):
+    """APScheduler warns each time a run is skipped because the previous run of
+    the same job is still going (max_instances 1). For our jobs that is the
+    design, not a fault: a reminder being retried while its send is still in
+    flight, a sweep that takes longer than SWEEP_SECONDS (often with a
+    compressed TIME_FACTOR). Such lines go to DEBUG instead of WARNING."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.WARNING and "maximum number of running instances reached" in str(record.msg):
+            log.debug("a run was skipped, the previous one still runs: %s", record.getMessage())
+            return False
+        return True
+
+
+_SKIPPED_RUNS = _SkippedRunFilter()
+
+
 async def _fire(meeting_id: int, kind: str, starts_at: str, deadline: str | None = None) -> None:
     """The job function: hands a due reminder to the running service's send callback."""
     service = _active
@@ -205,6 +222,7 @@ class ReminderService:
                 cur = dbapi_conn.cursor()
                 cur.execute("PRAGMA journal_mode=WAL")
                 cur.close()
+        logging.getLogger("apscheduler.scheduler").addFilter(_SKIPPED_RUNS)  # idempotent
         scheduler = AsyncIOScheduler(
             timezone=UTC,
             jobstores={"default": store, "volatile": MemoryJobStore()},

@@ -156,6 +156,21 @@ class OutboxStore:
                                       .values(unreachable_at=now))
             await session.commit()
 
+    async def renew(self, row_ids: Sequence[int], now: datetime) -> int:
+        """Rows this sender still holds ("sending"): claimed again at `now`, so
+        no sender takes them as left behind while they are being sent (a long
+        batch, a reply waiting out a 429). How many were still held."""
+        o = OutboxMessage
+        renewed = 0
+        ids = sorted(set(row_ids))
+        async with self.sessions() as session:
+            for i in range(0, len(ids), 500):
+                result = await session.execute(update(o).where(o.id.in_(ids[i:i + 500]), o.status == "sending")
+                                                .values(claimed_at=now))
+                renewed += int(result.rowcount or 0)
+            await session.commit()
+        return renewed
+
     async def requeue_stale(self, claimed_before: datetime) -> int:
         """Rows left "sending" since before `claimed_before` (their sender died or
         hung): waiting again, marked in doubt (they may have arrived)."""

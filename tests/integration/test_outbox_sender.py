@@ -143,3 +143,71 @@ async def test_a_flush_right_after_a_reply_does_not_wait_for_the_batch(sessions,
     async with asyncio.timeout(10):  # not the batch's 60 s (and in this task, before the batch's task runs)
         await box.flush()
     assert (await OutboxStore(sessions).counts()).by_status == {"sent": 1}
+
+
+async def test_a_row_still_being_sent_is_not_taken_by_another_sender(sessions) -> None:
+    """A send that takes longer than the lease (a slow Bot API, a long batch):
+    the living sender renews its claim, so another process's sender, looking
+    for rows left behind, does not take the row and send it a second time."""
+    slow = Channel(delay=1.5)
+    await enqueue(sessions, [OutMessage(7001, "slow")])
+    first = outbox(sessions, slow, lease_seconds=0.3)
+    first.start()
+    store = OutboxStore(sessions)
+    try:
+        while not first._held:  # claimed, being sent
+            await asyncio.sleep(0.01)
+        taken = 0
+        for _ in range(20):  # what another process's sender does, for a second
+            await asyncio.sleep(0.05)
+            taken += await store.requeue_stale(utcnow() - first.lease)
+        assert taken == 0
+        await first.drain()
+    finally:
+        await first.stop()
+    assert [t for _, t, _ in slow.sent] == ["slow"]
+    counts = await store.counts()
+    assert counts.by_status == {"sent": 1} and counts.in_doubt == 0
+
+
+async def test_a_dead_senders_rows_are_taken_after_the_lease(sessions) -> None:
+    """The other side of renewal: rows held by a sender that stopped renewing
+    (its process died) go to another sender after the lease, in doubt."""
+    await enqueue(sessions, [OutMessage(7002, "orphan")])
+    [row] = await OutboxStore(sessions).claim(utcnow(), limit=10, per_chat=3)  # a sender that then died
+    other = outbox(sessions, Channel(), lease_seconds=0.3)
+    other.start()
+    try:
+        async with asyncio.timeout(10):
+            while not other.channel.sent:
+                await asyncio.sleep(0.05)
+    finally:
+        await other.stop()
+    assert [t for _, t, _ in other.channel.sent] == ["orphan"]
+    assert (await OutboxStore(sessions).counts()).in_doubt == 1
+
+
+async def test_a_reply_being_sent_keeps_its_claim(sessions) -> None:
+    """The reply to a person's own update (its row staged "sending" with the
+    update) is held the same way while the transport sends it slowly."""
+    from handlers.types import Reply
+
+    await enqueue(sessions, [OutMessage(7003, "reply")])
+    store = OutboxStore(sessions)
+    [row] = await store.claim(utcnow(), limit=10, per_chat=3)  # as the core stages a reply
+    slow = Channel(delay=1.5)
+    box = outbox(sessions, slow, lease_seconds=0.3)
+    box.start()
+    try:
+        sending = asyncio.create_task(box.deliver_reply(Reply(messages=[OutMessage(7003, "reply", outbox_id=row.id)]),
+                                                        7003))
+        taken = 0
+        for _ in range(20):
+            await asyncio.sleep(0.05)
+            taken += await store.requeue_stale(utcnow() - box.lease)
+        await sending
+        assert taken == 0 and [t for _, t, _ in slow.sent] == ["reply"]
+        await box.flush()
+    finally:
+        await box.stop()
+    assert (await store.counts()).by_status == {"sent": 1}

@@ -454,3 +454,26 @@ async def test_sqlite_plan_does_not_wait_for_the_bots_write_lock(sqlite_url: str
             await conn.commit()
     finally:
         await engine.dispose()
+
+
+async def test_a_run_skipped_while_the_last_still_runs_is_not_a_warning(sqlite_url: str, services, caplog) -> None:
+    """A periodic job slower than its interval (a sweep with a compressed
+    TIME_FACTOR): APScheduler skips the overlapping runs, by design (one at a
+    time), and that is not logged as a warning."""
+    import logging
+
+    service = services(sqlite_url, "9h")
+    await service.start(Recorder())
+    runs = 0
+
+    async def slow() -> None:
+        nonlocal runs
+        runs += 1
+        await asyncio.sleep(0.4)
+
+    with caplog.at_level(logging.DEBUG):
+        service.every(0.05, slow, "slow-sweep")
+        await asyncio.sleep(1.0)
+    assert runs >= 1
+    skipped = [r for r in caplog.records if "maximum number of running instances" in r.getMessage()]
+    assert skipped and all(r.levelno == logging.DEBUG for r in skipped), skipped
