@@ -62,28 +62,32 @@ async def before_consent(turn: Turn) -> None:
                 await turn.uow.events.forget_co_organiser(ev.user.id)
                 turn.say("privacy.co_organiser_forgotten", events=", ".join(e.name for e in co_organised))
         return
+    # One message: what the link was, the welcome and the notice, and (to a
+    # first message that was not /start) why the bot asks before anything else.
     event: Event | None = None
+    first, last = [], []
     if command is not None and command[0] == "start" and command[1]:
         event = await turn.uow.events.by_slug(command[1][:64])
         if event is None:
-            turn.say("event.unknown")
+            first.append(turn.tr("event.unknown"))
     else:
         if command is None or command[0] not in ("start", "help", "language"):
-            turn.say("consent.needed")
+            last.append(turn.tr("consent.needed"))
         event = await pending_invitation(turn)  # declined before: the invitation still holds
     if event is not None:
-        turn.say("event.invited", event=event.name)
-    welcome(turn, str(event.id) if event is not None else "")
+        first.append(turn.tr("event.invited", event=event.name))
+    welcome(turn, str(event.id) if event is not None else "", first=first, last=last)
 
 
-def welcome(turn: Turn, event_id: str, edit_message_id: int | None = None) -> None:
+def welcome(turn: Turn, event_id: str, edit_message_id: int | None = None, *,
+            first: list[str] | None = None, last: list[str] | None = None) -> None:
     other = "en" if turn.lang == "de" else "de"
     buttons = [
         [turn.button(turn.tr("btn.consent_yes"), Consent("y", turn.lang, event_id))],
         [turn.button(turn.tr("btn.consent_no"), Consent("n", turn.lang, event_id))],
         [turn.button(turn.tr("btn.switch_language"), WelcomeLanguage(other, event_id))],
     ]
-    text = turn.tr("welcome") + "\n\n" + turn.tr("privacy.notice")
+    text = "\n\n".join([*(first or []), turn.tr("welcome"), turn.tr("privacy.notice"), *(last or [])])
     if edit_message_id is not None:
         turn.edit(edit_message_id, text, buttons)
     else:
@@ -99,7 +103,10 @@ async def _consent_button(turn: Turn) -> None:
     if isinstance(payload, WelcomeLanguage):
         if payload.lang in LANGUAGES:
             turn.lang = payload.lang
-        welcome(turn, payload.event_id, edit_message_id=ev.message_id)
+        number_ = number(payload.event_id)
+        event = await turn.uow.events.get(number_) if number_ is not None else None
+        first = [turn.tr("event.invited", event=event.name)] if event is not None else []
+        welcome(turn, payload.event_id, edit_message_id=ev.message_id, first=first)
         return
     if not isinstance(payload, Consent):
         # A button from a profile that was deleted since: start over.

@@ -300,14 +300,22 @@ async def event_deep_link(h) -> None:
     slug = await new_event(admin, "cp/lab Herbst 2026")
     assert any("angelegt" in m.text for m in admin.messages[-3:])
     chat = h.chat(8001, "Mia", "de")
-    await chat.say(f"/start {slug}")
-    assert "cp/lab Herbst 2026" in chat.last.text or "cp/lab Herbst 2026" in chat.messages[-2].text
+    new = await chat.say(f"/start {slug}")
+    # one message: the invitation, the welcome and the notice, with the buttons
+    assert len(new) == 1 and "„cp/lab Herbst 2026“" in new[0].text and "Datenschutz" in new[0].text
+    await chat.press("English")  # the invitation stays in the switched notice
+    assert "cp/lab Herbst 2026" in chat.last.text and "Welcome to Crosslab" in chat.last.text
+    await chat.press("Deutsch")
     await chat.press("Einverstanden")
     assert any("angemeldet" in m.text for m in chat.messages)
     await admin.say("/events")
     assert "Bereich noch nicht gewählt: 1 angemeldet" in admin.last.text
     await chat.say("/start nonexistent")
     assert any("kenne ich nicht" in m.text for m in chat.messages[-3:])
+    stranger = h.chat(8002, "Ben", "de")
+    new = await stranger.say("Hallo, ich möchte mitmachen")  # a first message that is not /start
+    assert len(new) == 1 and new[0].text.startswith("👋") and new[0].text.rstrip().endswith(
+        "bitte nutzen Sie die Schaltflächen unten."), new[0].text
 
 
 async def open_profile_stays_put(h, user_id: int = 1201) -> None:
