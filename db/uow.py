@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Collection, Sequence
 
-from sqlalchemy import and_, case, delete, func, insert, or_, select, true, update
+from sqlalchemy import BigInteger, and_, bindparam, case, delete, func, insert, or_, select, true, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -42,6 +42,35 @@ from db.models import (
 )
 
 
+@dataclass
+class Context:
+    """Who sent an update, read in one query: their person (None: not known),
+    conversation state and profile, whether they co-organise an event, and
+    whether an invitation they declined is still kept for them."""
+
+    person: Person | None
+    state: ConversationState | None
+    profile: Profile | None
+    co_organiser: bool
+    invited: bool
+
+
+_WHO = select(bindparam("tid", type_=BigInteger).label("tid")).subquery("who")
+# Built once (not per update): the statement and its cache key are reused.
+_LOAD_CONTEXT = (
+    select(Person, ConversationState, Profile,
+           select(EventOrganiser.telegram_id).where(EventOrganiser.telegram_id == _WHO.c.tid).exists().label("co"),
+           select(PendingInvitation.key).where(
+               PendingInvitation.key == bindparam("key"),
+               PendingInvitation.created_at >= bindparam("since", type_=PendingInvitation.created_at.type),
+           ).exists().label("invited"))
+    .select_from(_WHO)
+    .outerjoin(Person, Person.telegram_id == _WHO.c.tid)
+    .outerjoin(ConversationState, ConversationState.person_id == Person.id)
+    .outerjoin(Profile, Profile.person_id == Person.id)
+)
+
+
 class PeopleRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -58,15 +87,14 @@ class PeopleRepository:
         await self.session.execute(delete(Person).where(Person.id == person.id))
         self.session.expunge(person)
 
-    async def load_context(self, telegram_id: int) -> tuple[Person, ConversationState | None, Profile | None] | None:
-        """A person with their conversation state and profile, in one query."""
-        row = (await self.session.execute(
-            select(Person, ConversationState, Profile)
-            .outerjoin(ConversationState, ConversationState.person_id == Person.id)
-            .outerjoin(Profile, Profile.person_id == Person.id)
-            .where(Person.telegram_id == telegram_id)
-        )).first()
-        return (row[0], row[1], row[2]) if row is not None else None
+    async def load_context(self, telegram_id: int, invitation_key: str = "",
+                           invited_since: datetime | None = None) -> Context:
+        """Everything the handling of an update starts from, in one query (see
+        `Context`); `invitation_key`: the person's pseudonym for declined
+        invitations kept since `invited_since`."""
+        row = (await self.session.execute(_LOAD_CONTEXT, {
+            "tid": telegram_id, "key": invitation_key, "since": invited_since or utcnow()})).one()
+        return Context(row[0], row[1], row[2], bool(row[3]), bool(row[4]))
 
     async def profile(self, person: Person) -> Profile:
         profile = await self.session.get(Profile, person.id)

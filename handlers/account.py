@@ -33,6 +33,8 @@ def _pseudonym(turn: Turn) -> str:
 
 async def pending_invitation(turn: Turn) -> Event | None:
     """The event of an invitation this person declined (within PENDING_DAYS)."""
+    if turn.invited is False:  # the turn's context says there is none
+        return None
     since = turn.services.now() - timedelta(days=PENDING_DAYS)
     found = await turn.uow.invitations.get(_pseudonym(turn), since)
     return found[1] if found else None

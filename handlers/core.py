@@ -130,9 +130,8 @@ class CrosslabCore:
             return locale
         with contextlib.suppress(Exception):  # the database away: Telegram's language will do
             async with self.uow() as uow:
-                loaded = await uow.people.load_context(ev.user.id)
-                if loaded:  # read inside: the end of the unit of work expires the person
-                    person = loaded[0]
+                person = (await uow.people.load_context(ev.user.id)).person
+                if person is not None:  # read inside: the end of the unit of work expires the person
                     locale = locale_for(person.language, person.german_form or self.services.settings.german_form)
             if locale is not None:
                 self.flood.remember_locale(ev.user.id, locale)
@@ -144,18 +143,23 @@ class CrosslabCore:
 
     async def _handle_once(self, ev: Incoming) -> Reply:
         async with self.uow() as uow:
-            loaded = await uow.people.load_context(ev.user.id)
+            ctx = await uow.people.load_context(
+                ev.user.id, invitation_key=self.services.signer.pseudonym(ev.user.id),
+                invited_since=self.services.now() - timedelta(days=account.PENDING_DAYS))
             uow.updates.record(ev.update_id)  # a duplicate fails at commit, before anything is sent
-            person = loaded[0] if loaded else None
+            person = ctx.person
             lang = person.language if person else self._fallback_language(ev)
             turn = Turn(self.services, uow, ev, lang, person)
+            # What the context already says need not be asked again this turn.
+            turn.co_organised = None if ctx.co_organiser else frozenset()
+            turn.invited = ctx.invited
             start_locale = turn.locale  # for an error reply when the person can no longer be read
             if ev.message_id is not None and (ev.user.id, ev.message_id) in self._pressing:
                 self._pressing[(ev.user.id, ev.message_id)] = turn.locale  # the person's own language
-            if loaded is not None:
-                turn.state = loaded[1] or await uow.conversations.get(loaded[0])
-                if ev.user.username != loaded[0].username:  # the contact shared in introductions
-                    loaded[0].username = ev.user.username
+            if person is not None:
+                turn.state = ctx.state or await uow.conversations.get(person)
+                if ev.user.username != person.username:  # the contact shared in introductions
+                    person.username = ev.user.username
             try:
                 await self.dispatch(turn)
                 if self.flood.enabled:  # the notice of a flood speaks the person's language

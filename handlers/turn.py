@@ -29,6 +29,8 @@ class Turn:
     events: list[Event] = field(default_factory=list)  # published; acted on again after the commit
     # The events this user co-organises, once asked (handlers.organisers.co_organised).
     co_organised: frozenset[int] | None = None
+    # A declined invitation is kept for this person (False: none, no need to look).
+    invited: bool | None = None
 
     @classmethod
     def system(cls, services: Services, uow: SqlAlchemyUnitOfWork) -> Turn:

@@ -384,11 +384,11 @@ async def test_a_database_outage_delays_the_answer_instead_of_losing_it(core_har
     real = PeopleRepository.load_context
     failures = {"left": 2}
 
-    async def flaky(self, telegram_id):  # noqa: ANN001
+    async def flaky(self, telegram_id, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003
         if failures["left"]:
             failures["left"] -= 1
             raise OperationalError("SELECT …", {"secret": "Geheimer Text"}, Exception("database is locked"))
-        return await real(self, telegram_id)
+        return await real(self, telegram_id, *args, **kwargs)
 
     monkeypatch.setattr(PeopleRepository, "load_context", flaky)
     monkeypatch.setattr(core_module, "DB_RETRY_DELAYS", (0.01, 0.01, 0.01))
