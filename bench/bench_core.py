@@ -4,14 +4,15 @@ database work and the rules of one update, on SQLite or PostgreSQL.
     python bench/bench_core.py [--updates 2000] [--concurrency 20] [--database URL] [--profile FILE]
 
 `--updates` new users each send one plain text (the privacy notice is the
-answer), `--concurrency` at a time; then the reply is marked sent as the
-transport would. Prints process CPU (all threads: aiosqlite's included) per
+answer), `--concurrency` at a time; the replies are recorded as sent every
+0.25 s, as the transport does. Prints process CPU (all threads: aiosqlite's included) per
 update. Used to see what the hot path of bench_echo.py costs without aiogram.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import cProfile
 import json
 import sys
@@ -46,19 +47,37 @@ async def run(url: str, updates: int, concurrency: int, profile: Path | None) ->
     async def one(i: int) -> None:
         async with gate:
             uid = 10_000_000 + i
-            ev = Incoming(update_id=i + 1, user=UserRef(uid, f"U{uid}", language_code="de"), chat_id=uid,
+            ev = Incoming(update_id=i + 100, user=UserRef(uid, f"U{uid}", language_code="de"), chat_id=uid,
                           kind="text", text=TEXT)
             reply = await core.handle(ev)
             assert reply.messages and not reply.error, reply
-            await outbox.finish([Result(m.outbox_id, m.chat_id, "sent", 1) for m in reply.messages
-                                 if m.outbox_id is not None], utcnow())
+            sent.extend(Result(m.outbox_id, m.chat_id, "sent", 1) for m in reply.messages if m.outbox_id is not None)
 
-    await asyncio.gather(*(one(-1 - i) for i in range(50)))  # warm-up: caches, statements
+    sent: list[Result] = []
+
+    async def record(stop: asyncio.Event) -> None:
+        """The replies recorded as sent every 0.25 s, as the transport does (bot/outbox.py)."""
+        while True:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(stop.wait(), 0.25)
+            done, sent[:] = sent[:], []
+            await outbox.finish(done, utcnow())
+            if stop.is_set():
+                return
+
+    async def traffic(ids: range) -> None:
+        stop = asyncio.Event()
+        recorder = asyncio.create_task(record(stop))
+        await asyncio.gather(*(one(i) for i in ids))
+        stop.set()
+        await recorder
+
+    await traffic(range(-50, 0))  # warm-up: caches, statements
     prof = cProfile.Profile() if profile else None
     cpu0, wall0 = time.process_time(), time.perf_counter()
     if prof:
         prof.enable()
-    await asyncio.gather(*(one(i) for i in range(updates)))
+    await traffic(range(updates))
     if prof:
         prof.disable()
         prof.dump_stats(str(profile))

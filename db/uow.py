@@ -71,6 +71,11 @@ _LOAD_CONTEXT = (
 )
 
 
+_RECORD_UPDATE = insert(ProcessedUpdate.__table__)
+_OUTBOX = OutboxMessage.__table__
+_STAGE_OUTBOX = insert(_OUTBOX).returning(_OUTBOX.c.id, sort_by_parameter_order=True)
+
+
 class PeopleRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -824,10 +829,13 @@ class UpdateLog:
     async def seen(self, update_id: int) -> bool:
         return await self.session.get(ProcessedUpdate, update_id) is not None
 
-    def record(self, update_id: int) -> None:
-        """Record an update as handled, written with the update's other effects.
-        A duplicate makes the commit fail with IntegrityError (primary key)."""
-        self.session.add(ProcessedUpdate(update_id=update_id))
+    async def record(self, update_id: int) -> None:
+        """Record an update as handled, in the transaction of the update's other
+        effects (a plain INSERT, not through the ORM's unit of work). A
+        duplicate fails with IntegrityError (primary key): at once if the
+        other was committed; on PostgreSQL, one still being handled by another
+        process makes this wait for its end."""
+        await self.session.execute(_RECORD_UPDATE, {"update_id": update_id})
 
     async def prune(self, older_than: timedelta = timedelta(days=7), now: datetime | None = None) -> int:
         """Forget the ids of updates handled more than `older_than` ago (an
@@ -876,20 +884,22 @@ class OutboxRepository:
         `outbox_id`. Those to `own_chat` (the reply to the person's own update)
         are claimed already ("sending"): the transport delivers them right after
         the commit. Every other row waits for the sender. Returns how many wait."""
+        if not messages:
+            return 0
         rows = []
         for msg in messages:
             mine = own_chat is not None and msg.chat_id == own_chat
-            row = OutboxMessage(chat_id=msg.chat_id, kind="reply" if mine else "message", priority=priority,
-                                payload=msg.to_payload(), status="sending" if mine else "pending",
-                                claimed_at=now if mine else None, created_at=now, attempts=0, parts_done=0,
-                                in_doubt=False)
-            self.session.add(row)
-            rows.append((row, msg))
-        if rows:
-            await self.session.flush()
-            for row, msg in rows:
-                msg.outbox_id = row.id
-        return sum(1 for row, _ in rows if row.status == "pending")
+            rows.append({"chat_id": msg.chat_id, "kind": "reply" if mine else "message", "priority": priority,
+                         "broadcast_id": None, "payload": msg.to_payload(),
+                         "status": "sending" if mine else "pending", "attempts": 0, "parts_done": 0,
+                         "in_doubt": False, "not_before": None, "claimed_at": now if mine else None,
+                         "created_at": now, "sent_at": None, "error": None})
+        # A plain INSERT … RETURNING (ids in the order of the messages), not the
+        # ORM's unit of work: this runs for every handled update.
+        ids = (await self.session.execute(_STAGE_OUTBOX, rows)).scalars().all()
+        for msg, row_id in zip(messages, ids, strict=True):
+            msg.outbox_id = row_id
+        return sum(1 for row in rows if row["status"] == "pending")
 
     def add(self, chat_id: int, payload: dict[str, Any], *, kind: str, priority: int, now: datetime,
             broadcast_id: int | None = None, not_before: datetime | None = None) -> OutboxMessage:

@@ -146,7 +146,6 @@ class CrosslabCore:
             ctx = await uow.people.load_context(
                 ev.user.id, invitation_key=self.services.signer.pseudonym(ev.user.id),
                 invited_since=self.services.now() - timedelta(days=account.PENDING_DAYS))
-            uow.updates.record(ev.update_id)  # a duplicate fails at commit, before anything is sent
             person = ctx.person
             lang = person.language if person else self._fallback_language(ev)
             turn = Turn(self.services, uow, ev, lang, person)
@@ -161,6 +160,7 @@ class CrosslabCore:
                 if ev.user.username != person.username:  # the contact shared in introductions
                     person.username = ev.user.username
             try:
+                await uow.updates.record(ev.update_id)  # a duplicate fails here, before anything is sent
                 await self.dispatch(turn)
                 if self.flood.enabled:  # the notice of a flood speaks the person's language
                     self.flood.remember_locale(ev.user.id, turn.locale)
