@@ -1,8 +1,8 @@
 """CPU per handled update: Crosslab against a bare aiogram echo bot, on the
 same emulator, in one run.
 
-Both bots run as their own process (long polling, aiogram; Crosslab on SQLite,
-or in webhook mode with ``--webhook``) against the Bot API emulator in this
+Both bots run as their own process (long polling, aiogram; Crosslab on SQLite;
+both in webhook mode with ``--webhook``) against the Bot API emulator in this
 process. The same traffic goes to each: ``--updates`` new users each send one
 plain text ("Hallo, ich möchte mitmachen"), ``--concurrency`` at a time, and
 each waits for its answer (the echo; Crosslab's privacy notice). The figure is
@@ -71,11 +71,11 @@ async def run_bot(kind: str, updates: int, concurrency: int, webhook: bool, firs
                 command = [sys.executable, "-m", "bot.cli", "run"]
                 if PROFILE is not None:
                     command = [sys.executable, str(ROOT / "bench" / "profiled_run.py"), str(PROFILE)]
-                if webhook:
-                    mode = "webhook"
-                    port = free_port()
-                    env.update({"WEBHOOK_URL": f"http://127.0.0.1:{port}/telegram",
-                                "WEBHOOK_SECRET": "bench-" + "s" * 32, "WEBHOOK_LISTEN": f"127.0.0.1:{port}"})
+            if webhook:  # both bots: the echo bot through aiogram's own webhook server
+                mode = "webhook"
+                port = free_port()
+                env.update({"WEBHOOK_URL": f"http://127.0.0.1:{port}/telegram",
+                            "WEBHOOK_SECRET": "bench-" + "s" * 32, "WEBHOOK_LISTEN": f"127.0.0.1:{port}"})
             proc = subprocess.Popen(command, cwd=tmp, env=env)
             try:
                 started = "setWebhook" if mode == "webhook" else "getUpdates"
@@ -136,7 +136,7 @@ if __name__ == "__main__":
     parser.add_argument("--updates", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--webhook", action="store_true", help="Crosslab in webhook mode (the echo bot polls)")
+    parser.add_argument("--webhook", action="store_true", help="both bots in webhook mode")
     parser.add_argument("--postgres", metavar="URL", default=None,
                         help="Crosslab on this PostgreSQL database (dropped and created anew per run), "
                              "e.g. postgresql+asyncpg://postgres@127.0.0.1:5432/crosslab_bench")
