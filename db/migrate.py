@@ -1,6 +1,7 @@
 """Apply Alembic migrations programmatically (on start and in tests)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from alembic import command
@@ -30,15 +31,38 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     def _run(connection: Connection) -> None:
         command.upgrade(alembic_config(connection), revision)
 
-    async with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
-        await conn.run_sync(_run)
+    await _migrate(engine, _run)
 
 
 async def downgrade(engine: AsyncEngine, revision: str = "base") -> None:
     def _run(connection: Connection) -> None:
         command.downgrade(alembic_config(connection), revision)
 
-    async with engine.begin() as conn:
-        await conn.run_sync(_run)
+    await _migrate(engine, _run)
+
+
+async def _migrate(engine: AsyncEngine, run: Callable[[Connection], None]) -> None:
+    """One transaction. On SQLite with foreign keys off while it runs: a
+    migration that rebuilds a table others refer to (Alembic's batch mode:
+    copy, drop, rename) would otherwise cascade the drop to their rows. SQLite
+    takes that pragma only outside a transaction; every reference is checked
+    before the commit (a migration that broke one is rolled back)."""
+    async with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            await conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            await conn.commit()  # SQLAlchemy's own transaction; SQLite began none for a pragma
+        try:
+            async with conn.begin():
+                if conn.dialect.name == "postgresql":
+                    await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+                await conn.run_sync(run)
+                if sqlite:
+                    broken = (await conn.exec_driver_sql("PRAGMA foreign_key_check")).all()
+                    if broken:
+                        raise RuntimeError(f"the migration left {len(broken)} broken reference(s), "
+                                           f"e.g. {broken[0][0]} -> {broken[0][2]}; rolled back")
+        finally:
+            if sqlite:
+                await conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                await conn.commit()

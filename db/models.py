@@ -66,6 +66,7 @@ class Person(Base):
     everything linked to them (ON DELETE CASCADE)."""
 
     __tablename__ = "people"
+    __table_args__ = {"sqlite_autoincrement": True}  # ids never reused (migration 0015)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     telegram_id: Mapped[int] = mapped_column(BigInteger, unique=True, nullable=False)
@@ -118,6 +119,7 @@ class Event(Base):
     places, approval and the waiting list."""
 
     __tablename__ = "events"
+    __table_args__ = {"sqlite_autoincrement": True}  # ids never reused (migration 0015)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     slug: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
@@ -193,6 +195,7 @@ class ConsentRefusal(Base):
     """Only the fact of a refusal: no Telegram id, no name."""
 
     __tablename__ = "consent_refusals"
+    __table_args__ = {"sqlite_autoincrement": True}  # ids never reused (migration 0015)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     language: Mapped[str] = mapped_column(String(8), nullable=False)
@@ -253,7 +256,8 @@ class Suggestion(Base):
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
 
-    __table_args__ = (UniqueConstraint("person_id", "counterpart_id", name="uq_suggestions_person_counterpart"),)
+    __table_args__ = (UniqueConstraint("person_id", "counterpart_id", name="uq_suggestions_person_counterpart"),
+                      {"sqlite_autoincrement": True})  # ids never reused (migration 0015)
 
 
 class Pair(Base):
@@ -274,13 +278,15 @@ class Pair(Base):
     introduced_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
 
-    __table_args__ = (UniqueConstraint("company_id", "creative_id", name="uq_pairs_company_creative"),)
+    __table_args__ = (UniqueConstraint("company_id", "creative_id", name="uq_pairs_company_creative"),
+                      {"sqlite_autoincrement": True})  # ids never reused (migration 0015)
 
 
 class Meeting(Base):
     """A meeting of a pair. `starts_at` is set once both agreed on a time."""
 
     __tablename__ = "meetings"
+    __table_args__ = {"sqlite_autoincrement": True}  # ids never reused (migration 0015)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     pair_id: Mapped[int] = mapped_column(ForeignKey("pairs.id", ondelete="CASCADE"), nullable=False, index=True)
@@ -341,7 +347,8 @@ class Feedback(Base):
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, nullable=False)
 
-    __table_args__ = (UniqueConstraint("meeting_id", "person_id", "starts_at", name="uq_feedback_meeting_person_time"),)
+    __table_args__ = (UniqueConstraint("meeting_id", "person_id", "starts_at", name="uq_feedback_meeting_person_time"),
+                      {"sqlite_autoincrement": True})  # ids never reused (migration 0015)
 
 
 class Outcome(Base):
@@ -365,7 +372,8 @@ class Outcome(Base):
     nudges: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
-    __table_args__ = (UniqueConstraint("pair_id", "person_id", "stage", name="uq_outcomes_pair_person_stage"),)
+    __table_args__ = (UniqueConstraint("pair_id", "person_id", "stage", name="uq_outcomes_pair_person_stage"),
+                      {"sqlite_autoincrement": True})  # ids never reused (migration 0015)
 
 
 class HandoverItem(Base):
@@ -374,6 +382,7 @@ class HandoverItem(Base):
     company's data (/mydata)."""
 
     __tablename__ = "handover_items"
+    __table_args__ = {"sqlite_autoincrement": True}  # ids never reused (migration 0015)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), nullable=False, index=True)
@@ -438,6 +447,7 @@ class Broadcast(Base):
     status: scheduled -> sending -> done; scheduled -> cancelled."""
 
     __tablename__ = "broadcasts"
+    __table_args__ = {"sqlite_autoincrement": True}  # ids never reused (migration 0015)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     created_by: Mapped[int] = mapped_column(BigInteger, nullable=False)  # the organiser's Telegram id
@@ -476,6 +486,7 @@ class Plan(Base):
     proposed again for this plan)."""
 
     __tablename__ = "plans"
+    __table_args__ = {"sqlite_autoincrement": True}  # ids never reused (migration 0015)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), nullable=False, unique=True)
@@ -525,7 +536,8 @@ class PlanEntry(Base):
     reason_de: Mapped[str] = mapped_column(Text, nullable=False, default="")
     reason_en: Mapped[str] = mapped_column(Text, nullable=False, default="")
 
-    __table_args__ = (UniqueConstraint("plan_id", "company_id", "creative_id", name="uq_plan_entries_pair"),)
+    __table_args__ = (UniqueConstraint("plan_id", "company_id", "creative_id", name="uq_plan_entries_pair"),
+                      {"sqlite_autoincrement": True})  # ids never reused (migration 0015)
 
 
 class PlanNotice(Base):
