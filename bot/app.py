@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.bootstrap import build_core
@@ -35,6 +36,7 @@ from i18n import LANGUAGES, t
 
 log = logging.getLogger("crosslab")
 SYNC_MARGIN = timedelta(minutes=5)  # clocks of several processes differ a little
+MIGRATE_LOCKED_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)  # start-up on a SQLite file another process has locked
 
 
 class Transport(Protocol):
@@ -77,7 +79,18 @@ def secrets_of(settings: Settings) -> tuple[str, ...]:
 async def prepare_database(settings: Settings) -> tuple[AsyncEngine, async_sessionmaker[AsyncSession]]:
     engine = create_engine(settings.database_url)
     try:
-        await upgrade(engine)
+        for delay in (*MIGRATE_LOCKED_DELAYS, None):
+            try:
+                await upgrade(engine)
+                break
+            except OperationalError as exc:
+                # Another process holds the SQLite file's write lock for a moment
+                # (a backup, an admin tool): the statements here wait at most
+                # 0.25 s each (db/sqlite_loop.py), so the whole migration is retried.
+                if delay is None or "database is locked" not in str(exc.orig):
+                    raise
+                log.warning("the database is locked by another process; migrating again in %.0f s", delay)
+                await asyncio.sleep(delay)
     except (OSError, ConnectionError) as exc:
         await engine.dispose()
         raise SettingsError(f"Cannot reach the database at DATABASE_URL ({exc.__class__.__name__}: {exc}).") from None

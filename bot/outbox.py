@@ -45,6 +45,7 @@ from bot.delivery import (MAX_WAIT, RETRY_DELAYS, Channel, Rejected, RetryLater,
                           answer_callback, deliver_message, operations, without_url_buttons)
 from db.models import utcnow
 from db.outbox import ClaimedRow, OutboxStore, Result
+from db.uow import is_transient_db_error
 from handlers.types import OutMessage, Reply
 
 log = logging.getLogger(__name__)
@@ -249,8 +250,12 @@ class Outbox:
                     await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("outbox sender: an error; trying again in a second")
+            except Exception as exc:
+                if is_transient_db_error(exc):  # locked by another process, restarting: not a fault here
+                    log.warning("outbox sender: the database is unavailable (%s); trying again in a second",
+                                exc.__class__.__name__)
+                else:
+                    log.exception("outbox sender: an error; trying again in a second")
                 await asyncio.sleep(1.0)
 
     async def _renew(self) -> None:

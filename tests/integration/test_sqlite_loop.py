@@ -81,3 +81,63 @@ async def test_another_process_holding_the_write_lock(sqlite_url: str, monkeypat
         assert max(gaps) < BUSY_TIMEOUT + 0.25, max(gaps)  # the loop never stood still for long
     finally:
         await h.stop()
+
+
+async def test_start_up_waits_for_another_process_lock(sqlite_url: str) -> None:
+    """The start-up migration on a file another process has locked for a
+    moment (1.5 s, longer than a statement may wait in the loop): retried,
+    not a failed start."""
+    from bot.app import prepare_database
+
+    path = sqlite_url.split("///", 1)[1]
+    sqlite3.connect(path).close()
+    other = sqlite3.connect(path, timeout=5, check_same_thread=False)
+    other.execute("BEGIN EXCLUSIVE")
+    release = threading.Timer(1.5, other.commit)
+    release.start()
+    try:
+        engine, _ = await prepare_database(make_settings(sqlite_url))
+        async with engine.connect() as conn:
+            assert (await conn.execute(text("SELECT count(*) FROM alembic_version"))).scalar_one() == 1
+        await engine.dispose()
+    finally:
+        release.join()
+        other.close()
+
+
+async def test_the_sender_logs_a_locked_database_as_a_warning(sqlite_url: str, caplog, monkeypatch) -> None:
+    """A locked database while the outbox sender claims rows is transient: one
+    warning line and another try, not an ERROR with a traceback."""
+    import logging
+
+    from sqlalchemy.exc import OperationalError
+
+    from bot.outbox import Outbox
+    from db.migrate import upgrade
+    from db.engine import create_session_factory
+    from db.outbox import OutboxStore
+
+    engine = create_engine(sqlite_url)
+    await upgrade(engine)
+    real, calls = OutboxStore.claim, {"n": 0}
+
+    async def locked_once(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise OperationalError("SELECT …", {}, sqlite3.OperationalError("database is locked"))
+        return await real(self, *args, **kwargs)
+
+    monkeypatch.setattr(OutboxStore, "claim", locked_once)
+    box = Outbox(create_session_factory(engine), channel=None)  # type: ignore[arg-type]
+    try:
+        with caplog.at_level(logging.WARNING, logger="bot.outbox"):
+            box.start()
+            async with asyncio.timeout(10):
+                while calls["n"] < 2:
+                    await asyncio.sleep(0.05)
+    finally:
+        await box.stop()
+        await engine.dispose()
+    lines = [r for r in caplog.records if r.name == "bot.outbox"]
+    assert lines and all(r.levelno == logging.WARNING and r.exc_info is None for r in lines), lines
+    assert "database is unavailable" in lines[0].getMessage()
