@@ -22,6 +22,7 @@ import contextlib
 import string
 import time
 from dataclasses import dataclass, field
+from collections.abc import Iterator
 from typing import Any, Callable
 
 from bot.demo import (FIRST_USER_ID, ORGANISER_ID, ChatWatcher, SimulatedParticipant, _print_summary, create_event,
@@ -286,6 +287,13 @@ class FormatDemo:
     def since(self, marks: dict[int, int], tid: int) -> list[Any]:
         return [m for m in self.emu.sent(tid)[marks.get(tid, 0):] if not m.deleted]
 
+    def simulated(self, plan: PlanState) -> Iterator[tuple[int, SimulatedParticipant]]:
+        """The planned people this demo plays (plan id, participant); others are skipped."""
+        for pid in plan.people:
+            p = self.by_tid.get(plan.telegram.get(pid, 0))
+            if p is not None:
+                yield pid, p
+
     def text_since(self, marks: dict[int, int], tid: int) -> str:
         return "\n".join(m.text or m.caption or "" for m in self.since(marks, tid))
 
@@ -469,10 +477,7 @@ class FormatDemo:
         member_of = {k: (n, c) for n, (c, ks) in groups.items() for k in ks}
         told = placed = unplaced = 0
         wrong = []
-        for pid in plan.people:
-            p = self.by_tid.get(plan.telegram.get(pid, 0))
-            if p is None:
-                continue
+        for pid, p in self.simulated(plan):
             got = self.text_since(marks, p.user_id)
             if pid in company_of:
                 n = company_of[pid]
@@ -556,10 +561,7 @@ class FormatDemo:
         marks = self.release_marks
         told = agendas = unplaced = 0
         wrong = []
-        for pid in plan.people:
-            p = self.by_tid.get(plan.telegram.get(pid, 0))
-            if p is None:
-                continue
+        for pid, p in self.simulated(plan):
             got = self.text_since(marks, p.user_id)
             mine = [plan.slot(pid, r) for r in range(1, plan.rounds + 1)]
             company = plan.sides.get(pid) == "production"
@@ -605,10 +607,7 @@ class FormatDemo:
                           people=0, resting=0).split(":")[0]
             await self.org.say("/round next", expect=announced)
             print(f"  /round next → {self.org.last_text().split(chr(10))[0]}", file=self.out)
-            for pid in plan.people:
-                p = self.by_tid.get(plan.telegram.get(pid, 0))
-                if p is None:
-                    continue
+            for pid, p in self.simulated(plan):
                 expected += 1
                 new = self.since(marks, p.user_id)
                 text = (new[0].text or "") if len(new) == 1 else ""
