@@ -174,9 +174,6 @@ class SQLiteDialect_loop(SQLiteDialect_aiosqlite):
         kwargs["timeout"] = min(float(kwargs.get("timeout", BUSY_TIMEOUT)), BUSY_TIMEOUT)
         return args, kwargs
 
-    def do_terminate(self, dbapi_connection: Any) -> None:
-        dbapi_connection.close()
-
 
 registry.register(f"sqlite.{DRIVER}", __name__, "SQLiteDialect_loop")
 

@@ -96,6 +96,12 @@ def welcome(turn: Turn, event_id: str, edit_message_id: int | None = None, *,
         turn.send(text, buttons)
 
 
+async def _welcome_event(turn: Turn, event_id: str) -> Event | None:
+    """The event a welcome button carries ("" or an event since deleted: None)."""
+    event_number = number(event_id)
+    return await turn.uow.events.get(event_number) if event_number is not None else None
+
+
 async def _consent_button(turn: Turn) -> None:
     ev = turn.ev
     signed = turn.pressed()
@@ -105,8 +111,7 @@ async def _consent_button(turn: Turn) -> None:
     if isinstance(payload, WelcomeLanguage):
         if payload.lang in LANGUAGES:
             turn.lang = payload.lang
-        number_ = number(payload.event_id)
-        event = await turn.uow.events.get(number_) if number_ is not None else None
+        event = await _welcome_event(turn, payload.event_id)
         first = [turn.tr("event.invited", event=event.name)] if event is not None else []
         welcome(turn, payload.event_id, edit_message_id=ev.message_id, first=first)
         return
@@ -118,7 +123,7 @@ async def _consent_button(turn: Turn) -> None:
     choice, lang, event_id = payload.choice, payload.lang, payload.event_id
     if lang in LANGUAGES:
         turn.lang = lang
-    event = await turn.uow.events.get(event_number) if (event_number := number(event_id)) is not None else None
+    event = await _welcome_event(turn, event_id)
     if choice == "n":
         turn.uow.add_refusal(turn.lang)
         if event is None:
